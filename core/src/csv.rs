@@ -1,0 +1,468 @@
+//! The row and its CSV (`ACCOUNTING.md` section 9): an exact writer, and a
+//! tolerant reader for every shape the Python Lambdas wrote.
+
+use std::fmt::Write as _;
+use std::io::{self, Read, Write};
+
+use rust_decimal::Decimal;
+
+use crate::dates::{parse_datetime, write_datetime};
+use crate::numtext::{self, decimal_from_micros};
+
+/// The columns, in the order written.
+pub const HEADER: [&str; 9] = [
+    "create_date",
+    "input_token",
+    "output_token",
+    "precio_token_input",
+    "precio_token_output",
+    "total_price",
+    "pk",
+    "sk",
+    "source",
+];
+
+/// The `pk` of the row the Lambdas wrote when they found nothing.
+pub const PLACEHOLDER_PK: &str = "sin_datos";
+
+/// The Lambdas' text for a date they could not read.
+pub const INVALID_DATE_TEXT: &str = "Fecha inválida";
+
+/// One priced conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// `create_date` as epoch seconds; `None` is written empty.
+    pub create_date: Option<i64>,
+    /// `input_token`.
+    pub input_token: u64,
+    /// `output_token`.
+    pub output_token: u64,
+    /// `precio_token_input` (6 decimals).
+    pub precio_token_input: Decimal,
+    /// `precio_token_output` (6 decimals).
+    pub precio_token_output: Decimal,
+    /// `total_price` (6 decimals).
+    pub total_price: Decimal,
+    /// `pk`.
+    pub pk: String,
+    /// `sk`.
+    pub sk: String,
+    /// `source`: `old_table`, `new_table`, ...
+    pub source: String,
+}
+
+impl Row {
+    /// The nine cells exactly as written.
+    pub fn cells(&self) -> [String; 9] {
+        let date = self.create_date.map(crate::dates::format_datetime).unwrap_or_default();
+        [
+            date,
+            self.input_token.to_string(),
+            self.output_token.to_string(),
+            format!("{:.6}", self.precio_token_input),
+            format!("{:.6}", self.precio_token_output),
+            format!("{:.6}", self.total_price),
+            self.pk.clone(),
+            self.sk.clone(),
+            self.source.clone(),
+        ]
+    }
+
+    /// The output order of every job: `create_date` descending with empty
+    /// dates last, then `pk`, then `sk` (bytes), then the remaining columns
+    /// so that equal keys still sort the same way every time.
+    pub fn output_order(a: &Row, b: &Row) -> std::cmp::Ordering {
+        let date = match (a.create_date, b.create_date) {
+            (Some(x), Some(y)) => y.cmp(&x),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        };
+        date.then_with(|| a.pk.as_bytes().cmp(b.pk.as_bytes()))
+            .then_with(|| a.sk.as_bytes().cmp(b.sk.as_bytes()))
+            .then_with(|| a.source.cmp(&b.source))
+            .then_with(|| a.input_token.cmp(&b.input_token))
+            .then_with(|| a.output_token.cmp(&b.output_token))
+            .then_with(|| a.total_price.cmp(&b.total_price))
+            .then_with(|| a.precio_token_input.cmp(&b.precio_token_input))
+    }
+}
+
+/// Sorts rows in the output order.
+pub fn sort_rows(rows: &mut [Row]) {
+    rows.sort_unstable_by(Row::output_order);
+}
+
+// --- writing ---------------------------------------------------------------
+
+fn push_field(out: &mut String, field: &str) {
+    if field.contains([',', '"', '\n', '\r']) {
+        out.push('"');
+        for c in field.chars() {
+            if c == '"' {
+                out.push('"');
+            }
+            out.push(c);
+        }
+        out.push('"');
+    } else {
+        out.push_str(field);
+    }
+}
+
+/// Appends one CSV line (with its `\n`) for `row`.
+pub fn push_row(out: &mut String, row: &Row) {
+    if let Some(secs) = row.create_date {
+        write_datetime(secs, out);
+    }
+    let _ = write!(
+        out,
+        ",{},{},{:.6},{:.6},{:.6},",
+        row.input_token, row.output_token, row.precio_token_input, row.precio_token_output, row.total_price
+    );
+    push_field(out, &row.pk);
+    out.push(',');
+    push_field(out, &row.sk);
+    out.push(',');
+    push_field(out, &row.source);
+    out.push('\n');
+}
+
+/// Writes the header and every row: UTF-8, no BOM, `\n`, RFC 4180 quoting
+/// only where needed.
+pub fn write_csv<W: Write>(mut w: W, rows: &[Row]) -> io::Result<()> {
+    let mut buf = String::with_capacity(64 * 1024);
+    buf.push_str(&HEADER.join(","));
+    buf.push('\n');
+    for row in rows {
+        push_row(&mut buf, row);
+        if buf.len() > 60 * 1024 {
+            w.write_all(buf.as_bytes())?;
+            buf.clear();
+        }
+    }
+    w.write_all(buf.as_bytes())?;
+    w.flush()
+}
+
+/// The whole CSV as bytes.
+pub fn to_csv_bytes(rows: &[Row]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(rows.len() * 170 + 100);
+    // Writing to a Vec cannot fail.
+    let _ = write_csv(&mut out, rows);
+    out
+}
+
+// --- reading ---------------------------------------------------------------
+
+/// A file that cannot be read as rows at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CsvError {
+    /// No header line.
+    #[error("empty file: no header line")]
+    Empty,
+    /// A required column is absent from the header.
+    #[error("missing column {0:?} in the header")]
+    MissingColumn(&'static str),
+    /// The bytes could not be read.
+    #[error("read error: {0}")]
+    Io(String),
+}
+
+/// A record that could not be read, with the line where it starts.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, thiserror::Error)]
+#[error("line {line}: {error}")]
+pub struct BadRow {
+    /// Physical line where the record starts (the header is line 1).
+    pub line: u64,
+    /// What was wrong.
+    pub error: String,
+}
+
+/// The cells of a record, borrowed, checked and converted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowRef<'a> {
+    /// `create_date` (epoch seconds).
+    pub create_date: Option<i64>,
+    /// `input_token`.
+    pub input_token: u64,
+    /// `output_token`.
+    pub output_token: u64,
+    /// `precio_token_input` in millionths.
+    pub input_micros: i64,
+    /// `precio_token_output` in millionths.
+    pub output_micros: i64,
+    /// `total_price` in millionths.
+    pub total_micros: i64,
+    /// `pk`.
+    pub pk: &'a str,
+    /// `sk`.
+    pub sk: &'a str,
+    /// `source`.
+    pub source: &'a str,
+}
+
+impl RowRef<'_> {
+    /// An owned row.
+    pub fn to_row(&self) -> Row {
+        let dec = |m: i64| decimal_from_micros(m as i128).unwrap_or_default();
+        Row {
+            create_date: self.create_date,
+            input_token: self.input_token,
+            output_token: self.output_token,
+            precio_token_input: dec(self.input_micros),
+            precio_token_output: dec(self.output_micros),
+            total_price: dec(self.total_micros),
+            pk: self.pk.to_string(),
+            sk: self.sk.to_string(),
+            source: self.source.to_string(),
+        }
+    }
+}
+
+/// What one record was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record<'a> {
+    /// A readable row.
+    Row(RowRef<'a>),
+    /// The Lambdas' `sin_datos` placeholder, to drop.
+    Placeholder,
+    /// An unreadable record.
+    Bad(BadRow),
+}
+
+fn quoted(s: &[u8]) -> String {
+    format!("'{}'", String::from_utf8_lossy(s))
+}
+
+/// Reads a token count: an integer, possibly written `1234.0`.
+fn parse_tokens(cell: &[u8]) -> Result<u64, String> {
+    if !cell.is_empty() && cell.len() <= 19 && cell.iter().all(u8::is_ascii_digit) {
+        return Ok(cell.iter().fold(0u64, |v, d| v * 10 + (d - b'0') as u64));
+    }
+    let text = std::str::from_utf8(cell).map_err(|_| format!("not a number: {}", quoted(cell)))?;
+    let num = numtext::parse(text, true).ok_or_else(|| format!("not a number: {}", quoted(cell)))?;
+    if !num.is_integral() {
+        return Err(format!("not an integer: {}", quoted(cell)));
+    }
+    if num.negative && !num.is_zero() {
+        return Err(format!("negative token count: {}", quoted(cell)));
+    }
+    num.trunc_i128()
+        .and_then(|v| u64::try_from(v).ok())
+        .ok_or_else(|| format!("token count out of range: {}", quoted(cell)))
+}
+
+/// Reads a price, rounded half to even at 6 decimals, in millionths.
+fn parse_money(cell: &[u8]) -> Result<i64, String> {
+    // Fast path: `d+.dddddd` with at most 6 decimals, as Tally writes them.
+    if let Some(dot) = cell.iter().position(|&b| b == b'.') {
+        let (int, frac) = (&cell[..dot], &cell[dot + 1..]);
+        if !int.is_empty()
+            && int.len() <= 12
+            && !frac.is_empty()
+            && frac.len() <= 6
+            && int.iter().chain(frac).all(u8::is_ascii_digit)
+        {
+            let mut v: i64 = 0;
+            for d in int.iter().chain(frac) {
+                v = v * 10 + (d - b'0') as i64;
+            }
+            for _ in frac.len()..6 {
+                v *= 10;
+            }
+            return Ok(v);
+        }
+    }
+    let bad = || format!("not a number: {}", quoted(cell));
+    let text = std::str::from_utf8(cell).map_err(|_| bad())?;
+    let num = numtext::parse(text, true).ok_or_else(bad)?;
+    num.micros_half_even()
+        .and_then(|m| i64::try_from(m).ok())
+        .filter(|m| m.unsigned_abs() < 10_000_000_000_000_000)
+        .ok_or_else(|| format!("number out of range: {}", quoted(cell)))
+}
+
+fn parse_date(cell: &[u8]) -> Result<Option<i64>, String> {
+    if cell.is_empty() || cell == INVALID_DATE_TEXT.as_bytes() {
+        return Ok(None);
+    }
+    std::str::from_utf8(cell)
+        .ok()
+        .and_then(parse_datetime)
+        .map(Some)
+        .ok_or_else(|| format!("not a date: {}", quoted(cell)))
+}
+
+/// Where each of the nine columns is in the file's header.
+#[derive(Debug, Clone, Copy)]
+pub struct Columns {
+    index: [usize; 9],
+    width: usize,
+}
+
+impl Columns {
+    /// Matches the header by name (a leading BOM is ignored; extra columns too).
+    pub fn from_header<'h>(header: impl IntoIterator<Item = &'h [u8]>) -> Result<Columns, CsvError> {
+        let names: Vec<&[u8]> = header.into_iter().collect();
+        if names.is_empty() || names.len() == 1 && names[0].is_empty() {
+            return Err(CsvError::Empty);
+        }
+        let mut index = [0usize; 9];
+        for (slot, want) in index.iter_mut().zip(HEADER) {
+            *slot = names
+                .iter()
+                .position(|n| {
+                    let n = n.strip_prefix("\u{feff}".as_bytes()).unwrap_or(n);
+                    n == want.as_bytes()
+                })
+                .ok_or(CsvError::MissingColumn(want))?;
+        }
+        Ok(Columns { index, width: names.len() })
+    }
+
+    /// Checks and converts one record's cells.
+    pub fn record<'r>(&self, cells: &'r csv::ByteRecord, line: u64) -> Record<'r> {
+        if cells.len() != self.width {
+            return Record::Bad(BadRow {
+                line,
+                error: format!("expected {} fields, got {}", self.width, cells.len()),
+            });
+        }
+        let cell = |k: usize| cells.get(self.index[k]).unwrap_or_default();
+        if cell(6) == PLACEHOLDER_PK.as_bytes() {
+            return Record::Placeholder;
+        }
+        let text = |k: usize| std::str::from_utf8(cell(k)).map_err(|_| format!("not UTF-8 in {}", HEADER[k]));
+        let parsed = (|| -> Result<RowRef<'r>, String> {
+            Ok(RowRef {
+                create_date: parse_date(cell(0))?,
+                input_token: parse_tokens(cell(1))?,
+                output_token: parse_tokens(cell(2))?,
+                input_micros: parse_money(cell(3))?,
+                output_micros: parse_money(cell(4))?,
+                total_micros: parse_money(cell(5))?,
+                pk: text(6)?,
+                sk: text(7)?,
+                source: text(8)?,
+            })
+        })();
+        match parsed {
+            Ok(row) => Record::Row(row),
+            Err(error) => Record::Bad(BadRow { line, error }),
+        }
+    }
+}
+
+/// A CSV reader configured for the Lambdas' files: any field count (checked
+/// per record), `\n` or `\r\n`, blank lines skipped.
+pub fn csv_reader<R: Read>(r: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(r)
+}
+
+/// Everything read from a CSV.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadRows {
+    /// The rows, in file order.
+    pub rows: Vec<Row>,
+    /// `sin_datos` rows dropped.
+    pub placeholder_rows: u64,
+    /// Records that could not be read.
+    pub unreadable: Vec<BadRow>,
+}
+
+/// Reads every row of a CSV; unreadable records are listed, not fatal.
+pub fn read_rows<R: Read>(r: R) -> Result<ReadRows, CsvError> {
+    let mut out = ReadRows::default();
+    for_each_record(r, |record| match record {
+        Record::Row(row) => out.rows.push(row.to_row()),
+        Record::Placeholder => out.placeholder_rows += 1,
+        Record::Bad(bad) => out.unreadable.push(bad),
+    })?;
+    Ok(out)
+}
+
+/// Calls `f` with every record of a CSV after its header.
+pub fn for_each_record<R: Read>(r: R, mut f: impl FnMut(Record<'_>)) -> Result<(), CsvError> {
+    let mut reader = csv_reader(r);
+    let mut record = csv::ByteRecord::new();
+    let columns = loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => return Err(CsvError::Empty),
+            Ok(true) => break Columns::from_header(record.iter())?,
+            Err(e) => return Err(CsvError::Io(e.to_string())),
+        }
+    };
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {
+                let line = record.position().map_or(0, |p| p.line());
+                f(columns.record(&record, line));
+            }
+            Err(e) => {
+                // The csv crate's errors inside a record are UTF-8 or I/O;
+                // with byte records only I/O remains, which ends the file.
+                if let csv::ErrorKind::Io(_) = e.kind() {
+                    return Err(CsvError::Io(e.to_string()));
+                }
+                let line = e.position().map_or(0, |p| p.line());
+                f(Record::Bad(BadRow { line, error: e.to_string() }));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> Row {
+        Row {
+            create_date: Some(1_764_590_400),
+            input_token: 1234,
+            output_token: 5678,
+            precio_token_input: Decimal::new(3702, 6),
+            precio_token_output: Decimal::new(85170, 6),
+            total_price: Decimal::new(88872, 6),
+            pk: "p,k".into(),
+            sk: "s\"k".into(),
+            source: "old_table".into(),
+        }
+    }
+
+    #[test]
+    fn writes_exact_lines() {
+        let mut s = String::new();
+        push_row(&mut s, &row());
+        assert_eq!(s, "2025-12-01 12:00:00,1234,5678,0.003702,0.085170,0.088872,\"p,k\",\"s\"\"k\",old_table\n");
+    }
+
+    #[test]
+    fn round_trips() {
+        let rows = vec![row(), Row { create_date: None, pk: "x\ny".into(), ..row() }];
+        let bytes = to_csv_bytes(&rows);
+        let read = read_rows(bytes.as_slice()).expect("csv");
+        assert_eq!(read.rows, rows);
+        assert!(read.unreadable.is_empty());
+    }
+
+    #[test]
+    fn numbers_the_lambdas_wrote() {
+        assert_eq!(parse_tokens(b"1234.0"), Ok(1234));
+        assert_eq!(parse_tokens(b"12.5"), Err("not an integer: '12.5'".into()));
+        assert_eq!(parse_tokens(b"diez"), Err("not a number: 'diez'".into()));
+        assert_eq!(parse_money(b"3e-06"), Ok(3));
+        assert_eq!(parse_money(b"0.08887199999999999"), Ok(88872));
+        assert_eq!(parse_money(b"0.0"), Ok(0));
+        assert_eq!(parse_money(b"NaN"), Err("not a number: 'NaN'".into()));
+        assert_eq!(parse_money(b"inf"), Err("not a number: 'inf'".into()));
+    }
+
+    #[test]
+    fn missing_column_is_fatal() {
+        let err = read_rows("create_date,input_token\n".as_bytes()).expect_err("missing columns");
+        assert_eq!(err, CsvError::MissingColumn("output_token"));
+        assert_eq!(read_rows("".as_bytes()).expect_err("empty"), CsvError::Empty);
+    }
+}

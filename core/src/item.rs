@@ -1,0 +1,616 @@
+//! DynamoDB items in typed form, and streaming readers for dump files.
+//!
+//! Two dump layouts are read, one item at a time so that a dump of any size
+//! runs in constant memory:
+//!
+//! - JSON Lines of `{"Item": {...}}` (DynamoDB's Export to S3, `DYNAMODB_JSON`);
+//! - the JSON printed by `aws dynamodb scan` (`{"Items": [...], ...}`).
+//!
+//! A line or element that is not a readable item is reported with where it
+//! was and reading goes on; only a broken container (an unterminated scan
+//! document, an I/O error) ends the stream.
+
+use std::fmt;
+use std::io::BufRead;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
+
+/// One DynamoDB attribute value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attr {
+    /// String.
+    S(String),
+    /// Number, as its decimal text.
+    N(String),
+    /// Binary, as its base64 text.
+    B(String),
+    /// Boolean.
+    Bool(bool),
+    /// Null.
+    Null,
+    /// Map, in the order given.
+    M(Vec<(String, Attr)>),
+    /// List.
+    L(Vec<Attr>),
+    /// String set.
+    SS(Vec<String>),
+    /// Number set.
+    NS(Vec<String>),
+    /// Binary set (base64 texts).
+    BS(Vec<String>),
+}
+
+impl Attr {
+    /// The string of an `S` value.
+    pub fn as_s(&self) -> Option<&str> {
+        match self {
+            Attr::S(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// DynamoDB's name for the type (`S`, `N`, `M`, ...).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Attr::S(_) => "S",
+            Attr::N(_) => "N",
+            Attr::B(_) => "B",
+            Attr::Bool(_) => "BOOL",
+            Attr::Null => "NULL",
+            Attr::M(_) => "M",
+            Attr::L(_) => "L",
+            Attr::SS(_) => "SS",
+            Attr::NS(_) => "NS",
+            Attr::BS(_) => "BS",
+        }
+    }
+}
+
+/// One item: its attributes by name, in the order given.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Item {
+    /// The attributes.
+    pub attrs: Vec<(String, Attr)>,
+}
+
+impl Item {
+    /// The attribute called `name` (the last one, should a dump repeat it).
+    pub fn get(&self, name: &str) -> Option<&Attr> {
+        self.attrs.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// The `S` value of attribute `name`.
+    pub fn get_s(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(Attr::as_s)
+    }
+
+    /// `PK` and `SK` for messages (`?` where absent or not a string).
+    pub fn key_for_messages(&self) -> String {
+        format!("{}/{}", self.get_s("PK").unwrap_or("?"), self.get_s("SK").unwrap_or("?"))
+    }
+}
+
+// --- serde: DynamoDB JSON -------------------------------------------------
+
+enum Tag {
+    S,
+    N,
+    B,
+    Bool,
+    Null,
+    M,
+    L,
+    SS,
+    NS,
+    BS,
+}
+
+impl<'de> Deserialize<'de> for Tag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TagVisitor;
+        impl Visitor<'_> for TagVisitor {
+            type Value = Tag;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a DynamoDB type (S, N, B, BOOL, NULL, M, L, SS, NS, BS)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Tag, E> {
+                Ok(match v {
+                    "S" => Tag::S,
+                    "N" => Tag::N,
+                    "B" => Tag::B,
+                    "BOOL" => Tag::Bool,
+                    "NULL" => Tag::Null,
+                    "M" => Tag::M,
+                    "L" => Tag::L,
+                    "SS" => Tag::SS,
+                    "NS" => Tag::NS,
+                    "BS" => Tag::BS,
+                    other => return Err(E::custom(format!("unknown DynamoDB type {other:?}"))),
+                })
+            }
+        }
+        d.deserialize_str(TagVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Attr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct AttrVisitor;
+        impl<'de> Visitor<'de> for AttrVisitor {
+            type Value = Attr;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a typed attribute value such as {\"S\": \"...\"}")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Attr, A::Error> {
+                let Some(tag) = map.next_key::<Tag>()? else {
+                    return Err(de::Error::custom("empty attribute value {}"));
+                };
+                let attr = match tag {
+                    Tag::S => Attr::S(map.next_value()?),
+                    Tag::N => Attr::N(map.next_value()?),
+                    Tag::B => Attr::B(map.next_value()?),
+                    Tag::Bool => Attr::Bool(map.next_value()?),
+                    Tag::Null => {
+                        map.next_value::<IgnoredAny>()?;
+                        Attr::Null
+                    }
+                    Tag::M => Attr::M(map.next_value::<AttrMap>()?.0),
+                    Tag::L => Attr::L(map.next_value()?),
+                    Tag::SS => Attr::SS(map.next_value()?),
+                    Tag::NS => Attr::NS(map.next_value()?),
+                    Tag::BS => Attr::BS(map.next_value()?),
+                };
+                if map.next_key::<IgnoredAny>()?.is_some() {
+                    return Err(de::Error::custom("attribute value with more than one type"));
+                }
+                Ok(attr)
+            }
+        }
+        d.deserialize_map(AttrVisitor)
+    }
+}
+
+struct AttrMap(Vec<(String, Attr)>);
+
+impl<'de> Deserialize<'de> for AttrMap {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct MapVisitor;
+        impl<'de> Visitor<'de> for MapVisitor {
+            type Value = AttrMap;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of attribute names to typed values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AttrMap, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(12));
+                while let Some((k, v)) = map.next_entry::<String, Attr>()? {
+                    out.push((k, v));
+                }
+                Ok(AttrMap(out))
+            }
+        }
+        d.deserialize_map(MapVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Item {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Item { attrs: AttrMap::deserialize(d)?.0 })
+    }
+}
+
+/// An export line: `{"Item": {...}}`.
+struct ExportLine(Item);
+
+impl<'de> Deserialize<'de> for ExportLine {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct LineVisitor;
+        impl<'de> Visitor<'de> for LineVisitor {
+            type Value = ExportLine;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object {\"Item\": {...}}")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ExportLine, A::Error> {
+                let mut item = None;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "Item" {
+                        item = Some(map.next_value::<Item>()?);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                item.map(ExportLine).ok_or_else(|| de::Error::custom("no \"Item\" key"))
+            }
+        }
+        d.deserialize_map(LineVisitor)
+    }
+}
+
+/// Parses one item from the typed JSON of its attributes (`{"PK": {"S": ..}, ..}`).
+pub fn item_from_json(json: &[u8]) -> Result<Item, String> {
+    serde_json::from_slice(json).map_err(|e| e.to_string())
+}
+
+// --- dump readers ----------------------------------------------------------
+
+/// Where in a dump something was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DumpPlace {
+    /// A JSON Lines line (1-based).
+    Line(u64),
+    /// An element of a scan document's `Items` (0-based).
+    Element(u64),
+    /// The document as a whole.
+    Document,
+}
+
+impl fmt::Display for DumpPlace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DumpPlace::Line(n) => write!(f, "line {n}"),
+            DumpPlace::Element(n) => write!(f, "Items[{n}]"),
+            DumpPlace::Document => f.write_str("document"),
+        }
+    }
+}
+
+/// A dump entry that could not be read as an item.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{place}: {message}")]
+pub struct DumpError {
+    /// Where it was.
+    pub place: DumpPlace,
+    /// What was wrong.
+    pub message: String,
+    /// True when the stream cannot go on (I/O error, broken document).
+    pub fatal: bool,
+}
+
+/// The layout of a dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DumpFormat {
+    /// One `{"Item": {...}}` per line.
+    JsonLines,
+    /// `aws dynamodb scan` output: `{"Items": [...]}`.
+    ScanJson,
+}
+
+/// Tells the layout from the first bytes of a dump.
+pub fn detect_format(prefix: &[u8]) -> DumpFormat {
+    let text = prefix.strip_prefix("\u{feff}".as_bytes()).unwrap_or(prefix);
+    let mut rest = text.iter().skip_while(|b| b.is_ascii_whitespace());
+    if rest.next() != Some(&b'{') {
+        return DumpFormat::JsonLines;
+    }
+    let after: Vec<u8> = rest.skip_while(|b| b.is_ascii_whitespace()).take(8).copied().collect();
+    if after.starts_with(b"\"Item\"") {
+        DumpFormat::JsonLines
+    } else {
+        DumpFormat::ScanJson
+    }
+}
+
+/// Streams the items of a dump, auto-detecting its layout.
+pub fn read_dump<R: BufRead>(mut reader: R) -> Box<dyn Iterator<Item = Result<Item, DumpError>>>
+where
+    R: 'static,
+{
+    let format = match reader.fill_buf() {
+        Ok(buf) => detect_format(buf),
+        Err(_) => DumpFormat::JsonLines,
+    };
+    match format {
+        DumpFormat::JsonLines => Box::new(JsonLines::new(reader)),
+        DumpFormat::ScanJson => Box::new(ScanJson::new(reader)),
+    }
+}
+
+/// Items of a JSON Lines dump.
+#[derive(Debug)]
+pub struct JsonLines<R> {
+    reader: R,
+    line: u64,
+    buf: Vec<u8>,
+    done: bool,
+}
+
+impl<R: BufRead> JsonLines<R> {
+    /// Reads from `reader`.
+    pub fn new(reader: R) -> Self {
+        Self { reader, line: 0, buf: Vec::with_capacity(16 * 1024), done: false }
+    }
+}
+
+impl<R: BufRead> Iterator for JsonLines<R> {
+    type Item = Result<Item, DumpError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            self.buf.clear();
+            match self.reader.read_until(b'\n', &mut self.buf) {
+                Ok(0) => {
+                    self.done = true;
+                    return None;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(DumpError {
+                        place: DumpPlace::Line(self.line + 1),
+                        message: format!("read error: {e}"),
+                        fatal: true,
+                    }));
+                }
+            }
+            self.line += 1;
+            let mut text = self.buf.as_slice();
+            if self.line == 1 {
+                text = text.strip_prefix("\u{feff}".as_bytes()).unwrap_or(text);
+            }
+            if text.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return Some(match serde_json::from_slice::<ExportLine>(text) {
+                Ok(ExportLine(item)) => Ok(item),
+                Err(e) => Err(DumpError { place: DumpPlace::Line(self.line), message: e.to_string(), fatal: false }),
+            });
+        }
+        None
+    }
+}
+
+/// Items of an `aws dynamodb scan` document, split out of the `Items` array
+/// one element at a time (the document is never held whole).
+#[derive(Debug)]
+pub struct ScanJson<R> {
+    reader: R,
+    state: ScanState,
+    index: u64,
+    buf: Vec<u8>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum ScanState {
+    Start,
+    Items,
+    Done,
+}
+
+impl<R: BufRead> ScanJson<R> {
+    /// Reads from `reader`.
+    pub fn new(reader: R) -> Self {
+        Self { reader, state: ScanState::Start, index: 0, buf: Vec::new() }
+    }
+
+    fn peek(&mut self) -> std::io::Result<Option<u8>> {
+        Ok(self.reader.fill_buf()?.first().copied())
+    }
+
+    fn bump(&mut self) {
+        self.reader.consume(1);
+    }
+
+    fn skip_ws(&mut self) -> std::io::Result<Option<u8>> {
+        loop {
+            match self.peek()? {
+                Some(c) if c.is_ascii_whitespace() => self.bump(),
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// Copies one complete JSON value into `buf`, tracking strings and depth.
+    fn take_value(&mut self) -> Result<(), String> {
+        self.buf.clear();
+        let mut depth = 0usize;
+        let mut in_string = false;
+        let mut escaped = false;
+        loop {
+            let chunk = self.reader.fill_buf().map_err(|e| format!("read error: {e}"))?;
+            if chunk.is_empty() {
+                return Err("unexpected end of document".into());
+            }
+            let mut used = 0;
+            let mut finished = false;
+            for &c in chunk {
+                used += 1;
+                if in_string {
+                    if escaped {
+                        escaped = false;
+                    } else if c == b'\\' {
+                        escaped = true;
+                    } else if c == b'"' {
+                        in_string = false;
+                        if depth == 0 {
+                            finished = true;
+                            break;
+                        }
+                    }
+                    continue;
+                }
+                match c {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        if depth == 0 {
+                            // Not ours: the container's end.
+                            used -= 1;
+                            finished = true;
+                            break;
+                        }
+                        depth -= 1;
+                        if depth == 0 {
+                            finished = true;
+                            break;
+                        }
+                    }
+                    b',' if depth == 0 => {
+                        used -= 1;
+                        finished = true;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            self.buf.extend_from_slice(&chunk[..used]);
+            self.reader.consume(used);
+            if finished {
+                return Ok(());
+            }
+        }
+    }
+
+    fn fatal(&mut self, message: String) -> Option<Result<Item, DumpError>> {
+        self.state = ScanState::Done;
+        Some(Err(DumpError { place: DumpPlace::Document, message, fatal: true }))
+    }
+
+    /// Advances to the first element of `Items`; false when there is none.
+    fn find_items(&mut self) -> Result<bool, String> {
+        let io = |e: std::io::Error| format!("read error: {e}");
+        if let Ok(buf) = self.reader.fill_buf() {
+            if buf.starts_with("\u{feff}".as_bytes()) {
+                self.reader.consume(3);
+            }
+        }
+        if self.skip_ws().map_err(io)? != Some(b'{') {
+            return Err("expected a JSON object with an \"Items\" array".into());
+        }
+        self.bump();
+        loop {
+            match self.skip_ws().map_err(io)? {
+                Some(b'}') => return Ok(false),
+                Some(b',') => {
+                    self.bump();
+                    continue;
+                }
+                Some(b'"') => {}
+                _ => return Err("expected a key in the scan document".into()),
+            }
+            self.take_value()?;
+            let key: String = serde_json::from_slice(&self.buf).map_err(|e| e.to_string())?;
+            if self.skip_ws().map_err(io)? != Some(b':') {
+                return Err("expected ':' in the scan document".into());
+            }
+            self.bump();
+            if key == "Items" {
+                if self.skip_ws().map_err(io)? != Some(b'[') {
+                    return Err("\"Items\" is not an array".into());
+                }
+                self.bump();
+                return Ok(true);
+            }
+            self.skip_ws().map_err(io)?;
+            self.take_value()?;
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for ScanJson<R> {
+    type Item = Result<Item, DumpError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.state == ScanState::Start {
+            match self.find_items() {
+                Ok(true) => self.state = ScanState::Items,
+                Ok(false) => {
+                    self.state = ScanState::Done;
+                    return self.fatal("no \"Items\" array in the scan document".into());
+                }
+                Err(e) => return self.fatal(e),
+            }
+        }
+        if self.state == ScanState::Done {
+            return None;
+        }
+        loop {
+            match self.skip_ws() {
+                Ok(Some(b']')) => {
+                    self.state = ScanState::Done;
+                    return None;
+                }
+                Ok(Some(b',')) => {
+                    self.bump();
+                    continue;
+                }
+                Ok(Some(_)) => break,
+                Ok(None) => return self.fatal("unexpected end of document inside \"Items\"".into()),
+                Err(e) => return self.fatal(format!("read error: {e}")),
+            }
+        }
+        if let Err(e) = self.take_value() {
+            return self.fatal(e);
+        }
+        let index = self.index;
+        self.index += 1;
+        Some(serde_json::from_slice::<Item>(&self.buf).map_err(|e| DumpError {
+            place: DumpPlace::Element(index),
+            message: e.to_string(),
+            fatal: false,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_type() {
+        let json = br#"{"s":{"S":"x"},"n":{"N":"1.5"},"b":{"B":"AAE="},"t":{"BOOL":true},"z":{"NULL":true},
+            "m":{"M":{"k":{"L":[{"N":"1"},{"SS":["a"]}]}}},"ns":{"NS":["1","2"]},"bs":{"BS":["AA=="]}}"#;
+        let item = item_from_json(json).expect("item");
+        assert_eq!(item.get("s"), Some(&Attr::S("x".into())));
+        assert_eq!(item.get("z"), Some(&Attr::Null));
+        assert_eq!(
+            item.get("m"),
+            Some(&Attr::M(vec![("k".into(), Attr::L(vec![Attr::N("1".into()), Attr::SS(vec!["a".into()])]))]))
+        );
+    }
+
+    #[test]
+    fn rejects_untyped_values() {
+        assert!(item_from_json(br#"{"PK": "x"}"#).is_err());
+        assert!(item_from_json(br#"{"PK": {"X": "x"}}"#).is_err());
+        assert!(item_from_json(br#"{"PK": {"S": "x", "N": "1"}}"#).is_err());
+    }
+
+    #[test]
+    fn json_lines_report_bad_lines_and_go_on() {
+        let dump = "{\"Item\":{\"PK\":{\"S\":\"a\"}}}\n\nnot json\n{\"Item\":{\"PK\":{\"S\":\"b\"}}}\n";
+        let got: Vec<_> = JsonLines::new(dump.as_bytes()).collect();
+        assert_eq!(got.len(), 3);
+        assert!(got[0].is_ok());
+        let err = got[1].as_ref().expect_err("line 3 is bad");
+        assert_eq!(err.place, DumpPlace::Line(3));
+        assert!(!err.fatal);
+        assert_eq!(got[2].as_ref().ok().and_then(|i| i.get_s("PK")), Some("b"));
+    }
+
+    #[test]
+    fn scan_json_streams_items() {
+        let doc = r#"{ "Count": 3, "Items": [ {"PK": {"S": "a]"}}, {"PK": 7},
+            {"PK": {"S": "c\"}"}} ], "ScannedCount": 3, "ConsumedCapacity": null }"#;
+        assert_eq!(detect_format(doc.as_bytes()), DumpFormat::ScanJson);
+        let got: Vec<_> = ScanJson::new(doc.as_bytes()).collect();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].as_ref().ok().and_then(|i| i.get_s("PK")), Some("a]"));
+        assert_eq!(got[1].as_ref().err().map(|e| e.place.clone()), Some(DumpPlace::Element(1)));
+        assert_eq!(got[2].as_ref().ok().and_then(|i| i.get_s("PK")), Some("c\"}"));
+    }
+
+    #[test]
+    fn truncated_scan_json_is_fatal() {
+        let doc = r#"{"Items": [{"PK": {"S": "a"}}, {"PK": {"S": "#;
+        let got: Vec<_> = ScanJson::new(doc.as_bytes()).collect();
+        assert!(got[0].is_ok());
+        assert!(got[1].as_ref().is_err_and(|e| e.fatal));
+        assert_eq!(got.len(), 2);
+    }
+
+    #[test]
+    fn detects_json_lines() {
+        assert_eq!(detect_format(b"{\"Item\":{}}\n"), DumpFormat::JsonLines);
+        assert_eq!(detect_format(b"{\n  \"Items\": []}"), DumpFormat::ScanJson);
+    }
+}

@@ -1,0 +1,271 @@
+//! The jobs as pure functions: an item in, a priced row (or the reason there
+//! is none) out, and a [`Run`] that gathers rows and counters as items
+//! arrive, in any order and from any number of scan segments.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+
+use crate::csv::{sort_rows, Row};
+use crate::dates::{CreateTime, DateRange};
+use crate::estimate::{estimate, Estimate, Estimator};
+use crate::item::{Attr, DumpError, Item};
+use crate::messagemap::{MapStatus, MessageMap};
+use crate::numtext;
+use crate::pricing::{PriceError, Prices};
+use crate::stats::{Problem, Stats};
+
+/// At most this many problems are listed in a run's statistics; all are counted.
+pub const MAX_LISTED_PROBLEMS: usize = 1000;
+
+/// What a job does with each item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobSpec {
+    /// The estimator.
+    pub estimator: Estimator,
+    /// The `source` column (`old_table`, `new_table`).
+    pub source: String,
+    /// Items with a date outside are filtered out.
+    pub range: DateRange,
+    /// The prices.
+    pub prices: Prices,
+}
+
+/// Everything the rules say about one item, before filtering.
+#[derive(Debug)]
+pub struct Evaluation {
+    /// Its `CreateTime`.
+    pub create_time: CreateTime,
+    /// What its message map was.
+    pub map_status: MapStatus,
+    /// The estimate.
+    pub estimate: Estimate,
+}
+
+/// Reads an item's date and map and runs one estimator. `large_map`, when
+/// given, is the full message map fetched for a large-message item.
+pub fn evaluate(item: &Item, estimator: Estimator, large_map: Option<&str>) -> Evaluation {
+    let create_time = CreateTime::from_attr(item.get("CreateTime"));
+    let map = match large_map {
+        Some(text) => MessageMap::from_text(text),
+        None => MessageMap::from_attr(item.get("MessageMap")),
+    };
+    let estimate = estimate(&map, estimator);
+    Evaluation { create_time, map_status: map.status, estimate }
+}
+
+/// Whether the `full` estimator takes this item (its SK is a conversation).
+pub fn is_conversation(item: &Item) -> bool {
+    item.get_s("SK").is_some_and(|sk| sk.contains("#CONV#"))
+}
+
+/// What became of one item.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A row, with what was noticed on the way.
+    Row {
+        /// The row.
+        row: Row,
+        /// The date was not a number.
+        invalid_date: bool,
+        /// The map text could not be parsed.
+        unreadable_map: bool,
+        /// Media items seen (`full`).
+        media_items: u64,
+    },
+    /// Not a conversation (`full` only).
+    Skipped,
+    /// Outside the date range.
+    Filtered,
+    /// Could not be processed.
+    Failed(String),
+}
+
+fn key_string(item: &Item, name: &str) -> Result<String, String> {
+    match item.get(name) {
+        None => Ok(String::new()),
+        Some(Attr::S(s)) => Ok(s.clone()),
+        Some(other) => Err(format!("{name} is of type {}, not a string", other.type_name())),
+    }
+}
+
+/// `round6(TotalPrice)`, 0 when absent or not a number.
+fn recorded_total(item: &Item) -> Result<Decimal, String> {
+    let text = match item.get("TotalPrice") {
+        Some(Attr::N(t) | Attr::S(t)) => t,
+        _ => return Ok(Decimal::new(0, 6)),
+    };
+    let Some(num) = numtext::parse(text, false) else { return Ok(Decimal::new(0, 6)) };
+    num.round6().ok_or_else(|| format!("TotalPrice {text} is out of range"))
+}
+
+/// Runs one item through the job.
+pub fn process(item: &Item, spec: &JobSpec, large_map: Option<&str>) -> Outcome {
+    if spec.estimator == Estimator::Full && !is_conversation(item) {
+        return Outcome::Skipped;
+    }
+    let create_time = CreateTime::from_attr(item.get("CreateTime"));
+    if let CreateTime::Millis(ms) = create_time {
+        if !spec.range.contains_ms(ms) {
+            return Outcome::Filtered;
+        }
+    }
+    let (pk, sk) = match (key_string(item, "PK"), key_string(item, "SK")) {
+        (Ok(pk), Ok(sk)) => (pk, sk),
+        (Err(e), _) | (_, Err(e)) => return Outcome::Failed(e),
+    };
+    let eval = evaluate(item, spec.estimator, large_map);
+    let priced = if eval.map_status.is_void() {
+        recorded_total(item).map(|total| {
+            let zero = Decimal::new(0, 6);
+            (zero, zero, total)
+        })
+    } else {
+        spec.prices.price(eval.estimate.tokens).map(|p| (p.input, p.output, p.total)).map_err(|e: PriceError| e.to_string())
+    };
+    let (input, output, total) = match priced {
+        Ok(p) => p,
+        Err(e) => return Outcome::Failed(e),
+    };
+    Outcome::Row {
+        row: Row {
+            create_date: create_time.seconds(),
+            input_token: eval.estimate.tokens.input,
+            output_token: eval.estimate.tokens.output,
+            precio_token_input: input,
+            precio_token_output: output,
+            total_price: total,
+            pk,
+            sk,
+            source: spec.source.clone(),
+        },
+        invalid_date: create_time == CreateTime::Invalid,
+        unreadable_map: eval.map_status == MapStatus::Unreadable,
+        media_items: eval.estimate.media_items,
+    }
+}
+
+/// The job's own counters (`ACCOUNTING.md` section 11).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Items read.
+    pub scanned: u64,
+    /// Rows produced.
+    pub processed: u64,
+    /// Items outside the date range.
+    pub filtered: u64,
+    /// Items that are not conversations (`full`).
+    pub skipped: u64,
+    /// Rows whose date was not a number.
+    pub invalid_dates: u64,
+    /// Rows whose map text could not be parsed.
+    pub unreadable_maps: u64,
+    /// Items (or dump entries) that could not be processed.
+    pub errors: u64,
+    /// Media items seen (`full`).
+    pub media_items: u64,
+}
+
+impl Counts {
+    fn add(&mut self, o: &Counts) {
+        self.scanned += o.scanned;
+        self.processed += o.processed;
+        self.filtered += o.filtered;
+        self.skipped += o.skipped;
+        self.invalid_dates += o.invalid_dates;
+        self.unreadable_maps += o.unreadable_maps;
+        self.errors += o.errors;
+        self.media_items += o.media_items;
+    }
+}
+
+/// A job in progress: rows and counters gathered item by item.
+#[derive(Debug, Clone)]
+pub struct Run {
+    spec: JobSpec,
+    rows: Vec<Row>,
+    counts: Counts,
+    error_items: Vec<Problem>,
+    dump_errors: Vec<Problem>,
+}
+
+impl Run {
+    /// A run of `spec` with nothing read yet.
+    pub fn new(spec: JobSpec) -> Run {
+        Run { spec, rows: Vec::new(), counts: Counts::default(), error_items: Vec::new(), dump_errors: Vec::new() }
+    }
+
+    /// The job.
+    pub fn spec(&self) -> &JobSpec {
+        &self.spec
+    }
+
+    /// Counters so far.
+    pub fn counts(&self) -> Counts {
+        self.counts
+    }
+
+    /// Takes one item.
+    pub fn push(&mut self, item: &Item) {
+        self.push_with_map(item, None);
+    }
+
+    /// Takes one item whose full message map was fetched separately.
+    pub fn push_with_map(&mut self, item: &Item, large_map: Option<&str>) {
+        self.counts.scanned += 1;
+        match process(item, &self.spec, large_map) {
+            Outcome::Row { row, invalid_date, unreadable_map, media_items } => {
+                self.counts.processed += 1;
+                self.counts.invalid_dates += u64::from(invalid_date);
+                self.counts.unreadable_maps += u64::from(unreadable_map);
+                self.counts.media_items += media_items;
+                self.rows.push(row);
+            }
+            Outcome::Skipped => self.counts.skipped += 1,
+            Outcome::Filtered => self.counts.filtered += 1,
+            Outcome::Failed(error) => {
+                self.counts.errors += 1;
+                if self.error_items.len() < MAX_LISTED_PROBLEMS {
+                    self.error_items.push(Problem { at: item.key_for_messages(), error });
+                }
+            }
+        }
+    }
+
+    /// Records a dump entry that was not a readable item.
+    pub fn dump_error(&mut self, e: &DumpError) {
+        self.counts.errors += 1;
+        if self.dump_errors.len() < MAX_LISTED_PROBLEMS {
+            self.dump_errors.push(Problem { at: e.place.to_string(), error: e.message.clone() });
+        }
+    }
+
+    /// Adds another run of the same job (a scan segment) to this one.
+    pub fn merge(&mut self, other: Run) {
+        self.counts.add(&other.counts);
+        self.rows.extend(other.rows);
+        for (mine, theirs) in [(&mut self.error_items, other.error_items), (&mut self.dump_errors, other.dump_errors)] {
+            let room = MAX_LISTED_PROBLEMS.saturating_sub(mine.len());
+            mine.extend(theirs.into_iter().take(room));
+        }
+    }
+
+    /// The sorted rows and the run's statistics.
+    pub fn finish(mut self) -> (Vec<Row>, Stats) {
+        sort_rows(&mut self.rows);
+        let mut stats = Stats::of_rows(&self.rows, &self.spec);
+        stats.set_counts(&self.counts, self.spec.estimator == Estimator::Full);
+        stats.error_items = self.error_items;
+        stats.dump_errors = self.dump_errors;
+        (self.rows, stats)
+    }
+}
+
+/// Rows per source, for statistics.
+pub fn records_by_source(rows: &[Row]) -> BTreeMap<String, u64> {
+    let mut by = BTreeMap::new();
+    for row in rows {
+        *by.entry(row.source.clone()).or_insert(0) += 1;
+    }
+    by
+}

@@ -1,0 +1,142 @@
+//! Prices: USD per 1,000 tokens as exact decimals, rounded half to even at
+//! 6 decimals (`ACCOUNTING.md` section 8). No binary float touches money.
+
+use std::str::FromStr;
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use crate::estimate::Tokens;
+
+/// Per-1K input and output prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prices {
+    /// USD per 1,000 input tokens.
+    pub input_per_1k: Decimal,
+    /// USD per 1,000 output tokens.
+    pub output_per_1k: Decimal,
+}
+
+impl Default for Prices {
+    /// Claude 3.5 Sonnet on Bedrock, the seed's default: 0.003 / 0.015.
+    fn default() -> Self {
+        Prices { input_per_1k: Decimal::new(3, 3), output_per_1k: Decimal::new(15, 3) }
+    }
+}
+
+/// A price that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PriceError {
+    /// Not a decimal number.
+    #[error("not a decimal price: {0:?}")]
+    NotDecimal(String),
+    /// Below zero.
+    #[error("negative price: {0}")]
+    Negative(String),
+    /// A cost beyond what a decimal can hold.
+    #[error("cost overflow: {tokens} tokens at {per_1k} per 1K")]
+    Overflow {
+        /// The token count.
+        tokens: u64,
+        /// The price.
+        per_1k: Decimal,
+    },
+}
+
+/// Reads a per-1K price (`0.003`, `3e-3`).
+pub fn parse_price(text: &str) -> Result<Decimal, PriceError> {
+    let d = Decimal::from_str_exact(text.trim())
+        .or_else(|_| Decimal::from_scientific(text.trim()))
+        .map_err(|_| PriceError::NotDecimal(text.into()))?;
+    if d.is_sign_negative() && !d.is_zero() {
+        return Err(PriceError::Negative(text.into()));
+    }
+    Ok(d.normalize())
+}
+
+/// Rounds half to even at 6 decimals; `-0` becomes `0`.
+pub fn round6(d: Decimal) -> Decimal {
+    let r = d.round_dp_with_strategy(6, RoundingStrategy::MidpointNearestEven);
+    let mut r = if r.is_zero() { Decimal::ZERO } else { r };
+    r.rescale(6);
+    r
+}
+
+/// `round6(tokens * per_1k / 1000)`.
+pub fn cost(tokens: u64, per_1k: Decimal) -> Result<Decimal, PriceError> {
+    Decimal::from(tokens)
+        .checked_mul(per_1k)
+        .and_then(|d| d.checked_div(Decimal::ONE_THOUSAND))
+        .map(round6)
+        .ok_or(PriceError::Overflow { tokens, per_1k })
+}
+
+/// The three price columns of a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowPrices {
+    /// `precio_token_input`.
+    pub input: Decimal,
+    /// `precio_token_output`.
+    pub output: Decimal,
+    /// `total_price`.
+    pub total: Decimal,
+}
+
+impl Prices {
+    /// Prices a token pair.
+    pub fn price(&self, tokens: Tokens) -> Result<RowPrices, PriceError> {
+        let input = cost(tokens.input, self.input_per_1k)?;
+        let output = cost(tokens.output, self.output_per_1k)?;
+        Ok(RowPrices { input, output, total: round6(input + output) })
+    }
+
+    /// Both prices times `factor` (0.5 for batch inference).
+    pub fn scaled(&self, factor: Decimal) -> Prices {
+        Prices { input_per_1k: self.input_per_1k * factor, output_per_1k: self.output_per_1k * factor }
+    }
+}
+
+impl FromStr for Prices {
+    type Err = PriceError;
+    /// `INPUT/OUTPUT`, e.g. `0.003/0.015`.
+    fn from_str(s: &str) -> Result<Self, PriceError> {
+        let (i, o) = s.split_once('/').ok_or_else(|| PriceError::NotDecimal(s.into()))?;
+        Ok(Prices { input_per_1k: parse_price(i)?, output_per_1k: parse_price(o)? })
+    }
+}
+
+/// Writes a money value with exactly 6 decimals, never in exponent form.
+pub fn format6(d: Decimal) -> String {
+    format!("{:.6}", round6(d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(s: &str) -> Decimal {
+        parse_price(s).expect("price")
+    }
+
+    #[test]
+    fn half_even_at_six_decimals() {
+        assert_eq!(cost(6, dec("0.00025")).map(format6), Ok("0.000002".into()));
+        assert_eq!(cost(2, dec("0.00125")).map(format6), Ok("0.000002".into()));
+        assert_eq!(cost(1234, dec("0.003")).map(format6), Ok("0.003702".into()));
+        assert_eq!(cost(5678, dec("0.015")).map(format6), Ok("0.085170".into()));
+        assert_eq!(format6(dec("0")), "0.000000");
+        assert_eq!(format6(Decimal::new(-4, 7)), "0.000000");
+    }
+
+    #[test]
+    fn overflow_is_an_error() {
+        assert!(cost(u64::MAX, dec("1000000000000")).is_err());
+    }
+
+    #[test]
+    fn rejects_bad_prices() {
+        assert!(parse_price("abc").is_err());
+        assert!(parse_price("-0.1").is_err());
+        assert_eq!(parse_price("3e-3"), Ok(dec("0.003")));
+        assert!("0.003/0.015".parse::<Prices>().is_ok_and(|p| p == Prices::default()));
+    }
+}

@@ -1,0 +1,220 @@
+//! Statistics of a run (`ACCOUNTING.md` section 11), in the JSON shape of
+//! the fixtures' `.stats.json` files: money as 6-decimal strings, average
+//! token counts as 2-decimal strings, both rounded half to even.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::csv::{BadRow, Row};
+use crate::job::{records_by_source, Counts, JobSpec};
+use crate::pricing::{cost, round6};
+
+/// Something that went wrong, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// Where: `PK/SK` of an item, or a dump line.
+    pub at: String,
+    /// What.
+    pub error: String,
+}
+
+/// The statistics of a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Estimator used for new rows.
+    pub estimator: String,
+    /// `source` of new rows.
+    pub source: String,
+    /// First day of the date filter.
+    pub start: String,
+    /// Last day of the date filter (empty: none).
+    pub end: String,
+    /// Input price per 1K.
+    pub input_per_1k: String,
+    /// Output price per 1K.
+    pub output_per_1k: String,
+    /// Rows in the output.
+    pub total_records: u64,
+    /// Sum of `input_token`.
+    pub total_input_tokens: u64,
+    /// Sum of `output_token`.
+    pub total_output_tokens: u64,
+    /// Both sums.
+    pub total_tokens: u64,
+    /// The summed input tokens priced, round6.
+    pub total_input_cost: String,
+    /// The summed output tokens priced, round6.
+    pub total_output_cost: String,
+    /// Sum of `total_price`.
+    pub total_cost: String,
+    /// `total_cost / total_records`, round6.
+    pub average_cost_per_record: String,
+    /// `total_input_tokens / total_records`, 2 decimals.
+    pub average_input_tokens: String,
+    /// `total_output_tokens / total_records`, 2 decimals.
+    pub average_output_tokens: String,
+    /// Rows per `source`.
+    pub records_by_source: BTreeMap<String, u64>,
+    /// Items read.
+    pub scanned: u64,
+    /// Rows produced by this run's scan.
+    pub processed: u64,
+    /// Items outside the date range.
+    pub filtered: u64,
+    /// Items that are not conversations (`full`).
+    pub skipped: u64,
+    /// Rows whose `CreateTime` was not a number.
+    pub invalid_dates: u64,
+    /// Rows whose map text could not be parsed.
+    pub unreadable_maps: u64,
+    /// Items or dump entries that could not be processed.
+    pub errors: u64,
+    /// Image and attachment items seen (`full` only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub media_items: Option<u64>,
+    /// Consolidation: rows read from the history.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub historical_rows: Option<u64>,
+    /// Consolidation: `sin_datos` rows dropped from the history.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub historical_placeholder_rows: Option<u64>,
+    /// Consolidation: unreadable history records.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub historical_unreadable_rows: Option<Vec<BadRow>>,
+    /// Consolidation: rows produced from the table.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub new_rows: Option<u64>,
+    /// Consolidation: rows dropped as repeated (pk, sk).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub duplicates_dropped: Option<u64>,
+    /// Items that could not be processed (the first 1,000).
+    pub error_items: Vec<Problem>,
+    /// Dump entries that were not items (the first 1,000).
+    pub dump_errors: Vec<Problem>,
+    /// Consolidation: which side wins a repeated (pk, sk).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub prefer: Option<String>,
+}
+
+/// `num / den` rounded half to even at 2 decimals, exactly.
+pub fn average2(num: u64, den: u64) -> String {
+    if den == 0 {
+        return "0.00".into();
+    }
+    let scaled = num as u128 * 100;
+    let (q, r) = (scaled / den as u128, scaled % den as u128);
+    let q = match (2 * r).cmp(&(den as u128)) {
+        std::cmp::Ordering::Greater => q + 1,
+        std::cmp::Ordering::Equal if q % 2 == 1 => q + 1,
+        _ => q,
+    };
+    format!("{}.{:02}", q / 100, q % 100)
+}
+
+/// Token and cost totals of a set of rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Rows.
+    pub records: u64,
+    /// Sum of input tokens.
+    pub input_tokens: u64,
+    /// Sum of output tokens.
+    pub output_tokens: u64,
+    /// Sum of `total_price`.
+    pub cost: Decimal,
+}
+
+impl Totals {
+    /// Adds the rows up.
+    pub fn of(rows: &[Row]) -> Totals {
+        let mut t = Totals::default();
+        for row in rows {
+            t.records += 1;
+            t.input_tokens += row.input_token;
+            t.output_tokens += row.output_token;
+            t.cost += row.total_price;
+        }
+        t
+    }
+}
+
+fn money(d: Decimal) -> String {
+    format!("{:.6}", round6(d))
+}
+
+impl Stats {
+    /// The statistics of `rows` under `spec`, with zero counters.
+    pub fn of_rows(rows: &[Row], spec: &JobSpec) -> Stats {
+        let t = Totals::of(rows);
+        let priced = |tokens, per_1k| cost(tokens, per_1k).map(money).unwrap_or_else(|e| e.to_string());
+        let average_cost = if t.records == 0 { Decimal::ZERO } else { t.cost / Decimal::from(t.records) };
+        Stats {
+            estimator: spec.estimator.as_str().into(),
+            source: spec.source.clone(),
+            start: spec.range.start.to_string(),
+            end: spec.range.end.map(|d| d.to_string()).unwrap_or_default(),
+            input_per_1k: spec.prices.input_per_1k.normalize().to_string(),
+            output_per_1k: spec.prices.output_per_1k.normalize().to_string(),
+            total_records: t.records,
+            total_input_tokens: t.input_tokens,
+            total_output_tokens: t.output_tokens,
+            total_tokens: t.input_tokens + t.output_tokens,
+            total_input_cost: priced(t.input_tokens, spec.prices.input_per_1k),
+            total_output_cost: priced(t.output_tokens, spec.prices.output_per_1k),
+            total_cost: money(t.cost),
+            average_cost_per_record: money(average_cost),
+            average_input_tokens: average2(t.input_tokens, t.records),
+            average_output_tokens: average2(t.output_tokens, t.records),
+            records_by_source: records_by_source(rows),
+            scanned: 0,
+            processed: 0,
+            filtered: 0,
+            skipped: 0,
+            invalid_dates: 0,
+            unreadable_maps: 0,
+            errors: 0,
+            media_items: None,
+            historical_rows: None,
+            historical_placeholder_rows: None,
+            historical_unreadable_rows: None,
+            new_rows: None,
+            duplicates_dropped: None,
+            error_items: Vec::new(),
+            dump_errors: Vec::new(),
+            prefer: None,
+        }
+    }
+
+    /// Sets the job's counters (`media_items` only for `full`).
+    pub fn set_counts(&mut self, c: &Counts, with_media: bool) {
+        self.scanned = c.scanned;
+        self.processed = c.processed;
+        self.filtered = c.filtered;
+        self.skipped = c.skipped;
+        self.invalid_dates = c.invalid_dates;
+        self.unreadable_maps = c.unreadable_maps;
+        self.errors = c.errors;
+        self.media_items = with_media.then_some(c.media_items);
+    }
+
+    /// Pretty JSON, as the fixtures are written.
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn averages_round_half_even() {
+        assert_eq!(average2(56590, 589), "96.08");
+        assert_eq!(average2(1, 8), "0.12");
+        assert_eq!(average2(3, 8), "0.38");
+        assert_eq!(average2(0, 0), "0.00");
+        assert_eq!(average2(5, 1), "5.00");
+    }
+}

@@ -1,0 +1,1 @@
+//! What-if pricing (coming next).
