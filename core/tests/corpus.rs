@@ -1,0 +1,138 @@
+//! The four corpus runs of `../shared/fixtures/` produce byte-identical CSVs
+//! and equal statistics; the Lambdas' own CSVs read back to the expected rows.
+#![allow(clippy::disallowed_methods, clippy::unwrap_used)]
+
+mod common;
+
+use tally_core::consolidate::{consolidate_run, Prefer};
+use tally_core::csv::{read_rows, to_csv_bytes, HEADER};
+use tally_core::dates::{DateRange, Day};
+use tally_core::estimate::Estimator;
+use tally_core::item::JsonLines;
+use tally_core::job::{JobSpec, Run};
+use tally_core::pricing::Prices;
+use tally_core::stats::Stats;
+
+fn spec(estimator: Estimator, source: &str, start: &str, end: Option<&str>) -> JobSpec {
+    JobSpec {
+        estimator,
+        source: source.into(),
+        range: DateRange { start: Day::parse(start).unwrap(), end: end.map(|e| Day::parse(e).unwrap()) },
+        prices: Prices::default(),
+    }
+}
+
+fn run(dump: &str, spec: JobSpec) -> Run {
+    let bytes = common::read(dump);
+    let mut run = Run::new(spec);
+    for item in JsonLines::new(bytes.as_slice()) {
+        match item {
+            Ok(item) => run.push(&item),
+            Err(e) => run.dump_error(&e),
+        }
+    }
+    run
+}
+
+fn assert_same_csv(got: &[u8], expected: &str) {
+    let want = common::read(expected);
+    if got != want.as_slice() {
+        let got = String::from_utf8_lossy(got);
+        let want = String::from_utf8_lossy(&want);
+        for (n, (g, w)) in got.lines().zip(want.lines()).enumerate() {
+            assert_eq!(g, w, "{expected}: first difference at line {}", n + 1);
+        }
+        assert_eq!(got.lines().count(), want.lines().count(), "{expected}: line count");
+        panic!("{expected}: bytes differ (line ends?)");
+    }
+}
+
+fn assert_same_stats(got: &Stats, expected: &str) {
+    let got = serde_json::to_value(got).unwrap();
+    let want = common::read_json(expected);
+    assert_eq!(got, want, "{expected}");
+}
+
+#[test]
+fn archive_v1_matches_the_lambda() {
+    let (rows, stats) = run("old_table.jsonl", spec(Estimator::V1, "old_table", "2024-01-01", Some("2025-12-31"))).finish();
+    assert_same_csv(&to_csv_bytes(&rows), "expected_archive_v1.csv");
+    assert_same_stats(&stats, "expected_archive_v1.stats.json");
+}
+
+#[test]
+fn daily_v2_matches_the_lambda() {
+    let (rows, stats) = run("new_table.jsonl", spec(Estimator::V2, "new_table", "2025-12-01", None)).finish();
+    assert_same_csv(&to_csv_bytes(&rows), "expected_new_v2.csv");
+    assert_same_stats(&stats, "expected_new_v2.stats.json");
+}
+
+#[test]
+fn daily_full_matches_the_expected_rows() {
+    let (rows, stats) = run("new_table.jsonl", spec(Estimator::Full, "new_table", "2025-12-01", None)).finish();
+    assert_same_csv(&to_csv_bytes(&rows), "expected_new_full.csv");
+    assert_same_stats(&stats, "expected_new_full.stats.json");
+}
+
+#[test]
+fn consolidation_matches_the_lambda() {
+    let history = read_rows(common::read("expected_archive_v1.csv").as_slice()).unwrap();
+    let new = run("new_table.jsonl", spec(Estimator::V2, "new_table", "2025-12-01", None));
+    let (rows, stats) = consolidate_run(history, new, Prefer::Historical);
+    assert_same_csv(&to_csv_bytes(&rows), "expected_consolidated.csv");
+    assert_same_stats(&stats, "expected_consolidated.stats.json");
+}
+
+#[test]
+fn output_does_not_depend_on_item_order() {
+    let bytes = common::read("new_table.jsonl");
+    let mut lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+    lines.reverse();
+    // Two "segments" fed in reverse order, merged.
+    let spec = spec(Estimator::V2, "new_table", "2025-12-01", None);
+    let (mut a, mut b) = (Run::new(spec.clone()), Run::new(spec));
+    for (k, line) in lines.iter().enumerate() {
+        let item = JsonLines::new(*line).next().unwrap().unwrap();
+        if k % 2 == 0 { a.push(&item) } else { b.push(&item) }
+    }
+    b.merge(a);
+    let (rows, _) = b.finish();
+    assert_same_csv(&to_csv_bytes(&rows), "expected_new_v2.csv");
+}
+
+fn check_python_written(name: &str) {
+    let read = read_rows(common::read(&format!("python_written/{name}.csv")).as_slice()).unwrap();
+    let want = common::read_json(&format!("python_written/{name}.expected.json"));
+    let want_rows = want["rows"].as_array().unwrap();
+    assert_eq!(read.rows.len(), want_rows.len(), "{name}: rows");
+    for (row, want) in read.rows.iter().zip(want_rows) {
+        let cells = row.cells();
+        for (k, column) in HEADER.iter().enumerate() {
+            assert_eq!(cells[k], want[column].as_str().unwrap(), "{name}: {column}");
+        }
+    }
+    assert_eq!(read.placeholder_rows, want["placeholder_rows_dropped"].as_u64().unwrap(), "{name}: placeholders");
+    let bad: Vec<(u64, String)> = read.unreadable.iter().map(|b| (b.line, b.error.clone())).collect();
+    let want_bad: Vec<(u64, String)> = want["unreadable_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["line"].as_u64().unwrap(), b["error"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(bad, want_bad, "{name}: unreadable rows");
+}
+
+#[test]
+fn reads_pandas_archive() {
+    check_python_written("lambda_archive_pandas");
+}
+
+#[test]
+fn reads_bom_crlf_reordered_consolidated() {
+    check_python_written("lambda_consolidated_bom_crlf_reordered");
+}
+
+#[test]
+fn reads_damaged_rows_and_reports_them_by_line() {
+    check_python_written("damaged_rows");
+}
