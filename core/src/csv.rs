@@ -2,7 +2,7 @@
 //! tolerant reader for every shape the Python Lambdas wrote.
 
 use std::fmt::Write as _;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 
 use rust_decimal::Decimal;
 
@@ -164,9 +164,6 @@ pub enum CsvError {
     /// A required column is absent from the header.
     #[error("missing column {0:?} in the header")]
     MissingColumn(&'static str),
-    /// The bytes could not be read.
-    #[error("read error: {0}")]
-    Io(String),
 }
 
 /// A record that could not be read, with the line where it starts.
@@ -294,6 +291,174 @@ fn parse_date(cell: &[u8]) -> Result<Option<i64>, String> {
         .ok_or_else(|| format!("not a date: {}", quoted(cell)))
 }
 
+/// One record's fields, borrowed from the file or from the reader's buffer.
+#[derive(Debug)]
+pub struct Fields<'r> {
+    bytes: &'r [u8],
+    bounds: &'r [(u32, u32)],
+}
+
+impl<'r> Fields<'r> {
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.bounds.len()
+    }
+
+    /// Whether there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.bounds.is_empty()
+    }
+
+    /// Field `k` (empty when out of range).
+    pub fn get(&self, k: usize) -> &'r [u8] {
+        self.bounds.get(k).map_or(&[], |&(a, b)| &self.bytes[a as usize..b as usize])
+    }
+}
+
+/// The records of a CSV held in memory, read as the Lambdas' readers did:
+/// `,` between fields, `"` quoting, `\n`, `\r\n` or `\r` ending records,
+/// blank lines skipped, a leading BOM ignored. Unquoted lines (all of those
+/// Tally writes) take a fast path; quoted ones go through `csv-core`.
+#[derive(Debug)]
+pub struct Records<'a> {
+    data: &'a [u8],
+    pos: usize,
+    line: u64,
+    bounds: Vec<(u32, u32)>,
+    unquoted: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl<'a> Records<'a> {
+    /// Reads `data`.
+    pub fn new(data: &'a [u8]) -> Records<'a> {
+        let pos = if data.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 };
+        Records { data, pos, line: 1, bounds: Vec::with_capacity(16), unquoted: Vec::new(), ends: vec![0; 16] }
+    }
+
+    /// Byte offset where the next record (or blank line) starts.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
+    /// The next record: its starting line and byte offset, and its fields.
+    pub fn next_record(&mut self) -> Option<(u64, usize, Fields<'_>)> {
+        let data = self.data;
+        // Skip blank lines.
+        loop {
+            match data.get(self.pos) {
+                None => return None,
+                Some(b'\n') => {
+                    self.pos += 1;
+                    self.line += 1;
+                }
+                Some(b'\r') => self.pos += 1,
+                Some(_) => break,
+            }
+        }
+        let start = self.pos;
+        let line = self.line;
+        // Fast path: a line without quotes or stray carriage returns.
+        self.bounds.clear();
+        let mut field_start = start;
+        let mut i = start;
+        let mut fast = true;
+        while i < data.len() {
+            match data[i] {
+                b',' => {
+                    self.bounds.push((field_start as u32, i as u32));
+                    field_start = i + 1;
+                }
+                b'\n' => break,
+                b'"' => {
+                    fast = false;
+                    break;
+                }
+                b'\r' if data.get(i + 1) == Some(&b'\n') => break,
+                b'\r' => {
+                    fast = false;
+                    break;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        if fast && data.len() < u32::MAX as usize {
+            self.bounds.push((field_start as u32, i as u32));
+            self.pos = match data.get(i) {
+                Some(b'\r') => i + 2,
+                Some(_) => i + 1,
+                None => i,
+            };
+            if self.pos > i {
+                self.line += 1;
+            }
+            return Some((line, start, Fields { bytes: data, bounds: &self.bounds }));
+        }
+        self.slow_record(start, line)
+    }
+
+    fn slow_record(&mut self, start: usize, line: u64) -> Option<(u64, usize, Fields<'_>)> {
+        let mut reader = csv_core::Reader::new();
+        let mut input = &self.data[start..];
+        if self.unquoted.len() < input.len().min(1 << 16) + 64 {
+            self.unquoted.resize(input.len().min(1 << 16) + 64, 0);
+        }
+        let (mut nout_total, mut nend_total, mut nin_total) = (0usize, 0usize, 0usize);
+        loop {
+            let (res, nin, nout, nend) =
+                reader.read_record(input, &mut self.unquoted[nout_total..], &mut self.ends[nend_total..]);
+            input = &input[nin..];
+            nin_total += nin;
+            nout_total += nout;
+            nend_total += nend;
+            match res {
+                csv_core::ReadRecordResult::InputEmpty => {
+                    if nin == 0 && nout == 0 && nend == 0 && input.is_empty() {
+                        // Signal the end of input: the reader finishes the record.
+                        let (res, _, nout, nend) =
+                            reader.read_record(&[], &mut self.unquoted[nout_total..], &mut self.ends[nend_total..]);
+                        nout_total += nout;
+                        nend_total += nend;
+                        if res == csv_core::ReadRecordResult::OutputFull {
+                            let len = self.unquoted.len();
+                            self.unquoted.resize(len * 2, 0);
+                            continue;
+                        }
+                        break;
+                    }
+                }
+                csv_core::ReadRecordResult::OutputFull => {
+                    let len = self.unquoted.len();
+                    self.unquoted.resize(len * 2, 0);
+                }
+                csv_core::ReadRecordResult::OutputEndsFull => {
+                    let len = self.ends.len();
+                    self.ends.resize(len * 2, 0);
+                }
+                csv_core::ReadRecordResult::Record | csv_core::ReadRecordResult::End => break,
+            }
+        }
+        let consumed = &self.data[start..start + nin_total];
+        self.line += consumed.iter().filter(|&&b| b == b'\n').count() as u64;
+        self.pos = start + nin_total;
+        if consumed.last() == Some(&b'\r') && self.data.get(self.pos) == Some(&b'\n') {
+            self.pos += 1;
+            self.line += 1;
+        }
+        self.bounds.clear();
+        let mut a = 0;
+        for &e in &self.ends[..nend_total] {
+            self.bounds.push((a as u32, e as u32));
+            a = e;
+        }
+        if self.pos == start {
+            return None;
+        }
+        Some((line, start, Fields { bytes: &self.unquoted[..nout_total], bounds: &self.bounds }))
+    }
+}
+
 /// Where each of the nine columns is in the file's header.
 #[derive(Debug, Clone, Copy)]
 pub struct Columns {
@@ -303,33 +468,27 @@ pub struct Columns {
 
 impl Columns {
     /// Matches the header by name (a leading BOM is ignored; extra columns too).
-    pub fn from_header<'h>(header: impl IntoIterator<Item = &'h [u8]>) -> Result<Columns, CsvError> {
-        let names: Vec<&[u8]> = header.into_iter().collect();
+    pub fn from_header(header: &Fields<'_>) -> Result<Columns, CsvError> {
+        let names: Vec<&[u8]> = (0..header.len()).map(|k| header.get(k)).collect();
         if names.is_empty() || names.len() == 1 && names[0].is_empty() {
             return Err(CsvError::Empty);
         }
         let mut index = [0usize; 9];
         for (slot, want) in index.iter_mut().zip(HEADER) {
-            *slot = names
-                .iter()
-                .position(|n| {
-                    let n = n.strip_prefix("\u{feff}".as_bytes()).unwrap_or(n);
-                    n == want.as_bytes()
-                })
-                .ok_or(CsvError::MissingColumn(want))?;
+            *slot = names.iter().position(|n| *n == want.as_bytes()).ok_or(CsvError::MissingColumn(want))?;
         }
         Ok(Columns { index, width: names.len() })
     }
 
     /// Checks and converts one record's cells.
-    pub fn record<'r>(&self, cells: &'r csv::ByteRecord, line: u64) -> Record<'r> {
+    pub fn record<'r>(&self, cells: &Fields<'r>, line: u64) -> Record<'r> {
         if cells.len() != self.width {
             return Record::Bad(BadRow {
                 line,
                 error: format!("expected {} fields, got {}", self.width, cells.len()),
             });
         }
-        let cell = |k: usize| cells.get(self.index[k]).unwrap_or_default();
+        let cell = |k: usize| cells.get(self.index[k]);
         if cell(6) == PLACEHOLDER_PK.as_bytes() {
             return Record::Placeholder;
         }
@@ -354,12 +513,6 @@ impl Columns {
     }
 }
 
-/// A CSV reader configured for the Lambdas' files: any field count (checked
-/// per record), `\n` or `\r\n`, blank lines skipped.
-pub fn csv_reader<R: Read>(r: R) -> csv::Reader<R> {
-    csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(r)
-}
-
 /// Everything read from a CSV.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReadRows {
@@ -372,9 +525,9 @@ pub struct ReadRows {
 }
 
 /// Reads every row of a CSV; unreadable records are listed, not fatal.
-pub fn read_rows<R: Read>(r: R) -> Result<ReadRows, CsvError> {
+pub fn read_rows(data: &[u8]) -> Result<ReadRows, CsvError> {
     let mut out = ReadRows::default();
-    for_each_record(r, |record| match record {
+    for_each_record(data, |_, record| match record {
         Record::Row(row) => out.rows.push(row.to_row()),
         Record::Placeholder => out.placeholder_rows += 1,
         Record::Bad(bad) => out.unreadable.push(bad),
@@ -382,35 +535,17 @@ pub fn read_rows<R: Read>(r: R) -> Result<ReadRows, CsvError> {
     Ok(out)
 }
 
-/// Calls `f` with every record of a CSV after its header.
-pub fn for_each_record<R: Read>(r: R, mut f: impl FnMut(Record<'_>)) -> Result<(), CsvError> {
-    let mut reader = csv_reader(r);
-    let mut record = csv::ByteRecord::new();
-    let columns = loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => return Err(CsvError::Empty),
-            Ok(true) => break Columns::from_header(record.iter())?,
-            Err(e) => return Err(CsvError::Io(e.to_string())),
-        }
+/// Calls `f` with the byte offset and the reading of every record after the header.
+pub fn for_each_record(data: &[u8], mut f: impl FnMut(usize, Record<'_>)) -> Result<(), CsvError> {
+    let mut records = Records::new(data);
+    let columns = match records.next_record() {
+        None => return Err(CsvError::Empty),
+        Some((_, _, header)) => Columns::from_header(&header)?,
     };
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => return Ok(()),
-            Ok(true) => {
-                let line = record.position().map_or(0, |p| p.line());
-                f(columns.record(&record, line));
-            }
-            Err(e) => {
-                // The csv crate's errors inside a record are UTF-8 or I/O;
-                // with byte records only I/O remains, which ends the file.
-                if let csv::ErrorKind::Io(_) = e.kind() {
-                    return Err(CsvError::Io(e.to_string()));
-                }
-                let line = e.position().map_or(0, |p| p.line());
-                f(Record::Bad(BadRow { line, error: e.to_string() }));
-            }
-        }
+    while let Some((line, offset, fields)) = records.next_record() {
+        f(offset, columns.record(&fields, line));
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -442,7 +577,7 @@ mod tests {
     fn round_trips() {
         let rows = vec![row(), Row { create_date: None, pk: "x\ny".into(), ..row() }];
         let bytes = to_csv_bytes(&rows);
-        let read = read_rows(bytes.as_slice()).expect("csv");
+        let read = read_rows(&bytes).expect("csv");
         assert_eq!(read.rows, rows);
         assert!(read.unreadable.is_empty());
     }
@@ -461,8 +596,9 @@ mod tests {
 
     #[test]
     fn missing_column_is_fatal() {
-        let err = read_rows("create_date,input_token\n".as_bytes()).expect_err("missing columns");
+        let err = read_rows(b"create_date,input_token\n").expect_err("missing columns");
         assert_eq!(err, CsvError::MissingColumn("output_token"));
-        assert_eq!(read_rows("".as_bytes()).expect_err("empty"), CsvError::Empty);
+        assert_eq!(read_rows(b"").expect_err("empty"), CsvError::Empty);
+        assert_eq!(read_rows(b"\n\n").expect_err("blank"), CsvError::Empty);
     }
 }

@@ -455,6 +455,9 @@ impl<R: BufRead> ScanJson<R> {
             self.buf.extend_from_slice(&chunk[..used]);
             self.reader.consume(used);
             if finished {
+                if self.buf.iter().all(u8::is_ascii_whitespace) {
+                    return Err("expected a value".into());
+                }
                 return Ok(());
             }
         }

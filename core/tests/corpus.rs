@@ -76,7 +76,7 @@ fn daily_full_matches_the_expected_rows() {
 
 #[test]
 fn consolidation_matches_the_lambda() {
-    let history = read_rows(common::read("expected_archive_v1.csv").as_slice()).unwrap();
+    let history = read_rows(&common::read("expected_archive_v1.csv")).unwrap();
     let new = run("new_table.jsonl", spec(Estimator::V2, "new_table", "2025-12-01", None));
     let (rows, stats) = consolidate_run(history, new, Prefer::Historical);
     assert_same_csv(&to_csv_bytes(&rows), "expected_consolidated.csv");
@@ -101,7 +101,7 @@ fn output_does_not_depend_on_item_order() {
 }
 
 fn check_python_written(name: &str) {
-    let read = read_rows(common::read(&format!("python_written/{name}.csv")).as_slice()).unwrap();
+    let read = read_rows(&common::read(&format!("python_written/{name}.csv"))).unwrap();
     let want = common::read_json(&format!("python_written/{name}.expected.json"));
     let want_rows = want["rows"].as_array().unwrap();
     assert_eq!(read.rows.len(), want_rows.len(), "{name}: rows");
