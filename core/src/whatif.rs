@@ -1,1 +1,742 @@
-//! What-if pricing (coming next).
+//! The explorer's engine: a consolidated CSV as columns, the views the
+//! seed's Athena queries answer (totals, by source, by day, by hour, the most
+//! expensive conversations), and what-if re-pricing under other prices.
+//!
+//! Money is kept in exact integer millionths of a dollar (every price column
+//! has 6 decimals), so sums are exact and a million rows re-price in a few
+//! milliseconds; the per-row rounding is the same half-to-even `round6` as
+//! [`crate::pricing`], which the tests check against the decimal path.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::csv::{for_each_record, BadRow, Columns, CsvError, Record, Records, HEADER};
+use crate::dates::{format_datetime, Day};
+use crate::pricing::Prices;
+
+const NO_DATE: i64 = i64::MIN;
+
+/// A money amount in millionths, as a 6-decimal string (`-0` never appears).
+pub fn micros_text(m: i128) -> String {
+    let sign = if m < 0 { "-" } else { "" };
+    let a = m.unsigned_abs();
+    format!("{sign}{}.{:06}", a / 1_000_000, a % 1_000_000)
+}
+
+/// `num / den` in millionths, rounded half to even.
+fn div_half_even(num: i128, den: i128) -> i128 {
+    if den == 0 {
+        return 0;
+    }
+    let (q, r) = (num.div_euclid(den), num.rem_euclid(den));
+    match (2 * r).cmp(&den) {
+        std::cmp::Ordering::Greater => q + 1,
+        std::cmp::Ordering::Equal if q % 2 != 0 => q + 1,
+        _ => q,
+    }
+}
+
+/// `n / d` with 2 decimals, half to even.
+fn avg2(n: i128, d: i128) -> String {
+    let hundredths = div_half_even(n * 100, d);
+    format!("{}.{:02}", hundredths / 100, (hundredths % 100).abs())
+}
+
+/// The rows of a consolidated CSV, by column.
+#[derive(Debug, Clone)]
+pub struct Table {
+    data: Vec<u8>,
+    columns: Option<Columns>,
+    offset: Vec<usize>,
+    secs: Vec<i64>,
+    day: Vec<i32>,
+    hour: Vec<u8>,
+    input: Vec<u64>,
+    output: Vec<u64>,
+    total: Vec<i64>,
+    source: Vec<u16>,
+    sources: Vec<String>,
+    unreadable: Vec<BadRow>,
+    placeholder_rows: u64,
+}
+
+/// Which rows a view looks at.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// First day (inclusive); rows without a date are left out when set.
+    pub from: Option<Day>,
+    /// Last day (inclusive); rows without a date are left out when set.
+    pub to: Option<Day>,
+    /// Sources to keep (`None`: all).
+    pub sources: Option<Vec<String>>,
+}
+
+/// Prices to re-price under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scenario {
+    /// Per-1K prices.
+    pub prices: Prices,
+    /// Batch inference: both prices halved.
+    pub batch: bool,
+}
+
+/// Headline figures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Headline {
+    /// Conversations (rows).
+    pub records: u64,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Both.
+    pub total_tokens: u64,
+    /// Sum of `total_price`.
+    pub total_cost: String,
+    /// `total_cost / records`, round6.
+    pub avg_cost: String,
+}
+
+/// One source's figures (the seed's queries 1 and 5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceView {
+    /// `source`.
+    pub source: String,
+    /// Rows.
+    pub records: u64,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Sum of `total_price`.
+    pub total_cost: String,
+    /// Earliest `create_date` (empty: none).
+    pub earliest: String,
+    /// Latest `create_date` (empty: none).
+    pub latest: String,
+}
+
+/// One day's cost by source (query 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DayView {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    /// Rows that day.
+    pub records: u64,
+    /// Cost per source, in the order of [`Views::sources`].
+    pub cost_by_source: Vec<String>,
+    /// Cost of the day.
+    pub total_cost: String,
+}
+
+/// Averages for one hour of the day (query 3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HourView {
+    /// 0..23.
+    pub hour: u8,
+    /// Rows in that hour.
+    pub records: u64,
+    /// Average input tokens (2 decimals).
+    pub avg_input: String,
+    /// Average output tokens (2 decimals).
+    pub avg_output: String,
+    /// Average cost (6 decimals).
+    pub avg_cost: String,
+}
+
+/// One of the most expensive conversations (query 4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TopRow {
+    /// `create_date`.
+    pub create_date: String,
+    /// `input_token`.
+    pub input_token: u64,
+    /// `output_token`.
+    pub output_token: u64,
+    /// `total_price`.
+    pub total_price: String,
+    /// `pk`.
+    pub pk: String,
+    /// `sk`.
+    pub sk: String,
+    /// `source`.
+    pub source: String,
+}
+
+/// Every view of the explorer for one filter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Views {
+    /// Headline figures.
+    pub headline: Headline,
+    /// The sources present in the table, in first-seen order.
+    pub sources: Vec<String>,
+    /// Figures per source (sources with rows in the filter).
+    pub by_source: Vec<SourceView>,
+    /// Cost per day, most recent last.
+    pub daily: Vec<DayView>,
+    /// Averages per hour of the day (hours with rows).
+    pub hourly: Vec<HourView>,
+    /// The most expensive conversations.
+    pub top: Vec<TopRow>,
+}
+
+/// A what-if result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WhatIf {
+    /// Rows considered.
+    pub records: u64,
+    /// Actual cost (sum of `total_price`).
+    pub actual_cost: String,
+    /// Cost under the scenario.
+    pub whatif_cost: String,
+    /// `whatif - actual`.
+    pub difference: String,
+    /// `difference / actual` in percent, 2 decimals (empty when actual is 0).
+    pub difference_pct: String,
+    /// Per day: actual and what-if cost.
+    pub daily: Vec<WhatIfDay>,
+    /// First day of the 30-day window the projection uses (empty: no dated rows).
+    pub window_start: String,
+    /// Last day of that window (the last day with data).
+    pub window_end: String,
+    /// What-if cost of the 30 days ending on the last day with data: the
+    /// monthly cost at that run-rate.
+    pub monthly_projection: String,
+    /// Actual cost of the same window.
+    pub monthly_actual: String,
+    /// Rows with no tokens but a recorded cost (unreadable maps): carried
+    /// at their recorded cost, as no price can be applied to them.
+    pub rows_at_recorded_cost: u64,
+}
+
+/// One day of a what-if.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WhatIfDay {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    /// Actual cost.
+    pub actual: String,
+    /// Cost under the scenario.
+    pub whatif: String,
+}
+
+/// Per-1K price as `mantissa / 10^scale` dollars, and a memo of costs.
+struct Rate {
+    mantissa: u128,
+    divisor: u128,
+    memo: Vec<i64>,
+}
+
+impl Rate {
+    fn new(per_1k: Decimal) -> Rate {
+        let per_1k = per_1k.normalize();
+        let mantissa = per_1k.mantissa().unsigned_abs();
+        let scale = per_1k.scale();
+        // micros = tokens * per_1k / 1000 * 1e6 = tokens * mantissa * 1000 / 10^scale
+        let (mantissa, divisor) =
+            if scale <= 3 { (mantissa * 10u128.pow(3 - scale), 1) } else { (mantissa, 10u128.pow(scale - 3)) };
+        let mut rate = Rate { mantissa, divisor, memo: Vec::new() };
+        rate.memo = (0..4096u64).map(|t| rate.compute(t)).collect();
+        rate
+    }
+
+    fn compute(&self, tokens: u64) -> i64 {
+        let num = tokens as u128 * self.mantissa;
+        if self.divisor == 1 {
+            return i64::try_from(num).unwrap_or(i64::MAX);
+        }
+        let (q, r) = (num / self.divisor, num % self.divisor);
+        let q = match (2 * r).cmp(&self.divisor) {
+            std::cmp::Ordering::Greater => q + 1,
+            std::cmp::Ordering::Equal if q % 2 == 1 => q + 1,
+            _ => q,
+        };
+        i64::try_from(q).unwrap_or(i64::MAX)
+    }
+
+    #[inline]
+    fn micros(&self, tokens: u64) -> i64 {
+        match self.memo.get(tokens as usize) {
+            Some(&m) => m,
+            None => self.compute(tokens),
+        }
+    }
+}
+
+impl Scenario {
+    /// The prices actually applied (halved for batch).
+    pub fn effective(&self) -> Prices {
+        if self.batch {
+            self.prices.scaled(Decimal::new(5, 1))
+        } else {
+            self.prices
+        }
+    }
+}
+
+/// Re-prices one token pair in millionths, as `Prices::price` would.
+pub fn reprice_micros(prices: &Prices, input: u64, output: u64) -> i64 {
+    Rate::new(prices.input_per_1k).compute(input).saturating_add(Rate::new(prices.output_per_1k).compute(output))
+}
+
+impl Table {
+    /// Reads a CSV (any shape the Lambdas or Tally wrote).
+    pub fn from_csv(data: Vec<u8>) -> Result<Table, CsvError> {
+        let mut t = Table {
+            data: Vec::new(),
+            columns: None,
+            offset: Vec::new(),
+            secs: Vec::new(),
+            day: Vec::new(),
+            hour: Vec::new(),
+            input: Vec::new(),
+            output: Vec::new(),
+            total: Vec::new(),
+            source: Vec::new(),
+            sources: Vec::new(),
+            unreadable: Vec::new(),
+            placeholder_rows: 0,
+        };
+        let estimate = data.len() / 150 + 16;
+        for v in [&mut t.secs] {
+            v.reserve(estimate);
+        }
+        let mut index: HashMap<String, u16> = HashMap::new();
+        {
+            let mut records = Records::new(&data);
+            if let Some((_, _, header)) = records.next_record() {
+                t.columns = Some(Columns::from_header(&header)?);
+            }
+        }
+        for_each_record(&data, |offset, record| match record {
+            Record::Row(row) => {
+                let src = match index.get(row.source) {
+                    Some(&k) => k,
+                    None => {
+                        let k = t.sources.len().min(u16::MAX as usize) as u16;
+                        if (k as usize) == t.sources.len() {
+                            t.sources.push(row.source.to_string());
+                        }
+                        index.insert(row.source.to_string(), k);
+                        k
+                    }
+                };
+                let secs = row.create_date.unwrap_or(NO_DATE);
+                t.offset.push(offset);
+                t.secs.push(secs);
+                if secs == NO_DATE {
+                    t.day.push(i32::MIN);
+                    t.hour.push(u8::MAX);
+                } else {
+                    t.day.push(secs.div_euclid(86_400) as i32);
+                    t.hour.push((secs.rem_euclid(86_400) / 3600) as u8);
+                }
+                t.input.push(row.input_token);
+                t.output.push(row.output_token);
+                t.total.push(row.total_micros);
+                t.source.push(src);
+            }
+            Record::Placeholder => t.placeholder_rows += 1,
+            Record::Bad(bad) => t.unreadable.push(bad),
+        })?;
+        t.data = data;
+        Ok(t)
+    }
+
+    /// Rows read.
+    pub fn len(&self) -> usize {
+        self.secs.len()
+    }
+
+    /// Whether no row was read.
+    pub fn is_empty(&self) -> bool {
+        self.secs.is_empty()
+    }
+
+    /// Records that could not be read, with their lines.
+    pub fn unreadable(&self) -> &[BadRow] {
+        &self.unreadable
+    }
+
+    /// `sin_datos` rows dropped.
+    pub fn placeholder_rows(&self) -> u64 {
+        self.placeholder_rows
+    }
+
+    /// The sources, in first-seen order.
+    pub fn sources(&self) -> &[String] {
+        &self.sources
+    }
+
+    /// First and last day with data.
+    pub fn day_span(&self) -> Option<(Day, Day)> {
+        let mut it = self.day.iter().filter(|&&d| d != i32::MIN);
+        let first = *it.next()?;
+        let (lo, hi) = it.fold((first, first), |(lo, hi), &d| (lo.min(d), hi.max(d)));
+        Some((Day(lo as i64), Day(hi as i64)))
+    }
+
+    fn selector(&self, f: &Filter) -> impl Fn(usize) -> bool + '_ {
+        let lo = f.from.map_or(i32::MIN, |d| d.0.clamp(i32::MIN as i64 + 1, i32::MAX as i64) as i32);
+        let hi = f.to.map_or(i32::MAX, |d| d.0.clamp(i32::MIN as i64, i32::MAX as i64) as i32);
+        let dated_only = f.from.is_some() || f.to.is_some();
+        let mut allowed = vec![f.sources.is_none(); self.sources.len()];
+        if let Some(keep) = &f.sources {
+            for (k, s) in self.sources.iter().enumerate() {
+                allowed[k] = keep.iter().any(|x| x == s);
+            }
+        }
+        move |i| {
+            let d = self.day[i];
+            allowed[self.source[i] as usize] && (if d == i32::MIN { !dated_only } else { d >= lo && d <= hi })
+        }
+    }
+
+    /// All the views for `filter`, with the `top_n` most expensive rows.
+    pub fn views(&self, filter: &Filter, top_n: usize) -> Views {
+        let keep = self.selector(filter);
+        let ns = self.sources.len();
+        #[derive(Clone, Copy)]
+        struct Acc {
+            records: u64,
+            input: u64,
+            output: u64,
+            cost: i128,
+            first: i64,
+            last: i64,
+        }
+        let empty = Acc { records: 0, input: 0, output: 0, cost: 0, first: i64::MAX, last: i64::MIN };
+        let mut all = empty;
+        let mut per_source = vec![empty; ns];
+        let mut hours = [(0u64, 0u128, 0u128, 0i128); 24];
+        let mut days: BTreeMap<i32, (u64, Vec<i128>)> = BTreeMap::new();
+        let mut top: Vec<(i64, usize)> = Vec::with_capacity(top_n + 1);
+        let mut last_day = i32::MIN;
+        let mut day_acc: Option<&mut (u64, Vec<i128>)> = None;
+        for i in 0..self.len() {
+            if !keep(i) {
+                continue;
+            }
+            let (inp, out, cost, secs) = (self.input[i], self.output[i], self.total[i] as i128, self.secs[i]);
+            for acc in [&mut all, &mut per_source[self.source[i] as usize]] {
+                acc.records += 1;
+                acc.input += inp;
+                acc.output += out;
+                acc.cost += cost;
+                if secs != NO_DATE {
+                    acc.first = acc.first.min(secs);
+                    acc.last = acc.last.max(secs);
+                }
+            }
+            let h = self.hour[i];
+            if h != u8::MAX {
+                let slot = &mut hours[h as usize];
+                slot.0 += 1;
+                slot.1 += inp as u128;
+                slot.2 += out as u128;
+                slot.3 += cost;
+                let d = self.day[i];
+                if d != last_day || day_acc.is_none() {
+                    last_day = d;
+                    day_acc = Some(days.entry(d).or_insert_with(|| (0, vec![0; ns])));
+                }
+                if let Some(acc) = day_acc.as_deref_mut() {
+                    acc.0 += 1;
+                    acc.1[self.source[i] as usize] += cost;
+                }
+            }
+            if top_n > 0 {
+                let c = self.total[i];
+                if top.len() < top_n || c > top[top.len() - 1].0 {
+                    // Highest cost first; on equal cost the earlier row (file order).
+                    let at = top.partition_point(|&(tc, ti)| tc > c || tc == c && ti < i);
+                    top.insert(at, (c, i));
+                    top.truncate(top_n);
+                }
+            }
+        }
+        let date = |s: i64| if s == NO_DATE || s == i64::MAX || s == i64::MIN { String::new() } else { format_datetime(s) };
+        Views {
+            headline: Headline {
+                records: all.records,
+                input_tokens: all.input,
+                output_tokens: all.output,
+                total_tokens: all.input + all.output,
+                total_cost: micros_text(all.cost),
+                avg_cost: micros_text(div_half_even(all.cost, all.records as i128)),
+            },
+            sources: self.sources.clone(),
+            by_source: per_source
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.records > 0)
+                .map(|(k, a)| SourceView {
+                    source: self.sources[k].clone(),
+                    records: a.records,
+                    input_tokens: a.input,
+                    output_tokens: a.output,
+                    total_cost: micros_text(a.cost),
+                    earliest: date(a.first),
+                    latest: date(a.last),
+                })
+                .collect(),
+            daily: days
+                .into_iter()
+                .map(|(d, (records, costs))| DayView {
+                    day: Day(d as i64).to_string(),
+                    records,
+                    total_cost: micros_text(costs.iter().sum()),
+                    cost_by_source: costs.into_iter().map(micros_text).collect(),
+                })
+                .collect(),
+            hourly: hours
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| h.0 > 0)
+                .map(|(hour, h)| HourView {
+                    hour: hour as u8,
+                    records: h.0,
+                    avg_input: avg2(h.1 as i128, h.0 as i128),
+                    avg_output: avg2(h.2 as i128, h.0 as i128),
+                    avg_cost: micros_text(div_half_even(h.3, h.0 as i128)),
+                })
+                .collect(),
+            top: top.into_iter().filter_map(|(_, i)| self.top_row(i)).collect(),
+        }
+    }
+
+    /// Re-reads row `i` from the CSV for display.
+    fn top_row(&self, i: usize) -> Option<TopRow> {
+        let columns = self.columns?;
+        let mut records = Records::new(self.data.get(self.offset[i]..)?);
+        let (_, _, fields) = records.next_record()?;
+        let Record::Row(row) = columns.record(&fields, 0) else { return None };
+        Some(TopRow {
+            create_date: row.create_date.map(format_datetime).unwrap_or_default(),
+            input_token: row.input_token,
+            output_token: row.output_token,
+            total_price: micros_text(row.total_micros as i128),
+            pk: row.pk.to_string(),
+            sk: row.sk.to_string(),
+            source: row.source.to_string(),
+        })
+    }
+
+    /// Each kept row's cost under `scenario`, in millionths (rows without
+    /// tokens but with a recorded cost keep it), or `None` for rows left out.
+    fn repriced(&self, filter: &Filter, scenario: &Scenario) -> (Vec<Option<i64>>, u64) {
+        let prices = scenario.effective();
+        let (rin, rout) = (Rate::new(prices.input_per_1k), Rate::new(prices.output_per_1k));
+        let keep = self.selector(filter);
+        let mut carried = 0;
+        let costs = (0..self.len())
+            .map(|i| {
+                if !keep(i) {
+                    return None;
+                }
+                let (inp, out) = (self.input[i], self.output[i]);
+                if inp == 0 && out == 0 && self.total[i] != 0 {
+                    carried += 1;
+                    return Some(self.total[i]);
+                }
+                Some(rin.micros(inp).saturating_add(rout.micros(out)))
+            })
+            .collect();
+        (costs, carried)
+    }
+
+    /// The cost of the filtered rows under `scenario`, beside the actual cost.
+    pub fn whatif(&self, filter: &Filter, scenario: &Scenario) -> WhatIf {
+        let prices = scenario.effective();
+        let (rin, rout) = (Rate::new(prices.input_per_1k), Rate::new(prices.output_per_1k));
+        let keep = self.selector(filter);
+        let (mut records, mut actual, mut whatif, mut carried) = (0u64, 0i128, 0i128, 0u64);
+        let mut days: BTreeMap<i32, (i128, i128)> = BTreeMap::new();
+        let mut last_day = i32::MIN;
+        let mut day_acc: Option<&mut (i128, i128)> = None;
+        for i in 0..self.len() {
+            if !keep(i) {
+                continue;
+            }
+            let (inp, out, recorded) = (self.input[i], self.output[i], self.total[i]);
+            let cost = if inp == 0 && out == 0 && recorded != 0 {
+                carried += 1;
+                recorded
+            } else {
+                rin.micros(inp).saturating_add(rout.micros(out))
+            };
+            records += 1;
+            actual += recorded as i128;
+            whatif += cost as i128;
+            let d = self.day[i];
+            if d != i32::MIN {
+                if d != last_day || day_acc.is_none() {
+                    last_day = d;
+                    day_acc = Some(days.entry(d).or_insert((0, 0)));
+                }
+                if let Some(acc) = day_acc.as_deref_mut() {
+                    acc.0 += recorded as i128;
+                    acc.1 += cost as i128;
+                }
+            }
+        }
+        let (mut window_start, mut window_end, mut month_whatif, mut month_actual) =
+            (String::new(), String::new(), 0i128, 0i128);
+        if let Some((&last, _)) = days.last_key_value() {
+            let first = last - 29;
+            for (_, (a, w)) in days.range(first..=last) {
+                month_actual += a;
+                month_whatif += w;
+            }
+            window_start = Day(first as i64).to_string();
+            window_end = Day(last as i64).to_string();
+        }
+        let difference = whatif - actual;
+        WhatIf {
+            records,
+            actual_cost: micros_text(actual),
+            whatif_cost: micros_text(whatif),
+            difference: micros_text(difference),
+            difference_pct: if actual == 0 { String::new() } else { avg2(difference * 100, actual) },
+            daily: days
+                .into_iter()
+                .map(|(d, (a, w))| WhatIfDay { day: Day(d as i64).to_string(), actual: micros_text(a), whatif: micros_text(w) })
+                .collect(),
+            window_start,
+            window_end,
+            monthly_projection: micros_text(month_whatif),
+            monthly_actual: micros_text(month_actual),
+            rows_at_recorded_cost: carried,
+        }
+    }
+
+    /// The filtered rows re-priced under `scenario`, as a CSV for
+    /// spreadsheets: the nine columns with the scenario's prices, then the
+    /// actual `total_price`; text cells that a spreadsheet would run as a
+    /// formula (`=`, `+`, `-`, `@`) are neutralised with a leading `'`.
+    pub fn whatif_csv(&self, filter: &Filter, scenario: &Scenario) -> Vec<u8> {
+        let prices = scenario.effective();
+        let (rin, rout) = (Rate::new(prices.input_per_1k), Rate::new(prices.output_per_1k));
+        let (costs, _) = self.repriced(filter, scenario);
+        let mut out = String::with_capacity(self.data.len() / 2 + 256);
+        out.push_str(&HEADER.join(","));
+        out.push_str(",actual_total_price\n");
+        let Some(columns) = self.columns else { return out.into_bytes() };
+        for (i, cost) in costs.iter().enumerate() {
+            let Some(cost) = cost else { continue };
+            let mut records = Records::new(&self.data[self.offset[i]..]);
+            let Some((_, _, fields)) = records.next_record() else { continue };
+            let Record::Row(row) = columns.record(&fields, 0) else { continue };
+            let carried = row.input_token == 0 && row.output_token == 0 && row.total_micros != 0;
+            let (pin, pout) = if carried { (0, 0) } else { (rin.micros(row.input_token), rout.micros(row.output_token)) };
+            if let Some(s) = row.create_date {
+                crate::dates::write_datetime(s, &mut out);
+            }
+            out.push_str(&format!(
+                ",{},{},{},{},{},",
+                row.input_token,
+                row.output_token,
+                micros_text(pin as i128),
+                micros_text(pout as i128),
+                micros_text(*cost as i128)
+            ));
+            for (k, text) in [row.pk, row.sk, row.source].into_iter().enumerate() {
+                if k > 0 {
+                    out.push(',');
+                }
+                push_spreadsheet_cell(&mut out, text);
+            }
+            out.push(',');
+            out.push_str(&micros_text(row.total_micros as i128));
+            out.push('\n');
+        }
+        out.into_bytes()
+    }
+}
+
+/// A text cell, quoted where needed and safe to open in a spreadsheet.
+fn push_spreadsheet_cell(out: &mut String, text: &str) {
+    let risky = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let needs_quotes = text.contains([',', '"', '\n', '\r']);
+    if needs_quotes {
+        out.push('"');
+    }
+    if risky {
+        out.push('\'');
+    }
+    for c in text.chars() {
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
+    }
+    if needs_quotes {
+        out.push('"');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::estimate::Tokens;
+    use crate::pricing::parse_price;
+
+    const CSV: &str = "create_date,input_token,output_token,precio_token_input,precio_token_output,total_price,pk,sk,source
+2025-12-02 10:00:00,1000,2000,0.003000,0.030000,0.033000,a,a#CONV#1,new_table
+2025-12-01 23:00:00,6,2,0.000018,0.000030,0.000048,=cmd,b#CONV#2,new_table
+2024-05-01 09:30:00,10,10,0.000030,0.000150,0.000180,c,c#CONV#3,old_table
+,0,0,0.000000,0.000000,0.013080,d,d#CONV#4,old_table
+";
+
+    fn table() -> Table {
+        Table::from_csv(CSV.as_bytes().to_vec()).expect("table")
+    }
+
+    #[test]
+    fn views_add_up() {
+        let v = table().views(&Filter::default(), 2);
+        assert_eq!(v.headline.records, 4);
+        assert_eq!(v.headline.total_cost, "0.046308");
+        assert_eq!(v.headline.avg_cost, "0.011577");
+        assert_eq!(v.by_source.len(), 2);
+        assert_eq!(v.by_source[1].earliest, "2024-05-01 09:30:00");
+        assert_eq!(v.daily.len(), 3);
+        assert_eq!(v.daily[2].cost_by_source, vec!["0.033000".to_string(), "0.000000".to_string()]);
+        assert_eq!(v.hourly.iter().map(|h| h.hour).collect::<Vec<_>>(), vec![9, 10, 23]);
+        assert_eq!(v.top.iter().map(|t| t.pk.as_str()).collect::<Vec<_>>(), vec!["a", "d"]);
+    }
+
+    #[test]
+    fn filters_by_day_and_source() {
+        let t = table();
+        let f = Filter { from: Day::parse("2025-12-01"), to: Day::parse("2025-12-01"), sources: None };
+        assert_eq!(t.views(&f, 0).headline.records, 1);
+        let f = Filter { sources: Some(vec!["old_table".into()]), ..Filter::default() };
+        assert_eq!(t.views(&f, 0).headline.records, 2);
+    }
+
+    #[test]
+    fn whatif_matches_decimal_pricing() {
+        let t = table();
+        let prices = Prices { input_per_1k: parse_price("0.00025").expect("p"), output_per_1k: parse_price("0.00125").expect("p") };
+        let w = t.whatif(&Filter::default(), &Scenario { prices, batch: false });
+        let mut want = Decimal::new(13080, 6);
+        for (i, o) in [(1000, 2000), (6, 2), (10, 10)] {
+            want += prices.price(Tokens { input: i, output: o }).expect("price").total;
+        }
+        assert_eq!(w.whatif_cost, format!("{want:.6}"));
+        assert_eq!(w.rows_at_recorded_cost, 1);
+        assert_eq!(w.window_end, "2025-12-02");
+        assert_eq!(w.window_start, "2025-11-03");
+    }
+
+    #[test]
+    fn exported_csv_neutralises_formulas() {
+        let csv = table().whatif_csv(&Filter::default(), &Scenario { prices: Prices::default(), batch: true });
+        let text = String::from_utf8(csv).expect("utf8");
+        assert!(text.contains(",'=cmd,"), "{text}");
+        assert!(text.lines().next().is_some_and(|h| h.ends_with(",actual_total_price")));
+    }
+}

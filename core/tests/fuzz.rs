@@ -191,3 +191,24 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// The explorer's integer re-pricing equals the decimal pricing of the jobs.
+    #[test]
+    fn integer_repricing_equals_decimal_pricing(
+        input in 0u64..2_000_000_000,
+        output in 0u64..2_000_000_000,
+        (pin, sin) in (0i64..50_000_000, 3u32..12),
+        (pout, sout) in (0i64..50_000_000, 3u32..12),
+    ) {
+        let prices = Prices {
+            input_per_1k: rust_decimal::Decimal::new(pin, sin),
+            output_per_1k: rust_decimal::Decimal::new(pout, sout),
+        };
+        let want = prices.price(tally_core::Tokens { input, output }).unwrap().total;
+        let got = tally_core::whatif::reprice_micros(&prices, input, output);
+        prop_assert_eq!(rust_decimal::Decimal::new(got, 6), want);
+    }
+}
