@@ -226,6 +226,11 @@ impl<'de> Deserialize<'de> for ExportLine {
     }
 }
 
+/// Parses one export line (`{"Item": {...}}`).
+pub fn item_from_export_line(line: &[u8]) -> Result<Item, String> {
+    serde_json::from_slice::<ExportLine>(line).map(|l| l.0).map_err(|e| e.to_string())
+}
+
 /// Parses one item from the typed JSON of its attributes (`{"PK": {"S": ..}, ..}`).
 pub fn item_from_json(json: &[u8]) -> Result<Item, String> {
     serde_json::from_slice(json).map_err(|e| e.to_string())

@@ -25,6 +25,7 @@ pub mod pricing;
 mod printable_table;
 pub mod pyjson;
 pub mod pyrepr;
+pub mod sample;
 pub mod stats;
 pub mod whatif;
 

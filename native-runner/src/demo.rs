@@ -1,0 +1,107 @@
+//! `tally demo`: the embedded default. Writes a sample legacy table and a
+//! sample current table (bedrock-chat layout, some conversations migrated
+//! from one to the other), runs the archival and the daily consolidation
+//! over them with local files, and says how to open the result.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+use tally_core::consolidate::Prefer;
+use tally_core::dates::{DateRange, Day};
+use tally_core::estimate::Estimator;
+use tally_core::job::JobSpec;
+use tally_core::pricing::Prices;
+use tally_core::sample::{sample_lines, SampleTable};
+
+use crate::jobs;
+use crate::location::{write_atomically, DumpSource};
+
+fn day(s: &str) -> Result<Day> {
+    Day::parse(s).with_context(|| format!("bad day {s}"))
+}
+
+fn ms(d: Day) -> i64 {
+    d.0 * 86_400_000
+}
+
+/// Runs the demo in `dir` with `items` conversations per table.
+pub fn run(dir: &Path, items: usize, json: bool) -> Result<()> {
+    let (old_start, old_end) = (day("2024-01-01")?, day("2025-12-31")?);
+    let (new_start, new_end) = (day("2025-12-01")?, day("2026-11-20")?);
+    let old = sample_lines(SampleTable::Legacy, items, ms(old_start), ms(old_end) + 86_399_999, 2024);
+    let mut new = sample_lines(SampleTable::Current, items, ms(new_start), ms(new_end) + 86_399_999, 2025);
+    // The tables overlap in December 2025: the conversations of that month
+    // were migrated to the new table (same PK, SK and CreateTime, new-schema
+    // map), and the consolidation keeps their historical rows.
+    let migrated = old.iter().filter_map(|o| {
+        let ov: Value = serde_json::from_str(o).ok()?;
+        let created: i64 = ov["Item"]["CreateTime"]["N"].as_str()?.parse().ok()?;
+        (created >= ms(new_start)).then_some(ov)
+    });
+    for (n, ov) in new.iter_mut().zip(migrated) {
+        let mut nv: Value = serde_json::from_str(n)?;
+        for key in ["PK", "SK", "CreateTime"] {
+            nv["Item"][key] = ov["Item"][key].clone();
+        }
+        *n = nv.to_string();
+    }
+    let old_path = dir.join("old_table.jsonl");
+    let new_path = dir.join("new_table.jsonl");
+    write_atomically(&old_path, (old.join("\n") + "\n").as_bytes())?;
+    write_atomically(&new_path, (new.join("\n") + "\n").as_bytes())?;
+
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let archive_csv = dir.join("tokens_analysis_old_table.csv");
+    let archive_spec = JobSpec {
+        estimator: Estimator::V1,
+        source: "old_table".into(),
+        range: DateRange { start: old_start, end: Some(old_end) },
+        prices: Prices::default(),
+    };
+    let archived = jobs::archive(&DumpSource::local(&old_path)?, &archive_spec, &archive_csv, workers, true)?;
+
+    let consolidated_csv = dir.join("tokens_analysis_consolidated.csv");
+    let daily_spec = JobSpec {
+        estimator: Estimator::V2,
+        source: "new_table".into(),
+        range: DateRange { start: new_start, end: None },
+        prices: Prices::default(),
+    };
+    let consolidated = jobs::consolidate(
+        &DumpSource::local(&new_path)?,
+        &daily_spec,
+        &archive_csv,
+        false,
+        Prefer::Historical,
+        &consolidated_csv,
+        workers,
+        true,
+    )?;
+
+    if json {
+        let value = serde_json::json!({
+            "archive": { "output": archived.location, "stats": archived.stats },
+            "consolidated": { "output": consolidated.location, "stats": consolidated.stats },
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    println!("Sample tables: {} and {}", old_path.display(), new_path.display());
+    println!("\n1. Archival job (legacy table, estimator v1, {old_start} to {old_end}):");
+    crate::report(&archived, false);
+    println!("\n2. Daily consolidation (current table, estimator v2, from {new_start}, history merged):");
+    crate::report(&consolidated, false);
+    println!("\nThe same jobs on your own data:");
+    println!(
+        "  tally archive --dump old_table.jsonl --out {} --start {old_start} --end {old_end}",
+        archive_csv.display()
+    );
+    println!(
+        "  tally consolidate --dump new_table.jsonl --historical {} --out {} --start {new_start}",
+        archive_csv.display(),
+        consolidated_csv.display()
+    );
+    println!("\nOpen {} in the explorer: scripts/explore.sh {}", consolidated_csv.display(), consolidated_csv.display());
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! `#[wasm_bindgen]` over tally-core's explorer engine, and nothing else.
+//!
+//! The page hands the CSV's bytes to [`Explorer::new`]; every query takes
+//! its arguments as a JSON string and answers with a JSON string (parsed by
+//! `web/explorer.js`), so money stays in exact decimal strings across the
+//! boundary. Errors become `Error`s with the core's message, once, here.
+
+use serde::Deserialize;
+use tally_core::dates::Day;
+use tally_core::pricing::{parse_price, Prices};
+use tally_core::whatif::{Filter, Scenario, Table};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Which rows a view looks at. Days are "YYYY-MM-DD"; empty or absent means unbounded. */
+export interface FilterSpec { from?: string; to?: string; sources?: string[] | null; }
+/** Prices per 1,000 tokens as decimal strings; batch halves both. */
+export interface ScenarioSpec { input_per_1k: string; output_per_1k: string; batch?: boolean; }
+/** Explorer.info() */
+export interface TableInfo { rows: number; placeholder_rows: number; unreadable: { line: number; error: string }[]; sources: string[]; first_day: string; last_day: string; }
+"#;
+
+#[derive(Deserialize, Default)]
+struct FilterSpec {
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+    #[serde(default)]
+    sources: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct ScenarioSpec {
+    input_per_1k: String,
+    output_per_1k: String,
+    #[serde(default)]
+    batch: bool,
+}
+
+fn day(text: Option<String>, what: &str) -> Result<Option<Day>, JsError> {
+    match text.as_deref() {
+        None | Some("") => Ok(None),
+        Some(t) => Day::parse(t).map(Some).ok_or_else(|| JsError::new(&format!("{what}: not a YYYY-MM-DD day: {t:?}"))),
+    }
+}
+
+fn filter(json: &str) -> Result<Filter, JsError> {
+    let spec: FilterSpec =
+        if json.trim().is_empty() { FilterSpec::default() } else { serde_json::from_str(json).map_err(|e| JsError::new(&format!("filter: {e}")))? };
+    Ok(Filter { from: day(spec.from, "from")?, to: day(spec.to, "to")?, sources: spec.sources })
+}
+
+fn scenario(json: &str) -> Result<Scenario, JsError> {
+    let spec: ScenarioSpec = serde_json::from_str(json).map_err(|e| JsError::new(&format!("scenario: {e}")))?;
+    let price = |t: &str, what: &str| parse_price(t).map_err(|e| JsError::new(&format!("{what}: {e}")));
+    Ok(Scenario {
+        prices: Prices {
+            input_per_1k: price(&spec.input_per_1k, "input price")?,
+            output_per_1k: price(&spec.output_per_1k, "output price")?,
+        },
+        batch: spec.batch,
+    })
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\":{:?}}}", e.to_string()))
+}
+
+/// A loaded CSV, ready to answer the explorer's queries.
+#[derive(Debug)]
+#[wasm_bindgen]
+pub struct Explorer {
+    table: Table,
+}
+
+#[wasm_bindgen]
+impl Explorer {
+    /// Reads a CSV (any shape Tally or the Python Lambdas wrote).
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: Vec<u8>) -> Result<Explorer, JsError> {
+        Table::from_csv(bytes).map(|table| Explorer { table }).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// Rows read.
+    pub fn rows(&self) -> usize {
+        self.table.len()
+    }
+
+    /// JSON `TableInfo`: rows, dropped placeholders, unreadable lines, sources, day span.
+    pub fn info(&self) -> String {
+        let span = self.table.day_span();
+        json(&serde_json::json!({
+            "rows": self.table.len(),
+            "placeholder_rows": self.table.placeholder_rows(),
+            "unreadable": self.table.unreadable(),
+            "sources": self.table.sources(),
+            "first_day": span.map(|s| s.0.to_string()).unwrap_or_default(),
+            "last_day": span.map(|s| s.1.to_string()).unwrap_or_default(),
+        }))
+    }
+
+    /// JSON `Views` for a JSON `FilterSpec`, with the `top_n` most expensive rows.
+    pub fn views(&self, filter_json: &str, top_n: usize) -> Result<String, JsError> {
+        Ok(json(&self.table.views(&filter(filter_json)?, top_n)))
+    }
+
+    /// JSON `WhatIf` for a JSON `FilterSpec` and `ScenarioSpec`.
+    pub fn whatif(&self, filter_json: &str, scenario_json: &str) -> Result<String, JsError> {
+        Ok(json(&self.table.whatif(&filter(filter_json)?, &scenario(scenario_json)?)))
+    }
+
+    /// The filtered rows re-priced under the scenario, as spreadsheet-safe CSV bytes.
+    pub fn whatif_csv(&self, filter_json: &str, scenario_json: &str) -> Result<Vec<u8>, JsError> {
+        Ok(self.table.whatif_csv(&filter(filter_json)?, &scenario(scenario_json)?))
+    }
+}
+
+/// The version of the engine.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
