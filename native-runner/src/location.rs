@@ -61,7 +61,9 @@ fn collect_parts(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
             collect_parts(&path, out)?;
         } else {
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if [".json", ".jsonl", ".json.gz", ".jsonl.gz"].iter().any(|s| name.ends_with(s)) {
+            // An export's manifests describe the parts; they are not items.
+            let is_part = !name.starts_with("manifest-") && !name.starts_with(['_', '.']);
+            if is_part && [".json", ".jsonl", ".json.gz", ".jsonl.gz"].iter().any(|s| name.ends_with(s)) {
                 out.push(path);
             }
         }
