@@ -1,0 +1,347 @@
+// The explorer page: opens a CSV (file input, drag and drop, or ?csv=URL)
+// in the engine's worker, keeps the filter and the what-if scenarios in the
+// URL, and re-renders the views when either changes.
+//
+// Hooks for tests and scripts: <body data-state="empty|loading|ready|error">
+// and data-pending (queries scheduled or running; "0" when the page shows
+// the current state); the headline tiles' data-kpi / data-value.
+
+import { ExplorerClient } from './explorer.js';
+import { el, clear, byTestId } from './dom.js';
+import { bytes as showBytes } from './format.js';
+import { loadCatalog, defaultScenario, readState, writeState, engineScenario, MAX_SCENARIOS } from './scenario.js';
+import { buildHeadline, renderHeadline, renderBySource, renderHourly, renderTop, renderFileInfo } from './views.js';
+import { dailyCostChart, hourlyChart } from './charts.js';
+import { ScenarioCard } from './whatif.js';
+
+const TOP_N = 10;
+
+const page = {
+  client: null,
+  catalog: null,
+  loaded: false,
+  filter: { from: '', to: '', sources: null },
+  cards: [],
+  charts: {},
+  pending: 0,
+  timers: new Map(),
+  generations: new Map(),
+  loadGeneration: 0,
+};
+
+// ---- busy tracking -------------------------------------------------------
+
+function showPending() {
+  document.body.dataset.pending = String(page.pending);
+}
+
+/** Runs fn after `delay` ms, replacing a run of the same key not yet started. */
+function schedule(key, fn, delay = 60) {
+  if (page.timers.has(key)) clearTimeout(page.timers.get(key));
+  else page.pending += 1;
+  showPending();
+  page.timers.set(
+    key,
+    setTimeout(() => {
+      page.timers.delete(key);
+      fn()
+        .catch(showError)
+        .finally(() => {
+          page.pending -= 1;
+          showPending();
+        });
+    }, delay),
+  );
+}
+
+/** A token for the latest request under `key`: isLatest() is false once a newer one started. */
+function generation(key) {
+  const n = (page.generations.get(key) ?? 0) + 1;
+  page.generations.set(key, n);
+  return { isLatest: () => page.generations.get(key) === n };
+}
+
+function setState(state) {
+  document.body.dataset.state = state;
+}
+
+function showError(error) {
+  const box = byTestId('error');
+  box.textContent = error instanceof Error ? error.message : String(error);
+  box.hidden = false;
+}
+
+function hideError() {
+  byTestId('error').hidden = true;
+}
+
+// ---- loading -------------------------------------------------------------
+
+function showProgress({ stage, loaded, total }) {
+  const bar = byTestId('progress');
+  const label = byTestId('progress-label');
+  if (stage === 'reading' && total > 0) {
+    bar.max = total;
+    bar.value = loaded;
+    label.textContent = `Reading ${showBytes(loaded)} of ${showBytes(total)}…`;
+  } else {
+    bar.removeAttribute('value');
+    label.textContent = stage === 'reading' ? `Reading ${showBytes(loaded)}…` : stage === 'parsing' ? `Parsing ${showBytes(total)}…` : 'Computing views…';
+  }
+}
+
+/** Opens { file } or { url } in the engine and shows it. */
+async function open(source, name) {
+  const load = ++page.loadGeneration;
+  hideError();
+  setState('loading');
+  byTestId('loading').hidden = false;
+  showProgress({ stage: 'reading', loaded: 0, total: source.file?.size ?? 0 });
+  page.pending += 1;
+  showPending();
+  try {
+    const { info, bytes } = await page.client.open(source, (p) => load === page.loadGeneration && showProgress(p));
+    if (load !== page.loadGeneration) return;
+    showProgress({ stage: 'views' });
+    renderFileInfo(name, showBytes(bytes), info);
+    setupFilterControls(info);
+    page.loaded = true;
+    byTestId('results').hidden = false;
+    await refreshAll();
+    if (load !== page.loadGeneration) return;
+    setState('ready');
+  } catch (e) {
+    if (load !== page.loadGeneration) return;
+    showError(`Could not open ${name}: ${e instanceof Error ? e.message : e}`);
+    setState(page.loaded ? 'ready' : 'error');
+  } finally {
+    if (load === page.loadGeneration) byTestId('loading').hidden = true;
+    page.pending -= 1;
+    showPending();
+  }
+}
+
+function openFile(file) {
+  if (file) open({ file }, file.name);
+}
+
+function setupLoading() {
+  const input = byTestId('file-input');
+  input.addEventListener('change', () => {
+    openFile(input.files?.[0]);
+    input.value = '';
+  });
+  const hasFiles = (e) => [...(e.dataTransfer?.types ?? [])].includes('Files');
+  document.addEventListener('dragover', (e) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = 'copy';
+    document.body.classList.add('dragging');
+  });
+  document.addEventListener('dragleave', (e) => {
+    if (!e.relatedTarget) document.body.classList.remove('dragging');
+  });
+  document.addEventListener('drop', (e) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    document.body.classList.remove('dragging');
+    openFile(e.dataTransfer.files[0]);
+  });
+  const csv = new URLSearchParams(location.search).get('csv');
+  if (csv) {
+    let url;
+    try {
+      url = new URL(csv, location.href);
+    } catch {
+      showError(`?csv= is not a URL: ${csv}`);
+      return;
+    }
+    open({ url: url.href }, decodeURIComponent(url.pathname.split('/').pop() || url.href));
+  }
+}
+
+// ---- filter --------------------------------------------------------------
+
+function engineFilter() {
+  const { from, to, sources } = page.filter;
+  return sources === null ? { from, to } : { from, to, sources };
+}
+
+function setupFilterControls(info) {
+  const from = byTestId('filter-from');
+  const to = byTestId('filter-to');
+  for (const box of [from, to]) {
+    box.min = info.first_day;
+    box.max = info.last_day;
+  }
+  if (page.filter.sources) {
+    const known = page.filter.sources.filter((s) => info.sources.includes(s));
+    page.filter.sources = known.length || page.filter.sources.length === 0 ? known : null;
+  }
+  const list = clear(byTestId('filter-sources'));
+  for (const source of info.sources) {
+    const box = el('input', { type: 'checkbox', value: source, data: { testid: 'filter-source' }, on: { change: readSourceBoxes } });
+    list.append(el('label', { class: 'check' }, box, ' ', el('code', { text: source })));
+  }
+  showFilter();
+}
+
+function showFilter() {
+  byTestId('filter-from').value = page.filter.from;
+  byTestId('filter-to').value = page.filter.to;
+  for (const box of document.querySelectorAll('[data-testid="filter-source"]')) {
+    box.checked = page.filter.sources === null || page.filter.sources.includes(box.value);
+  }
+}
+
+function readSourceBoxes() {
+  const boxes = [...document.querySelectorAll('[data-testid="filter-source"]')];
+  const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
+  page.filter.sources = chosen.length === boxes.length ? null : chosen;
+  filterChanged();
+}
+
+function filterChanged() {
+  saveState();
+  if (page.loaded) schedule('all', refreshAll);
+}
+
+function setupFilter() {
+  for (const key of ['from', 'to']) {
+    byTestId(`filter-${key}`).addEventListener('change', (e) => {
+      page.filter[key] = e.target.value;
+      filterChanged();
+    });
+  }
+  byTestId('filter-reset').addEventListener('click', () => {
+    page.filter = { from: '', to: '', sources: null };
+    showFilter();
+    filterChanged();
+  });
+}
+
+// ---- views and scenarios -------------------------------------------------
+
+async function refreshViews() {
+  const token = generation('views');
+  const views = await page.client.views(engineFilter(), TOP_N);
+  if (!token.isLatest()) return;
+  renderHeadline(byTestId('headline'), views.headline);
+  renderBySource(byTestId('by-source'), views);
+  renderHourly(byTestId('hourly-table'), views);
+  renderTop(byTestId('top10'), views);
+  page.charts.daily.update(views);
+  page.charts.hourly.update(views);
+}
+
+async function refreshCard(card) {
+  if (!page.loaded || !card.valid) return;
+  const token = generation(`card-${card.id}`);
+  try {
+    const result = await page.client.whatif(engineFilter(), engineScenario(card.scenario));
+    if (token.isLatest()) {
+      card.showError('');
+      card.render(result);
+    }
+  } catch (e) {
+    if (token.isLatest()) card.showError(e.message);
+  }
+}
+
+function refreshAll() {
+  return Promise.all([refreshViews(), ...page.cards.map(refreshCard)]);
+}
+
+function saveState() {
+  const hash = writeState({ scenarios: page.cards.map((c) => c.scenario), filter: page.filter });
+  history.replaceState(history.state, '', `${location.pathname}${location.search}#${hash}`);
+}
+
+function placeCards() {
+  page.cards.forEach((card, i) => card.setPlace(i, page.cards.length));
+  byTestId('add-scenario').disabled = page.cards.length >= MAX_SCENARIOS;
+}
+
+function addCard(scenario) {
+  const card = new ScenarioCard(page.catalog, scenario, {
+    onChange: (c) => {
+      saveState();
+      schedule(`card-${c.id}`, () => refreshCard(c), 120);
+    },
+    onRemove: (c) => {
+      page.cards = page.cards.filter((x) => x !== c);
+      c.destroy();
+      placeCards();
+      saveState();
+    },
+    onExport: (c) => exportCsv(c).catch(showError),
+  });
+  page.cards.push(card);
+  byTestId('scenarios').append(card.root);
+  placeCards();
+  return card;
+}
+
+async function exportCsv(card) {
+  if (!page.loaded) return;
+  const data = await page.client.whatifCsv(engineFilter(), engineScenario(card.scenario));
+  const url = URL.createObjectURL(new Blob([data], { type: 'text/csv;charset=utf-8' }));
+  const slug = card.scenario.model.replace(/[^A-Za-z0-9.]+/g, '-').replace(/^-|-$/g, '');
+  const name = `tally-whatif-${slug || 'custom'}${card.scenario.batch ? '-batch' : ''}.csv`;
+  const link = el('a', { href: url, download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** Applies the URL's hash: scenarios (the default one when none) and filter. */
+function applyHash() {
+  const { scenarios, filter } = readState(location.hash, page.catalog);
+  page.filter = filter;
+  for (const card of page.cards) card.destroy();
+  page.cards = [];
+  for (const s of scenarios.length ? scenarios : [defaultScenario(page.catalog)]) addCard(s);
+  showFilter();
+  saveState();
+  if (page.loaded) schedule('all', refreshAll);
+}
+
+function setupScenarios() {
+  byTestId('add-scenario').addEventListener('click', () => {
+    const last = page.cards.at(-1);
+    const card = addCard(last ? { ...last.scenario } : defaultScenario(page.catalog));
+    saveState();
+    schedule(`card-${card.id}`, () => refreshCard(card), 0);
+  });
+  window.addEventListener('hashchange', applyHash);
+}
+
+// ---- start ---------------------------------------------------------------
+
+async function main() {
+  setState('empty');
+  showPending();
+  buildHeadline(byTestId('headline'));
+  page.charts.daily = dailyCostChart(byTestId('daily-chart'));
+  page.charts.hourly = hourlyChart(byTestId('hourly-chart'));
+  page.client = new ExplorerClient();
+  page.client.version().then(
+    (v) => (byTestId('engine-version').textContent = `engine ${v}`),
+    (e) => showError(`The engine could not start: ${e.message} (is web/pkg/ built? run scripts/build-wasm.sh)`),
+  );
+  try {
+    page.catalog = await loadCatalog();
+  } catch (e) {
+    showError(e.message);
+    setState('error');
+    return;
+  }
+  byTestId('catalog-note').textContent = `Prices: web/prices.json, ${page.catalog.models.length} models, ${page.catalog.unit ?? 'per 1K tokens'}, as of ${page.catalog.as_of ?? '?'}.`;
+  setupFilter();
+  setupScenarios();
+  applyHash();
+  setupLoading();
+}
+
+main();

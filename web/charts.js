@@ -1,0 +1,114 @@
+// The page's charts, drawn by Chart.js (web/vendor/chart.umd.min.js, loaded
+// by index.html as a classic script). Charts draw text on a canvas, so CSV
+// values used as labels (source names) are never parsed as HTML. Money
+// strings become numbers here only to be drawn; figures shown as text come
+// from the exact strings.
+
+const PALETTE = ['#3867d6', '#f7b731', '#20bf6b', '#eb3b5a', '#8854d0', '#0fb9b1', '#fa8231', '#4b6584'];
+
+const Chart = globalThis.Chart;
+
+/** Whether the charting library loaded (the page still works without it). */
+export const chartsAvailable = typeof Chart === 'function';
+
+function base(yTitle) {
+  return {
+    responsive: true,
+    maintainAspectRatio: false,
+    animation: false,
+    normalized: true,
+    interaction: { mode: 'index', intersect: false },
+    plugins: { legend: { position: 'bottom' } },
+    scales: {
+      x: { ticks: { maxRotation: 0, autoSkip: true, autoSkipPadding: 12 } },
+      y: { beginAtZero: true, title: { display: !!yTitle, text: yTitle } },
+    },
+  };
+}
+
+function make(canvas, config) {
+  if (!chartsAvailable) {
+    canvas.replaceWith(
+      Object.assign(document.createElement('p'), {
+        className: 'muted',
+        textContent: 'Charts are unavailable (web/vendor/ is missing: run `node web/tools/vendor.mjs`).',
+      }),
+    );
+    return null;
+  }
+  return new Chart(canvas, config);
+}
+
+function update(chart, labels, datasets) {
+  if (!chart) return;
+  chart.data.labels = labels;
+  chart.data.datasets = datasets;
+  chart.update('none');
+}
+
+/** Daily cost, stacked by source: update(views). */
+export function dailyCostChart(canvas) {
+  const options = base('USD per day');
+  options.scales.x.stacked = true;
+  options.scales.y.stacked = true;
+  const chart = make(canvas, { type: 'bar', data: { labels: [], datasets: [] }, options });
+  return {
+    update(views) {
+      const datasets = views.sources
+        .map((source, k) => ({
+          label: source,
+          data: views.daily.map((d) => Number(d.cost_by_source[k])),
+          backgroundColor: PALETTE[k % PALETTE.length],
+          borderWidth: 0,
+          barPercentage: 1,
+          categoryPercentage: 0.9,
+        }))
+        .filter((set) => set.data.some((v) => v !== 0));
+      update(chart, views.daily.map((d) => d.day), datasets);
+    },
+  };
+}
+
+/** Average cost (bars) and tokens (lines) per conversation by hour of day: update(views). */
+export function hourlyChart(canvas) {
+  const options = base('USD per conversation');
+  options.scales.tokens = { position: 'right', beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: 'tokens' } };
+  const chart = make(canvas, { type: 'bar', data: { labels: [], datasets: [] }, options });
+  return {
+    update(views) {
+      const byHour = new Map(views.hourly.map((h) => [h.hour, h]));
+      const hours = Array.from({ length: 24 }, (_, h) => h);
+      const pick = (h, key) => (byHour.has(h) ? Number(byHour.get(h)[key]) : null);
+      update(
+        chart,
+        hours.map((h) => `${String(h).padStart(2, '0')}h`),
+        [
+          { type: 'bar', label: 'avg cost', data: hours.map((h) => pick(h, 'avg_cost')), backgroundColor: PALETTE[0], yAxisID: 'y' },
+          { type: 'line', label: 'avg input tokens', data: hours.map((h) => pick(h, 'avg_input')), borderColor: PALETTE[2], backgroundColor: PALETTE[2], yAxisID: 'tokens', pointRadius: 2 },
+          { type: 'line', label: 'avg output tokens', data: hours.map((h) => pick(h, 'avg_output')), borderColor: PALETTE[3], backgroundColor: PALETTE[3], yAxisID: 'tokens', pointRadius: 2 },
+        ],
+      );
+    },
+  };
+}
+
+/** Actual vs what-if cost per day: update(whatif). */
+export function whatifChart(canvas) {
+  const chart = make(canvas, { type: 'line', data: { labels: [], datasets: [] }, options: base('USD per day') });
+  return {
+    update(result) {
+      const line = (label, key, color) => ({
+        label,
+        data: result.daily.map((d) => Number(d[key])),
+        borderColor: color,
+        backgroundColor: color,
+        pointRadius: 0,
+        borderWidth: 1.5,
+      });
+      update(chart, result.daily.map((d) => d.day), [line('actual', 'actual', PALETTE[4]), line('what-if', 'whatif', PALETTE[1])]);
+    },
+    destroy() {
+      chart?.destroy();
+    },
+  };
+}

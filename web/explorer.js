@@ -1,0 +1,78 @@
+// The page's handle on the engine in worker.js: each method posts one request
+// and resolves with the worker's answer, JSON parsed (money stays in exact
+// decimal strings: the page never does arithmetic on it).
+
+export class ExplorerClient {
+  #worker;
+  #next = 1;
+  #pending = new Map();
+
+  constructor(workerUrl = new URL('./worker.js', import.meta.url)) {
+    this.#worker = new Worker(workerUrl, { type: 'module' });
+    this.#worker.onmessage = ({ data }) => this.#receive(data);
+    this.#worker.onerror = (event) => {
+      event.preventDefault();
+      this.#failAll(new Error(`the engine's worker failed to start: ${event.message || 'unknown error'}`));
+    };
+  }
+
+  #receive({ id, ok, result, error, progress }) {
+    const call = this.#pending.get(id);
+    if (!call) return;
+    if (progress) {
+      call.onProgress?.(progress);
+      return;
+    }
+    this.#pending.delete(id);
+    if (ok) call.resolve(result);
+    else call.reject(new Error(error));
+  }
+
+  #failAll(error) {
+    for (const call of this.#pending.values()) call.reject(error);
+    this.#pending.clear();
+  }
+
+  #call(op, args, onProgress, transfer = []) {
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, onProgress });
+      this.#worker.postMessage({ id, op, args }, transfer);
+    });
+  }
+
+  /**
+   * Opens a CSV from { file } (a File), { url } or { buffer } (an ArrayBuffer,
+   * transferred). Resolves to { info, bytes, parse_ms }; info is Explorer.info().
+   */
+  async open(source, onProgress) {
+    const transfer = source.buffer ? [source.buffer] : [];
+    const answer = await this.#call('open', source, onProgress, transfer);
+    return { ...answer, info: JSON.parse(answer.info) };
+  }
+
+  /** Explorer.views(filter, topN), parsed. */
+  async views(filter, topN) {
+    return JSON.parse(await this.#call('views', { filter, topN }));
+  }
+
+  /** Explorer.whatif(filter, scenario), parsed; scenario = { input_per_1k, output_per_1k, batch }. */
+  async whatif(filter, scenario) {
+    return JSON.parse(await this.#call('whatif', { filter, scenario }));
+  }
+
+  /** The re-priced rows as CSV bytes (a Uint8Array). */
+  whatifCsv(filter, scenario) {
+    return this.#call('whatifCsv', { filter, scenario });
+  }
+
+  /** The engine's version. */
+  version() {
+    return this.#call('version', {});
+  }
+
+  terminate() {
+    this.#worker.terminate();
+    this.#failAll(new Error('the engine was stopped'));
+  }
+}

@@ -1,0 +1,118 @@
+// What-if scenarios and the page's shareable state.
+//
+// A scenario is { model, input_per_1k, output_per_1k, batch }: model is a
+// catalog id (web/prices.json) or "custom"; prices are decimal strings, sent
+// to the engine as they are. The scenarios and the filter live in the URL's
+// hash, so a copied URL reopens the same view:
+//
+//   #s=<model>~<input>~<output>~<0|1>&s=...&from=YYYY-MM-DD&to=YYYY-MM-DD&src=<source>&src=...
+//
+// (`?csv=URL` in the query string names a CSV to open; the hash never touches it.)
+
+export const CUSTOM = 'custom';
+const MAX_SCENARIOS = 6;
+
+/** Loads the price catalog shipped beside the page. */
+export async function loadCatalog(url = new URL('./prices.json', import.meta.url)) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`could not load the price catalog (${url}): HTTP ${response.status}`);
+  const catalog = await response.json();
+  const models = (catalog.models ?? []).filter(
+    (m) => typeof m.id === 'string' && isPrice(m.input_per_1k) && isPrice(m.output_per_1k),
+  );
+  if (models.length === 0) throw new Error('the price catalog lists no usable model');
+  return { ...catalog, models };
+}
+
+/** A price as the engine accepts it from the page: a plain non-negative decimal. */
+export function isPrice(text) {
+  return typeof text === 'string' && text.length <= 24 && /^(\d+(\.\d*)?|\.\d+)$/.test(text.trim());
+}
+
+/** The catalog entry with this id, if any. */
+export function findModel(catalog, id) {
+  return catalog.models.find((m) => m.id === id);
+}
+
+/** The default scenario: the catalog's default (or first) model. */
+export function defaultScenario(catalog) {
+  const m = catalog.models.find((x) => x.default) ?? catalog.models[0];
+  return fromModel(m, false);
+}
+
+/** The scenario for a catalog model. */
+export function fromModel(model, batch) {
+  return { model: model.id, input_per_1k: model.input_per_1k, output_per_1k: model.output_per_1k, batch: !!batch };
+}
+
+/**
+ * Resolves a scenario against the catalog: a catalog id whose prices differ
+ * from the catalog's (edited since the URL was shared) becomes "custom" with
+ * the URL's prices, so the figures stay those that were shared.
+ */
+export function normalize(catalog, s) {
+  const m = findModel(catalog, s.model);
+  const same = m && m.input_per_1k === s.input_per_1k && m.output_per_1k === s.output_per_1k;
+  return { ...s, model: same ? s.model : CUSTOM };
+}
+
+/** What the engine takes: { input_per_1k, output_per_1k, batch }. */
+export function engineScenario(s) {
+  return { input_per_1k: s.input_per_1k.trim(), output_per_1k: s.output_per_1k.trim(), batch: !!s.batch };
+}
+
+const enc = (text) => encodeURIComponent(text).replace(/~/g, '%7E');
+
+function decodeSafe(text) {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return null;
+  }
+}
+
+/** Reads { scenarios, filter } from a URL hash (scenarios may be empty). */
+export function readState(hash, catalog) {
+  const scenarios = [];
+  const filter = { from: '', to: '', sources: null };
+  for (const part of hash.replace(/^#/, '').split('&')) {
+    if (!part) continue;
+    const eq = part.indexOf('=');
+    const key = eq < 0 ? part : part.slice(0, eq);
+    const raw = eq < 0 ? '' : part.slice(eq + 1);
+    if (key === 's') {
+      const pieces = raw.split('~').map(decodeSafe);
+      const [model, input, output, batch] = pieces;
+      if (pieces.length === 4 && model !== null && isPrice(input ?? '') && isPrice(output ?? '')) {
+        if (scenarios.length < MAX_SCENARIOS) {
+          scenarios.push(normalize(catalog, { model, input_per_1k: input, output_per_1k: output, batch: batch === '1' }));
+        }
+      }
+    } else if (key === 'from' || key === 'to') {
+      const day = decodeSafe(raw);
+      if (day !== null && /^\d{4}-\d{2}-\d{2}$/.test(day)) filter[key] = day;
+    } else if (key === 'src') {
+      const name = decodeSafe(raw);
+      if (name !== null) (filter.sources ??= []).push(name);
+    } else if (key === 'nosrc') {
+      filter.sources = [];
+    }
+  }
+  return { scenarios, filter };
+}
+
+/** The hash for { scenarios, filter } (without the leading '#'). */
+export function writeState({ scenarios, filter }) {
+  const parts = scenarios.map(
+    (s) => `s=${[s.model, s.input_per_1k.trim(), s.output_per_1k.trim(), s.batch ? '1' : '0'].map(enc).join('~')}`,
+  );
+  if (filter.from) parts.push(`from=${enc(filter.from)}`);
+  if (filter.to) parts.push(`to=${enc(filter.to)}`);
+  if (filter.sources) {
+    if (filter.sources.length === 0) parts.push('nosrc=1');
+    for (const name of filter.sources) parts.push(`src=${enc(name)}`);
+  }
+  return parts.join('&');
+}
+
+export { MAX_SCENARIOS };

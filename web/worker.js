@@ -1,0 +1,94 @@
+// The module worker that owns the engine: loads the wasm, reads the CSV's
+// bytes (from a File, a URL or an ArrayBuffer, reporting progress), keeps the
+// Explorer and answers the page's queries, so the page never runs them itself.
+//
+// Protocol (see explorer.js): the page posts { id, op, args }; the worker
+// answers { id, ok: true, result } or { id, ok: false, error }, and sends
+// { id, progress: { stage, loaded, total } } while a file loads.
+
+import init, { Explorer, version } from './pkg/tally_wasm.js';
+
+const ready = init();
+ready.catch(() => {}); // reported to the page by the first operation that needs it
+let explorer = null;
+
+/** Reads a stream to one Uint8Array, reporting bytes read. */
+async function readStream(stream, total, report) {
+  const reader = stream.getReader();
+  const chunks = [];
+  let loaded = 0;
+  let lastReport = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.byteLength;
+    const now = performance.now();
+    if (now - lastReport > 50) {
+      lastReport = now;
+      report({ stage: 'reading', loaded, total });
+    }
+  }
+  const bytes = new Uint8Array(loaded);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  report({ stage: 'reading', loaded, total });
+  return bytes;
+}
+
+async function fetchBytes(url, report) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`could not fetch ${url}: HTTP ${response.status}`);
+  const total = Number(response.headers.get('Content-Length')) || 0;
+  if (!response.body) return new Uint8Array(await response.arrayBuffer());
+  return readStream(response.body, total, report);
+}
+
+const ops = {
+  async open({ file, url, buffer }, report) {
+    await ready;
+    let bytes;
+    if (file) bytes = await readStream(file.stream(), file.size, report);
+    else if (url) bytes = await fetchBytes(url, report);
+    else bytes = new Uint8Array(buffer);
+    report({ stage: 'parsing', loaded: bytes.byteLength, total: bytes.byteLength });
+    const started = performance.now();
+    const next = new Explorer(bytes);
+    explorer?.free();
+    explorer = next;
+    return { info: explorer.info(), bytes: bytes.byteLength, parse_ms: performance.now() - started };
+  },
+  views({ filter, topN }) {
+    return loaded().views(JSON.stringify(filter), topN);
+  },
+  whatif({ filter, scenario }) {
+    return loaded().whatif(JSON.stringify(filter), JSON.stringify(scenario));
+  },
+  whatifCsv({ filter, scenario }) {
+    return loaded().whatif_csv(JSON.stringify(filter), JSON.stringify(scenario));
+  },
+  async version() {
+    await ready;
+    return version();
+  },
+};
+
+function loaded() {
+  if (!explorer) throw new Error('no CSV is open');
+  return explorer;
+}
+
+self.onmessage = async ({ data: { id, op, args } }) => {
+  const report = (progress) => self.postMessage({ id, progress });
+  try {
+    if (!Object.hasOwn(ops, op)) throw new Error(`unknown operation: ${op}`);
+    const result = await ops[op](args ?? {}, report);
+    const transfer = result instanceof Uint8Array ? [result.buffer] : [];
+    self.postMessage({ id, ok: true, result }, transfer);
+  } catch (e) {
+    self.postMessage({ id, ok: false, error: e instanceof Error ? e.message : String(e) });
+  }
+};
