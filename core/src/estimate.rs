@@ -35,7 +35,9 @@ impl std::str::FromStr for Estimator {
             "v1" => Ok(Estimator::V1),
             "v2" => Ok(Estimator::V2),
             "full" => Ok(Estimator::Full),
-            other => Err(format!("unknown estimator {other:?} (expected v1, v2 or full)")),
+            other => Err(format!(
+                "unknown estimator {other:?} (expected v1, v2 or full)"
+            )),
         }
     }
 }
@@ -82,7 +84,9 @@ enum Side {
 }
 
 fn side_of(role: Option<Value<'_>>) -> Side {
-    let Some(bytes) = role.and_then(|r| r.as_str()) else { return Side::Neither };
+    let Some(bytes) = role.and_then(|r| r.as_str()) else {
+        return Side::Neither;
+    };
     let matches = |name: &str| -> bool {
         if bytes.is_ascii() {
             bytes.eq_ignore_ascii_case(name.as_bytes())
@@ -91,7 +95,10 @@ fn side_of(role: Option<Value<'_>>) -> Side {
             std::str::from_utf8(bytes).is_ok_and(|s| s.to_lowercase() == name)
         }
     };
-    if ["user", "system", "instruction", "used_chunks"].into_iter().any(matches) {
+    if ["user", "system", "instruction", "used_chunks"]
+        .into_iter()
+        .any(matches)
+    {
         Side::Input
     } else if ["assistant", "bot"].into_iter().any(matches) {
         Side::Output
@@ -122,7 +129,9 @@ impl Counter {
     /// `used_chunks`: a non-empty list whose object elements with a truthy
     /// `content` add `tokens(str(content))` to input.
     fn used_chunks(&mut self, node: Value<'_>) {
-        let Some(chunks) = node.get("used_chunks") else { return };
+        let Some(chunks) = node.get("used_chunks") else {
+            return;
+        };
         for chunk in chunks.items() {
             if let Some(content) = chunk.get("content") {
                 if content.truthy() {
@@ -189,17 +198,15 @@ impl Counter {
     }
 
     fn tool_result(&mut self, r: Value<'_>) {
-        match r.get("json") {
-            Some(json) => match json.get("content").filter(|_| json.is_dict()) {
-                Some(content) => {
-                    if content.truthy() {
-                        self.add(Side::Input, tokens_for_chars(str_len(content)));
-                    }
+        if let Some(json) = r.get("json") {
+            match json.get("content").filter(|_| json.is_dict()) {
+                Some(content) if content.truthy() => {
+                    self.add(Side::Input, tokens_for_chars(str_len(content)))
                 }
+                Some(_) => {}
                 None if self.full => self.add(Side::Input, tokens_for_chars(json_len(json))),
                 None => {}
-            },
-            None => {}
+            }
         }
         if self.full {
             if let Some(text) = r.get("text").and_then(|t| t.as_str()) {
@@ -252,14 +259,24 @@ impl Counter {
 pub fn estimate(map: &MessageMap<'_>, estimator: Estimator) -> Estimate {
     let floor = |e: Estimate| {
         if estimator != Estimator::Full && e.tokens == Tokens::default() {
-            Estimate { tokens: Tokens { input: 1, output: 1 }, ..e }
+            Estimate {
+                tokens: Tokens {
+                    input: 1,
+                    output: 1,
+                },
+                ..e
+            }
         } else {
             e
         }
     };
     match (map.status, &map.doc) {
         (MapStatus::Ok, Some(doc)) => {
-            let mut counter = Counter { full: estimator == Estimator::Full, tokens: Tokens::default(), media: 0 };
+            let mut counter = Counter {
+                full: estimator == Estimator::Full,
+                tokens: Tokens::default(),
+                media: 0,
+            };
             for (_, node) in doc.root().entries() {
                 if !node.is_dict() {
                     continue;
@@ -269,7 +286,10 @@ pub fn estimate(map: &MessageMap<'_>, estimator: Estimator) -> Estimate {
                     Estimator::V2 | Estimator::Full => counter.node(node),
                 }
             }
-            floor(Estimate { tokens: counter.tokens, media_items: counter.media })
+            floor(Estimate {
+                tokens: counter.tokens,
+                media_items: counter.media,
+            })
         }
         (MapStatus::NotObject, _) => floor(Estimate::default()),
         _ => Estimate::default(),
@@ -296,8 +316,20 @@ mod tests {
     fn roles_and_floor() {
         let map = r#"{"a": {"role": "USER", "content": "12345678"}, "b": {"role": "Bot", "content": [{"body": "1234"}]}}"#;
         assert_eq!(run(map, Estimator::V1), (2, 1));
-        assert_eq!(run(r#"{"a": {"role": "tool", "content": "12345678"}}"#, Estimator::V1), (1, 1));
-        assert_eq!(run(r#"{"a": {"role": "tool", "content": "12345678"}}"#, Estimator::Full), (0, 0));
+        assert_eq!(
+            run(
+                r#"{"a": {"role": "tool", "content": "12345678"}}"#,
+                Estimator::V1
+            ),
+            (1, 1)
+        );
+        assert_eq!(
+            run(
+                r#"{"a": {"role": "tool", "content": "12345678"}}"#,
+                Estimator::Full
+            ),
+            (0, 0)
+        );
         assert_eq!(run(r#"{"a": {"role": "\u212aey"}}"#, Estimator::V2), (1, 1));
     }
 

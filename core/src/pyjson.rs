@@ -94,20 +94,38 @@ impl<'a> Doc<'a> {
 
     fn parse_cow(text: Cow<'a, [u8]>) -> Result<Doc<'a>, JsonError> {
         if text.len() >= u32::MAX as usize {
-            return Err(JsonError { what: "text too large", at: 0 });
+            return Err(JsonError {
+                what: "text too large",
+                at: 0,
+            });
         }
-        let mut doc = Doc { text, owned: Vec::new(), nodes: Vec::new() };
+        let mut doc = Doc {
+            text,
+            owned: Vec::new(),
+            nodes: Vec::new(),
+        };
         let mut nodes = Vec::with_capacity(doc.text.len() / 24 + 4);
         let mut owned = Vec::new();
-        let mut parser = Parser { s: &doc.text, i: 0, nodes: &mut nodes, owned: &mut owned };
+        let mut parser = Parser {
+            s: &doc.text,
+            i: 0,
+            nodes: &mut nodes,
+            owned: &mut owned,
+        };
         if parser.s.starts_with("\u{feff}".as_bytes()) {
-            return Err(JsonError { what: "unexpected UTF-8 BOM", at: 0 });
+            return Err(JsonError {
+                what: "unexpected UTF-8 BOM",
+                at: 0,
+            });
         }
         parser.ws();
         parser.value(0)?;
         parser.ws();
         if parser.i != parser.s.len() {
-            return Err(JsonError { what: "extra data", at: parser.i });
+            return Err(JsonError {
+                what: "extra data",
+                at: parser.i,
+            });
         }
         doc.nodes = nodes;
         doc.owned = owned;
@@ -160,7 +178,11 @@ impl Builder {
     fn span(&mut self, bytes: &[u8]) -> Span {
         let start = self.owned.len() as u32;
         self.owned.extend_from_slice(bytes);
-        Span { start, len: bytes.len() as u32, owned: true }
+        Span {
+            start,
+            len: bytes.len() as u32,
+            owned: true,
+        }
     }
 
     /// Appends `null`.
@@ -217,7 +239,9 @@ impl Builder {
 
     /// Closes the innermost open list or dict.
     pub fn end(&mut self) {
-        let Some((idx, count)) = self.open.pop() else { return };
+        let Some((idx, count)) = self.open.pop() else {
+            return;
+        };
         let end = self.nodes.len() as u32;
         match &mut self.nodes[idx as usize] {
             Node::List { end: e, len } => {
@@ -243,7 +267,11 @@ impl Builder {
         if self.nodes.is_empty() {
             self.nodes.push(Node::Null);
         }
-        Doc { text: Cow::Borrowed(&[]), owned: self.owned, nodes: self.nodes }
+        Doc {
+            text: Cow::Borrowed(&[]),
+            owned: self.owned,
+            nodes: self.nodes,
+        }
     }
 }
 
@@ -280,7 +308,9 @@ impl Parser<'_, '_> {
     }
 
     fn value(&mut self, depth: usize) -> Result<(), JsonError> {
-        let Some(&c) = self.s.get(self.i) else { return self.err("expecting value") };
+        let Some(&c) = self.s.get(self.i) else {
+            return self.err("expecting value");
+        };
         match c {
             b'"' => {
                 let span = self.string()?;
@@ -354,7 +384,11 @@ impl Parser<'_, '_> {
                 self.i = start;
                 return self.err("integer too long for Python");
             }
-            let span = Span { start: start as u32, len: (i - start) as u32, owned: false };
+            let span = Span {
+                start: start as u32,
+                len: (i - start) as u32,
+                owned: false,
+            };
             self.nodes.push(Node::BigInt(span));
         }
         Ok(())
@@ -374,7 +408,11 @@ impl Parser<'_, '_> {
             };
             if c == b'"' {
                 self.i = i + 1;
-                return Ok(Span { start: start as u32, len: (i - start) as u32, owned: false });
+                return Ok(Span {
+                    start: start as u32,
+                    len: (i - start) as u32,
+                    owned: false,
+                });
             }
             if c == b'\\' {
                 break;
@@ -397,7 +435,11 @@ impl Parser<'_, '_> {
                 b'"' => {
                     self.i = i + 1;
                     let len = self.owned.len() - out_start;
-                    return Ok(Span { start: out_start as u32, len: len as u32, owned: true });
+                    return Ok(Span {
+                        start: out_start as u32,
+                        len: len as u32,
+                        owned: true,
+                    });
                 }
                 b'\\' => {
                     let Some(&e) = s.get(i + 1) else {
@@ -489,7 +531,10 @@ impl Parser<'_, '_> {
                 }
             }
         }
-        self.nodes[idx] = Node::List { end: self.nodes.len() as u32, len };
+        self.nodes[idx] = Node::List {
+            end: self.nodes.len() as u32,
+            len,
+        };
         Ok(())
     }
 
@@ -534,7 +579,10 @@ impl Parser<'_, '_> {
                 }
             }
         }
-        self.nodes[idx] = Node::Dict { end: self.nodes.len() as u32, len };
+        self.nodes[idx] = Node::Dict {
+            end: self.nodes.len() as u32,
+            len,
+        };
         if len > 1 {
             fold_duplicates(self.nodes, self.owned, self.s, idx as u32);
         }
@@ -573,7 +621,9 @@ fn push_wtf8(out: &mut Vec<u8>, cp: u32) {
 /// Python's dict keeps the first key's position and the last key's value.
 /// Marks earlier duplicates dead and points the first at the last value.
 fn fold_duplicates(nodes: &mut [Node], owned: &[u8], text: &[u8], dict: u32) {
-    let Node::Dict { end, len } = nodes[dict as usize] else { return };
+    let Node::Dict { end, len } = nodes[dict as usize] else {
+        return;
+    };
     let key_bytes = |span: Span| -> &[u8] {
         let (a, b) = (span.start as usize, (span.start + span.len) as usize);
         if span.owned {
@@ -600,7 +650,10 @@ fn fold_duplicates(nodes: &mut [Node], owned: &[u8], text: &[u8], dict: u32) {
     for (pos, &(k, span)) in entries.iter().enumerate() {
         let bytes = key_bytes(span);
         let first = if small {
-            entries[..pos].iter().find(|(_, s)| key_bytes(*s) == bytes).map(|(k, _)| *k)
+            entries[..pos]
+                .iter()
+                .find(|(_, s)| key_bytes(*s) == bytes)
+                .map(|(k, _)| *k)
         } else {
             first_of.get(bytes).copied()
         };
@@ -704,7 +757,9 @@ impl<'d> Value<'d> {
 
     /// A dict's value for `key`.
     pub fn get(&self, key: &str) -> Option<Value<'d>> {
-        self.entries().find(|(k, _)| *k == key.as_bytes()).map(|(_, v)| v)
+        self.entries()
+            .find(|(k, _)| *k == key.as_bytes())
+            .map(|(_, v)| v)
     }
 
     /// Whether a dict has `key`.
@@ -715,16 +770,32 @@ impl<'d> Value<'d> {
     /// A dict's entries in order (empty for anything else).
     pub fn entries(&self) -> Entries<'d> {
         match self.node() {
-            Node::Dict { end, .. } => Entries { doc: self.doc, next: self.idx + 1, end },
-            _ => Entries { doc: self.doc, next: 0, end: 0 },
+            Node::Dict { end, .. } => Entries {
+                doc: self.doc,
+                next: self.idx + 1,
+                end,
+            },
+            _ => Entries {
+                doc: self.doc,
+                next: 0,
+                end: 0,
+            },
         }
     }
 
     /// A list's elements in order (empty for anything else).
     pub fn items(&self) -> Items<'d> {
         match self.node() {
-            Node::List { end, .. } => Items { doc: self.doc, next: self.idx + 1, end },
-            _ => Items { doc: self.doc, next: 0, end: 0 },
+            Node::List { end, .. } => Items {
+                doc: self.doc,
+                next: self.idx + 1,
+                end,
+            },
+            _ => Items {
+                doc: self.doc,
+                next: 0,
+                end: 0,
+            },
         }
     }
 }
@@ -746,7 +817,13 @@ impl<'d> Iterator for Entries<'d> {
             self.next = self.doc.end_of(k + 1);
             if let Node::Key { key, value } = self.doc.nodes[k as usize] {
                 if value != DEAD {
-                    return Some((self.doc.bytes(key), Value { doc: self.doc, idx: value }));
+                    return Some((
+                        self.doc.bytes(key),
+                        Value {
+                            doc: self.doc,
+                            idx: value,
+                        },
+                    ));
                 }
             }
         }
@@ -824,8 +901,15 @@ mod tests {
     #[test]
     fn duplicate_keys_keep_first_position_and_last_value() {
         let doc = ok(r#"{"a": 1, "b": 2, "a": 3}"#);
-        let entries: Vec<_> = doc.root().entries().map(|(k, v)| (k.to_vec(), v.kind())).collect();
-        assert_eq!(entries, vec![(b"a".to_vec(), Kind::Int(3)), (b"b".to_vec(), Kind::Int(2))]);
+        let entries: Vec<_> = doc
+            .root()
+            .entries()
+            .map(|(k, v)| (k.to_vec(), v.kind()))
+            .collect();
+        assert_eq!(
+            entries,
+            vec![(b"a".to_vec(), Kind::Int(3)), (b"b".to_vec(), Kind::Int(2))]
+        );
         assert_eq!(doc.root().kind(), Kind::Dict(2));
     }
 
@@ -839,14 +923,23 @@ mod tests {
         let doc = ok(&text);
         assert_eq!(doc.root().kind(), Kind::Dict(40));
         assert_eq!(doc.root().get("k3").map(|v| v.kind()), Some(Kind::List(2)));
-        assert_eq!(doc.root().entries().nth(3).map(|(k, _)| k), Some(&b"k3"[..]));
-        assert_eq!(doc.root().entries().last().map(|(_, v)| v.kind()), Some(Kind::Dict(1)));
+        assert_eq!(
+            doc.root().entries().nth(3).map(|(k, _)| k),
+            Some(&b"k3"[..])
+        );
+        assert_eq!(
+            doc.root().entries().last().map(|(_, v)| v.kind()),
+            Some(Kind::Dict(1))
+        );
     }
 
     #[test]
     fn lone_surrogate_is_three_bytes_of_wtf8() {
         let doc = ok(r#""a\ud83db""#);
-        assert_eq!(doc.root().as_str(), Some(&[b'a', 0xed, 0xa0, 0xbd, b'b'][..]));
+        assert_eq!(
+            doc.root().as_str(),
+            Some(&[b'a', 0xed, 0xa0, 0xbd, b'b'][..])
+        );
         let doc = ok(r#""\ud83d\ude00""#);
         assert_eq!(doc.root().as_str(), Some("😀".as_bytes()));
     }
@@ -891,6 +984,9 @@ mod tests {
         b.end();
         let doc = b.finish();
         assert_eq!(doc.root().kind(), Kind::Dict(1));
-        assert_eq!(doc.root().get("a").and_then(|v| v.as_str()), Some(&b"x"[..]));
+        assert_eq!(
+            doc.root().get("a").and_then(|v| v.as_str()),
+            Some(&b"x"[..])
+        );
     }
 }

@@ -16,15 +16,25 @@ use tally_core::pricing::Prices;
 use tally_core::pyjson::Doc;
 
 fn config() -> ProptestConfig {
-    let cases = std::env::var("TALLY_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512);
-    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+    let cases = std::env::var("TALLY_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512);
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
 fn spec(estimator: Estimator) -> JobSpec {
     JobSpec {
         estimator,
         source: "new_table".into(),
-        range: DateRange { start: Day::parse("2025-12-01").unwrap(), end: None },
+        range: DateRange {
+            start: Day::parse("2025-12-01").unwrap(),
+            end: None,
+        },
         prices: Prices::default(),
     }
 }
@@ -40,7 +50,11 @@ fn load_seeds() -> (Vec<String>, Vec<Vec<u8>>) {
     let mut lines = Vec::new();
     for corpus in ["old_table.jsonl", "new_table.jsonl"] {
         let bytes = common::read(corpus);
-        for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()).step_by(7) {
+        for line in bytes
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .step_by(7)
+        {
             lines.push(line.to_vec());
             if let Some(Ok(item)) = JsonLines::new(line).next() {
                 if let Some(text) = item.get_s("MessageMap") {

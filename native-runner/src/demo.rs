@@ -29,8 +29,20 @@ fn ms(d: Day) -> i64 {
 pub fn run(dir: &Path, items: usize, json: bool) -> Result<()> {
     let (old_start, old_end) = (day("2024-01-01")?, day("2025-12-31")?);
     let (new_start, new_end) = (day("2025-12-01")?, day("2026-11-20")?);
-    let old = sample_lines(SampleTable::Legacy, items, ms(old_start), ms(old_end) + 86_399_999, 2024);
-    let mut new = sample_lines(SampleTable::Current, items, ms(new_start), ms(new_end) + 86_399_999, 2025);
+    let old = sample_lines(
+        SampleTable::Legacy,
+        items,
+        ms(old_start),
+        ms(old_end) + 86_399_999,
+        2024,
+    );
+    let mut new = sample_lines(
+        SampleTable::Current,
+        items,
+        ms(new_start),
+        ms(new_end) + 86_399_999,
+        2025,
+    );
     // The tables overlap in December 2025: the conversations of that month
     // were migrated to the new table (same PK, SK and CreateTime, new-schema
     // map), and the consolidation keeps their historical rows.
@@ -56,24 +68,38 @@ pub fn run(dir: &Path, items: usize, json: bool) -> Result<()> {
     let archive_spec = JobSpec {
         estimator: Estimator::V1,
         source: "old_table".into(),
-        range: DateRange { start: old_start, end: Some(old_end) },
+        range: DateRange {
+            start: old_start,
+            end: Some(old_end),
+        },
         prices: Prices::default(),
     };
-    let archived = jobs::archive(&DumpSource::local(&old_path)?, &archive_spec, &archive_csv, workers, true)?;
+    let archived = jobs::archive(
+        &DumpSource::local(&old_path)?,
+        &archive_spec,
+        &archive_csv,
+        workers,
+        true,
+    )?;
 
     let consolidated_csv = dir.join("tokens_analysis_consolidated.csv");
     let daily_spec = JobSpec {
         estimator: Estimator::V2,
         source: "new_table".into(),
-        range: DateRange { start: new_start, end: None },
+        range: DateRange {
+            start: new_start,
+            end: None,
+        },
         prices: Prices::default(),
     };
     let consolidated = jobs::consolidate(
         &DumpSource::local(&new_path)?,
         &daily_spec,
-        &archive_csv,
-        false,
-        Prefer::Historical,
+        jobs::History {
+            path: &archive_csv,
+            allow_missing: false,
+            prefer: Prefer::Historical,
+        },
         &consolidated_csv,
         workers,
         true,
@@ -87,10 +113,16 @@ pub fn run(dir: &Path, items: usize, json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
-    println!("Sample tables: {} and {}", old_path.display(), new_path.display());
+    println!(
+        "Sample tables: {} and {}",
+        old_path.display(),
+        new_path.display()
+    );
     println!("\n1. Archival job (legacy table, estimator v1, {old_start} to {old_end}):");
     crate::report(&archived, false);
-    println!("\n2. Daily consolidation (current table, estimator v2, from {new_start}, history merged):");
+    println!(
+        "\n2. Daily consolidation (current table, estimator v2, from {new_start}, history merged):"
+    );
     crate::report(&consolidated, false);
     println!("\nThe same jobs on your own data:");
     println!(
@@ -102,6 +134,10 @@ pub fn run(dir: &Path, items: usize, json: bool) -> Result<()> {
         archive_csv.display(),
         consolidated_csv.display()
     );
-    println!("\nOpen {} in the explorer: scripts/explore.sh {}", consolidated_csv.display(), consolidated_csv.display());
+    println!(
+        "\nOpen {} in the explorer: scripts/explore.sh {}",
+        consolidated_csv.display(),
+        consolidated_csv.display()
+    );
     Ok(())
 }

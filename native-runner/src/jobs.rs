@@ -9,7 +9,9 @@ use std::sync::mpsc::sync_channel;
 use anyhow::{anyhow, bail, Context, Result};
 use tally_core::consolidate::{consolidate_run, Prefer};
 use tally_core::csv::{read_rows, to_csv_bytes, ReadRows, Row};
-use tally_core::item::{detect_format, item_from_export_line, DumpError, DumpFormat, DumpPlace, ScanJson};
+use tally_core::item::{
+    detect_format, item_from_export_line, DumpError, DumpFormat, DumpPlace, ScanJson,
+};
 use tally_core::job::{JobSpec, Run};
 use tally_core::stats::Stats;
 
@@ -21,13 +23,22 @@ const BATCH: usize = 256;
 
 enum Batch {
     /// Export lines, the first being line `first_line` of `file`.
-    Lines { file: usize, first_line: u64, lines: Vec<Vec<u8>> },
+    Lines {
+        file: usize,
+        first_line: u64,
+        lines: Vec<Vec<u8>>,
+    },
     /// Items already parsed (scan documents are split on the reader thread).
     Items(Vec<Result<tally_core::Item, DumpError>>),
 }
 
 /// Runs `spec` over every item of the dump, on `workers` threads.
-pub fn scan_dump(source: &DumpSource, spec: &JobSpec, workers: usize, progress: &Progress) -> Result<Run> {
+pub fn scan_dump(
+    source: &DumpSource,
+    spec: &JobSpec,
+    workers: usize,
+    progress: &Progress,
+) -> Result<Run> {
     let workers = workers.max(1);
     let (tx, rx) = sync_channel::<Batch>(workers * 4);
     let rx = std::sync::Mutex::new(rx);
@@ -47,7 +58,11 @@ pub fn scan_dump(source: &DumpSource, spec: &JobSpec, workers: usize, progress: 
                         };
                         let Ok(batch) = batch else { break };
                         match batch {
-                            Batch::Lines { file, first_line, lines } => {
+                            Batch::Lines {
+                                file,
+                                first_line,
+                                lines,
+                            } => {
                                 let multi = file_names.lock().map(|f| f.len() > 1).unwrap_or(false);
                                 for (k, line) in lines.iter().enumerate() {
                                     match item_from_export_line(line) {
@@ -56,12 +71,19 @@ pub fn scan_dump(source: &DumpSource, spec: &JobSpec, workers: usize, progress: 
                                             let n = first_line + k as u64;
                                             let place = DumpPlace::Line(n);
                                             let message = if multi {
-                                                let name = file_names.lock().ok().and_then(|f| f.get(file).cloned());
+                                                let name = file_names
+                                                    .lock()
+                                                    .ok()
+                                                    .and_then(|f| f.get(file).cloned());
                                                 format!("{}: {message}", name.unwrap_or_default())
                                             } else {
                                                 message
                                             };
-                                            run.dump_error(&DumpError { place, message, fatal: false });
+                                            run.dump_error(&DumpError {
+                                                place,
+                                                message,
+                                                fatal: false,
+                                            });
                                         }
                                     }
                                 }
@@ -87,7 +109,11 @@ pub fn scan_dump(source: &DumpSource, spec: &JobSpec, workers: usize, progress: 
                 if let Ok(mut names) = file_names.lock() {
                     names.push(name.clone());
                 }
-                let format = detect_format(reader.fill_buf().with_context(|| format!("cannot read {name}"))?);
+                let format = detect_format(
+                    reader
+                        .fill_buf()
+                        .with_context(|| format!("cannot read {name}"))?,
+                );
                 match format {
                     DumpFormat::JsonLines => read_lines(k, &name, reader, &tx, progress)?,
                     DumpFormat::ScanJson => {
@@ -101,18 +127,22 @@ pub fn scan_dump(source: &DumpSource, spec: &JobSpec, workers: usize, progress: 
                             batch.push(item);
                             if batch.len() == BATCH {
                                 progress.add(batch.len() as u64);
-                                tx.send(Batch::Items(std::mem::take(&mut batch))).map_err(|_| anyhow!("workers stopped"))?;
+                                tx.send(Batch::Items(std::mem::take(&mut batch)))
+                                    .map_err(|_| anyhow!("workers stopped"))?;
                             }
                         }
                         progress.add(batch.len() as u64);
-                        tx.send(Batch::Items(batch)).map_err(|_| anyhow!("workers stopped"))?;
+                        tx.send(Batch::Items(batch))
+                            .map_err(|_| anyhow!("workers stopped"))?;
                     }
                 }
             }
             Ok(())
         })();
         drop(tx);
-        let mut runs = handles.into_iter().map(|h| h.join().map_err(|_| anyhow!("a worker thread panicked")));
+        let mut runs = handles
+            .into_iter()
+            .map(|h| h.join().map_err(|_| anyhow!("a worker thread panicked")));
         let mut total = runs.next().unwrap_or_else(|| Ok(Run::new(spec.clone())))?;
         for run in runs {
             total.merge(run?);
@@ -136,7 +166,9 @@ fn read_lines(
     let mut buf = Vec::with_capacity(16 * 1024);
     loop {
         buf.clear();
-        let n = reader.read_until(b'\n', &mut buf).with_context(|| format!("{name}: read error after line {line_no}"))?;
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .with_context(|| format!("{name}: read error after line {line_no}"))?;
         if n == 0 {
             break;
         }
@@ -151,8 +183,12 @@ fn read_lines(
             } else {
                 // Keep numbering exact: a blank line inside a batch ends it.
                 progress.add(lines.len() as u64);
-                tx.send(Batch::Lines { file, first_line, lines: std::mem::take(&mut lines) })
-                    .map_err(|_| anyhow!("workers stopped"))?;
+                tx.send(Batch::Lines {
+                    file,
+                    first_line,
+                    lines: std::mem::take(&mut lines),
+                })
+                .map_err(|_| anyhow!("workers stopped"))?;
                 first_line = line_no + 1;
             }
             continue;
@@ -160,14 +196,23 @@ fn read_lines(
         lines.push(text.to_vec());
         if lines.len() == BATCH {
             progress.add(lines.len() as u64);
-            tx.send(Batch::Lines { file, first_line, lines: std::mem::take(&mut lines) })
-                .map_err(|_| anyhow!("workers stopped"))?;
+            tx.send(Batch::Lines {
+                file,
+                first_line,
+                lines: std::mem::take(&mut lines),
+            })
+            .map_err(|_| anyhow!("workers stopped"))?;
             first_line = line_no + 1;
         }
     }
     if !lines.is_empty() {
         progress.add(lines.len() as u64);
-        tx.send(Batch::Lines { file, first_line, lines }).map_err(|_| anyhow!("workers stopped"))?;
+        tx.send(Batch::Lines {
+            file,
+            first_line,
+            lines,
+        })
+        .map_err(|_| anyhow!("workers stopped"))?;
     }
     Ok(())
 }
@@ -182,19 +227,29 @@ pub struct Output {
 }
 
 /// The archival job: dump to CSV.
-pub fn archive(source: &DumpSource, spec: &JobSpec, out: &Path, workers: usize, quiet: bool) -> Result<Output> {
+pub fn archive(
+    source: &DumpSource,
+    spec: &JobSpec,
+    out: &Path,
+    workers: usize,
+    quiet: bool,
+) -> Result<Output> {
     let progress = Progress::new(format!("reading {}", source.shown()), quiet);
     let run = scan_dump(source, spec, workers, &progress)?;
     let (rows, stats) = run.finish();
     publish(out, &rows)?;
-    Ok(Output { location: out.display().to_string(), stats })
+    Ok(Output {
+        location: out.display().to_string(),
+        stats,
+    })
 }
 
 /// Reads the historical CSV: a missing file is an error unless allowed; an
 /// unreadable one always is.
 pub fn read_history(path: &Path, allow_missing: bool) -> Result<ReadRows> {
     match read_optional(path)? {
-        Some(bytes) => read_rows(&bytes).with_context(|| format!("historical file {} is unreadable", path.display())),
+        Some(bytes) => read_rows(&bytes)
+            .with_context(|| format!("historical file {} is unreadable", path.display())),
         None if allow_missing => Ok(ReadRows::default()),
         None => bail!(
             "historical file {} does not exist: run the archival job first, or pass \
@@ -204,24 +259,36 @@ pub fn read_history(path: &Path, allow_missing: bool) -> Result<ReadRows> {
     }
 }
 
+/// The history a consolidation merges in.
+#[derive(Debug, Clone, Copy)]
+pub struct History<'a> {
+    /// The historical CSV.
+    pub path: &'a Path,
+    /// Whether a missing file means "no history" rather than an error.
+    pub allow_missing: bool,
+    /// Which row wins a repeated (pk, sk).
+    pub prefer: Prefer,
+}
+
 /// The daily job: dump plus history to the consolidated CSV.
 pub fn consolidate(
     source: &DumpSource,
     spec: &JobSpec,
-    historical: &Path,
-    allow_missing: bool,
-    prefer: Prefer,
+    history: History<'_>,
     out: &Path,
     workers: usize,
     quiet: bool,
 ) -> Result<Output> {
     // Read the history first: no point scanning if it cannot be used.
-    let history = read_history(historical, allow_missing)?;
+    let rows = read_history(history.path, history.allow_missing)?;
     let progress = Progress::new(format!("reading {}", source.shown()), quiet);
     let run = scan_dump(source, spec, workers, &progress)?;
-    let (rows, stats) = consolidate_run(history, run, prefer);
+    let (rows, stats) = consolidate_run(rows, run, history.prefer);
     publish(out, &rows)?;
-    Ok(Output { location: out.display().to_string(), stats })
+    Ok(Output {
+        location: out.display().to_string(),
+        stats,
+    })
 }
 
 fn publish(out: &Path, rows: &[Row]) -> Result<()> {

@@ -24,7 +24,11 @@ use crate::jobs::Output;
 use crate::location::DumpSource;
 
 #[derive(Parser, Debug)]
-#[command(name = "tally", version, about = "What a bedrock-chat deployment's conversations cost, exactly as the Lambdas counted it")]
+#[command(
+    name = "tally",
+    version,
+    about = "What a bedrock-chat deployment's conversations cost, exactly as the Lambdas counted it"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -124,14 +128,24 @@ impl Common {
     fn spec(&self, estimator: Estimator, default_source: &str) -> JobSpec {
         JobSpec {
             estimator,
-            source: self.source.clone().unwrap_or_else(|| default_source.to_string()),
-            range: DateRange { start: self.start, end: self.end },
-            prices: Prices { input_per_1k: self.input_price, output_per_1k: self.output_price },
+            source: self
+                .source
+                .clone()
+                .unwrap_or_else(|| default_source.to_string()),
+            range: DateRange {
+                start: self.start,
+                end: self.end,
+            },
+            prices: Prices {
+                input_per_1k: self.input_price,
+                output_per_1k: self.output_price,
+            },
         }
     }
 
     fn workers(&self) -> usize {
-        self.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        self.threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
     }
 }
 
@@ -139,15 +153,33 @@ impl Common {
 pub fn report(output: &Output, json: bool) {
     if json {
         let value = serde_json::json!({ "output": output.location, "stats": output.stats });
-        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
         return;
     }
     let s = &output.stats;
-    let by_source: Vec<String> = s.records_by_source.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    println!("wrote {} rows to {} ({})", s.total_records, output.location, by_source.join(", "));
+    let by_source: Vec<String> = s
+        .records_by_source
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    println!(
+        "wrote {} rows to {} ({})",
+        s.total_records,
+        output.location,
+        by_source.join(", ")
+    );
     println!(
         "  tokens: {} input, {} output; cost: {} USD (input {} + output {} at {}/{} per 1K)",
-        s.total_input_tokens, s.total_output_tokens, s.total_cost, s.total_input_cost, s.total_output_cost, s.input_per_1k, s.output_per_1k
+        s.total_input_tokens,
+        s.total_output_tokens,
+        s.total_cost,
+        s.total_input_cost,
+        s.total_output_cost,
+        s.input_per_1k,
+        s.output_per_1k
     );
     println!(
         "  items: {} read, {} priced, {} outside the dates, {} skipped, {} invalid dates, {} unreadable maps, {} errors",
@@ -155,7 +187,10 @@ pub fn report(output: &Output, json: bool) {
     );
     if let (Some(h), Some(d)) = (s.historical_rows, s.duplicates_dropped) {
         let bad = s.historical_unreadable_rows.as_ref().map_or(0, Vec::len);
-        println!("  history: {h} rows ({bad} unreadable), {d} duplicates dropped (prefer {})", s.prefer.as_deref().unwrap_or(""));
+        println!(
+            "  history: {h} rows ({bad} unreadable), {d} duplicates dropped (prefer {})",
+            s.prefer.as_deref().unwrap_or("")
+        );
     }
     for p in s.dump_errors.iter().chain(&s.error_items).take(10) {
         eprintln!("  problem: {}: {}", p.at, p.error);
@@ -172,19 +207,30 @@ fn run(cli: Cli) -> Result<()> {
         Command::Archive(a) => {
             let spec = a.common.spec(a.estimator, "old_table");
             let source = DumpSource::local(&a.common.dump)?;
-            let out = jobs::archive(&source, &spec, &a.common.out, a.common.workers(), a.common.json)?;
+            let out = jobs::archive(
+                &source,
+                &spec,
+                &a.common.out,
+                a.common.workers(),
+                a.common.json,
+            )?;
             report(&out, a.common.json);
         }
         Command::Consolidate(c) => {
-            anyhow::ensure!(c.estimator != Estimator::V1, "consolidate takes estimator v2 or full (v1 is the archival job's)");
+            anyhow::ensure!(
+                c.estimator != Estimator::V1,
+                "consolidate takes estimator v2 or full (v1 is the archival job's)"
+            );
             let spec = c.common.spec(c.estimator, "new_table");
             let source = DumpSource::local(&c.common.dump)?;
             let out = jobs::consolidate(
                 &source,
                 &spec,
-                &c.historical,
-                c.allow_missing_historical,
-                c.prefer,
+                jobs::History {
+                    path: &c.historical,
+                    allow_missing: c.allow_missing_historical,
+                    prefer: c.prefer,
+                },
                 &c.common.out,
                 c.common.workers(),
                 c.common.json,

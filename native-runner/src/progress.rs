@@ -36,8 +36,14 @@ impl Progress {
         if self.quiet {
             return;
         }
-        let every = if self.tty { Duration::from_millis(200) } else { Duration::from_secs(10) };
-        let Ok(mut last) = self.last.try_lock() else { return };
+        let every = if self.tty {
+            Duration::from_millis(200)
+        } else {
+            Duration::from_secs(10)
+        };
+        let Ok(mut last) = self.last.try_lock() else {
+            return;
+        };
         if last.elapsed() >= every {
             *last = Instant::now();
             self.print(total, false);
@@ -59,9 +65,19 @@ impl Progress {
         let rate = total as f64 / secs;
         let mut err = std::io::stderr().lock();
         if self.tty {
-            let _ = write!(err, "\r{}: {total} items, {rate:.0} items/s, {secs:.1} s{}", self.what, if done { "\n" } else { "   " });
+            let _ = write!(
+                err,
+                "\r{}: {total} items, {rate:.0} items/s, {secs:.1} s{}",
+                self.what,
+                if done { "\n" } else { "   " }
+            );
         } else {
-            let _ = writeln!(err, "[tally] {}: {total} items, {rate:.0} items/s, {secs:.1} s{}", self.what, if done { " (done)" } else { "" });
+            let _ = writeln!(
+                err,
+                "[tally] {}: {total} items, {rate:.0} items/s, {secs:.1} s{}",
+                self.what,
+                if done { " (done)" } else { "" }
+            );
         }
         let _ = err.flush();
     }

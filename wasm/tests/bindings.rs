@@ -13,7 +13,9 @@ new_table,p3,s3,bad date,0,0,0,0,0\r
 ";
 
 fn explorer() -> Explorer {
-    Explorer::new(CSV.as_bytes().to_vec()).map_err(|_| "load").unwrap()
+    Explorer::new(CSV.as_bytes().to_vec())
+        .map_err(|_| "load")
+        .unwrap()
 }
 
 fn parse(s: &str) -> serde_json::Value {
@@ -37,7 +39,11 @@ fn views_follow_the_filter() {
     let all = parse(&e.views("{}", 10).map_err(|_| "views").unwrap());
     assert_eq!(all["headline"]["total_cost"], "0.011793");
     assert_eq!(all["top"][0]["pk"], "<img src=x onerror=alert(1)>");
-    let old = parse(&e.views(r#"{"sources": ["old_table"]}"#, 10).map_err(|_| "views").unwrap());
+    let old = parse(
+        &e.views(r#"{"sources": ["old_table"]}"#, 10)
+            .map_err(|_| "views")
+            .unwrap(),
+    );
     assert_eq!(old["headline"]["records"], 1);
     assert!(e.views(r#"{"from": "yesterday"}"#, 10).is_err());
 }
@@ -45,10 +51,25 @@ fn views_follow_the_filter() {
 #[wasm_bindgen_test]
 fn whatif_reprices() {
     let e = explorer();
-    let w = parse(&e.whatif("{}", r#"{"input_per_1k": "0.00025", "output_per_1k": "0.00125", "batch": true}"#).map_err(|_| "whatif").unwrap());
+    let w = parse(
+        &e.whatif(
+            "{}",
+            r#"{"input_per_1k": "0.00025", "output_per_1k": "0.00125", "batch": true}"#,
+        )
+        .map_err(|_| "whatif")
+        .unwrap(),
+    );
     // 1234 * 0.000125 = 0.00015425 -> 0.000154; 538 * 0.000625 = 0.00033625 -> 0.000336; 1/1 -> 0 + 0.000001
     assert_eq!(w["whatif_cost"], "0.000491");
-    assert!(e.whatif("{}", r#"{"input_per_1k": "x", "output_per_1k": "1"}"#).is_err());
-    let csv = e.whatif_csv("{}", r#"{"input_per_1k": "0.003", "output_per_1k": "0.015"}"#).map_err(|_| "csv").unwrap();
+    assert!(e
+        .whatif("{}", r#"{"input_per_1k": "x", "output_per_1k": "1"}"#)
+        .is_err());
+    let csv = e
+        .whatif_csv(
+            "{}",
+            r#"{"input_per_1k": "0.003", "output_per_1k": "0.015"}"#,
+        )
+        .map_err(|_| "csv")
+        .unwrap();
     assert!(String::from_utf8(csv).unwrap().starts_with("create_date,"));
 }
