@@ -100,10 +100,11 @@ async function open(source, name) {
   page.pending += 1;
   showPending();
   try {
-    const { info, bytes } = await page.client.open(source, (p) => load === page.loadGeneration && showProgress(p));
+    const { info, bytes, parse_ms: parseMs } = await page.client.open(source, (p) => load === page.loadGeneration && showProgress(p));
     if (load !== page.loadGeneration) return;
     showProgress({ stage: 'views' });
     renderFileInfo(name, showBytes(bytes), info);
+    byTestId('file-summary').dataset.parseMs = parseMs.toFixed(1);
     setupFilterControls(info);
     page.loaded = true;
     byTestId('results').hidden = false;
@@ -230,8 +231,18 @@ async function refreshViews() {
   renderBySource(byTestId('by-source'), views);
   renderHourly(byTestId('hourly-table'), views);
   renderTop(byTestId('top10'), views);
+  // Charts draw in their own tasks, so the page answers input in between.
+  await nextTask();
+  if (!token.isLatest()) return;
   page.charts.daily.update(views);
+  await nextTask();
+  if (!token.isLatest()) return;
   page.charts.hourly.update(views);
+}
+
+/** Lets the browser handle input and paint before the next piece of work. */
+function nextTask() {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 async function refreshCard(card) {

@@ -20,30 +20,46 @@ function base(yTitle) {
     interaction: { mode: 'index', intersect: false },
     plugins: { legend: { position: 'bottom' } },
     scales: {
-      x: { ticks: { maxRotation: 0, autoSkip: true, autoSkipPadding: 12 } },
+      // sampleSize: measure a few labels, not every day's (a long daily chart would stall).
+      x: { ticks: { maxRotation: 0, autoSkip: true, autoSkipPadding: 12, sampleSize: 24 } },
       y: { beginAtZero: true, title: { display: !!yTitle, text: yTitle } },
     },
   };
 }
 
-function make(canvas, config) {
-  if (!chartsAvailable) {
-    canvas.replaceWith(
-      Object.assign(document.createElement('p'), {
-        className: 'muted',
-        textContent: 'Charts are unavailable (web/vendor/ is missing: run `node web/tools/vendor.mjs`).',
-      }),
-    );
-    return null;
-  }
-  return new Chart(canvas, config);
-}
-
-function update(chart, labels, datasets) {
-  if (!chart) return;
-  chart.data.labels = labels;
-  chart.data.datasets = datasets;
-  chart.update('none');
+/**
+ * A chart created on its first update, once its canvas is laid out (a chart
+ * made inside a hidden section would draw twice: at size 0, then resized).
+ */
+function lazyChart(canvas, type, options) {
+  let chart = null;
+  let unavailable = false;
+  return {
+    update(labels, datasets) {
+      if (unavailable) return;
+      if (!chartsAvailable) {
+        unavailable = true;
+        canvas.replaceWith(
+          Object.assign(document.createElement('p'), {
+            className: 'muted',
+            textContent: 'Charts are unavailable (web/vendor/ is missing: run `node web/tools/vendor.mjs`).',
+          }),
+        );
+        return;
+      }
+      if (!chart) {
+        chart = new Chart(canvas, { type, data: { labels, datasets }, options });
+        return;
+      }
+      chart.data.labels = labels;
+      chart.data.datasets = datasets;
+      chart.update('none');
+    },
+    destroy() {
+      chart?.destroy();
+      chart = null;
+    },
+  };
 }
 
 /** Daily cost, stacked by source: update(views). */
@@ -51,7 +67,7 @@ export function dailyCostChart(canvas) {
   const options = base('USD per day');
   options.scales.x.stacked = true;
   options.scales.y.stacked = true;
-  const chart = make(canvas, { type: 'bar', data: { labels: [], datasets: [] }, options });
+  const chart = lazyChart(canvas, 'bar', options);
   return {
     update(views) {
       const datasets = views.sources
@@ -62,9 +78,10 @@ export function dailyCostChart(canvas) {
           borderWidth: 0,
           barPercentage: 1,
           categoryPercentage: 0.9,
+          maxBarThickness: 48,
         }))
         .filter((set) => set.data.some((v) => v !== 0));
-      update(chart, views.daily.map((d) => d.day), datasets);
+      chart.update(views.daily.map((d) => d.day), datasets);
     },
   };
 }
@@ -73,17 +90,16 @@ export function dailyCostChart(canvas) {
 export function hourlyChart(canvas) {
   const options = base('USD per conversation');
   options.scales.tokens = { position: 'right', beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: 'tokens' } };
-  const chart = make(canvas, { type: 'bar', data: { labels: [], datasets: [] }, options });
+  const chart = lazyChart(canvas, 'bar', options);
   return {
     update(views) {
       const byHour = new Map(views.hourly.map((h) => [h.hour, h]));
       const hours = Array.from({ length: 24 }, (_, h) => h);
       const pick = (h, key) => (byHour.has(h) ? Number(byHour.get(h)[key]) : null);
-      update(
-        chart,
+      chart.update(
         hours.map((h) => `${String(h).padStart(2, '0')}h`),
         [
-          { type: 'bar', label: 'avg cost', data: hours.map((h) => pick(h, 'avg_cost')), backgroundColor: PALETTE[0], yAxisID: 'y' },
+          { type: 'bar', label: 'avg cost', data: hours.map((h) => pick(h, 'avg_cost')), backgroundColor: PALETTE[0], yAxisID: 'y', maxBarThickness: 32 },
           { type: 'line', label: 'avg input tokens', data: hours.map((h) => pick(h, 'avg_input')), borderColor: PALETTE[2], backgroundColor: PALETTE[2], yAxisID: 'tokens', pointRadius: 2 },
           { type: 'line', label: 'avg output tokens', data: hours.map((h) => pick(h, 'avg_output')), borderColor: PALETTE[3], backgroundColor: PALETTE[3], yAxisID: 'tokens', pointRadius: 2 },
         ],
@@ -94,21 +110,22 @@ export function hourlyChart(canvas) {
 
 /** Actual vs what-if cost per day: update(whatif). */
 export function whatifChart(canvas) {
-  const chart = make(canvas, { type: 'line', data: { labels: [], datasets: [] }, options: base('USD per day') });
+  const chart = lazyChart(canvas, 'line', base('USD per day'));
   return {
     update(result) {
-      const line = (label, key, color) => ({
+      const line = (label, key, color, dash = []) => ({
         label,
+        borderDash: dash,
         data: result.daily.map((d) => Number(d[key])),
         borderColor: color,
         backgroundColor: color,
-        pointRadius: 0,
+        pointRadius: result.daily.length > 60 ? 0 : 3,
         borderWidth: 1.5,
       });
-      update(chart, result.daily.map((d) => d.day), [line('actual', 'actual', PALETTE[4]), line('what-if', 'whatif', PALETTE[1])]);
+      chart.update(result.daily.map((d) => d.day), [line('actual', 'actual', PALETTE[4], [5, 4]), line('what-if', 'whatif', PALETTE[1])]);
     },
     destroy() {
-      chart?.destroy();
+      chart.destroy();
     },
   };
 }

@@ -42,7 +42,7 @@ function fileFor(root, urlPath) {
   return full;
 }
 
-async function handle(root, req, res) {
+async function handle(root, cors, req, res) {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { Allow: 'GET, HEAD' }).end();
     return;
@@ -66,6 +66,7 @@ async function handle(root, req, res) {
     'Content-Length': info.size,
     'Cache-Control': 'no-cache',
     'X-Content-Type-Options': 'nosniff',
+    ...(cors ? { 'Access-Control-Allow-Origin': '*' } : {}),
   });
   if (req.method === 'HEAD') {
     res.end();
@@ -75,13 +76,14 @@ async function handle(root, req, res) {
 }
 
 /**
- * Serves `root` (default: web/) on 127.0.0.1:`port` (0: any free port).
- * Resolves to { url, port, close() }.
+ * Serves `root` (default: web/) on 127.0.0.1:`port` (0: any free port);
+ * `cors: true` lets pages of other origins read the files (a CSV server for
+ * `?csv=`). Resolves to { url, port, close() }.
  */
-export function startServer({ root = WEB_ROOT, port = 0 } = {}) {
+export function startServer({ root = WEB_ROOT, port = 0, cors = false } = {}) {
   const base = resolve(root);
   const server = createServer((req, res) => {
-    handle(base, req, res).catch(() => {
+    handle(base, cors, req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });

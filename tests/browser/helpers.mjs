@@ -1,0 +1,214 @@
+// Shared setup for the browser tests: paths, the static server, headless
+// Chromium through playwright-core (from web/node_modules), screenshots, and
+// an independent re-implementation of the what-if pricing in BigInt.
+
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const WEB = join(ROOT, 'web');
+export const FIXTURES = resolve(process.env.TALLY_FIXTURES ?? join(ROOT, '..', 'shared', 'fixtures'));
+export const ARTIFACTS = join(ROOT, 'tests', 'artifacts');
+
+const require = createRequire(join(WEB, 'package.json'));
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+/** Fails early, with the command to run, when a build step was skipped. */
+function checkPrerequisites() {
+  const missing = [
+    [join(WEB, 'node_modules', 'playwright-core'), 'npm --prefix web ci'],
+    [join(WEB, 'vendor', 'chart.umd.min.js'), 'node web/tools/vendor.mjs'],
+    [join(WEB, 'pkg', 'tally_wasm_bg.wasm'), 'scripts/build-wasm.sh'],
+  ].filter(([path]) => !existsSync(path));
+  if (missing.length) {
+    throw new Error(`browser tests need: ${missing.map(([p, cmd]) => `${p} (run \`${cmd}\`)`).join(', ')}`);
+  }
+}
+
+/**
+ * Starts the static server and a fresh headless Chromium.
+ * Resolves to { base, context, newPage(), close() }; newPage() records dialogs
+ * and page errors on page.events.
+ */
+export async function startBrowser() {
+  checkPrerequisites();
+  const { startServer } = await import(join(WEB, 'tools', 'serve.mjs'));
+  const { chromium } = require('playwright-core');
+  const server = await startServer({ root: WEB, port: 0 });
+  const profile = await mkdtemp(join(tmpdir(), 'tally-chromium-'));
+  let context;
+  try {
+    // A fresh profile per run (playwright passes it as --user-data-dir).
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+      args: CHROMIUM_ARGS,
+      headless: true,
+      viewport: { width: 1360, height: 900 },
+      acceptDownloads: true,
+    });
+  } catch (e) {
+    await server.close();
+    await rm(profile, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    base: server.url,
+    context,
+    async newPage() {
+      const page = await context.newPage();
+      page.events = { dialogs: [], errors: [], console: [] };
+      page.on('dialog', (d) => {
+        page.events.dialogs.push(d.message());
+        d.dismiss().catch(() => {});
+      });
+      page.on('pageerror', (e) => page.events.errors.push(e.message));
+      page.on('console', (m) => m.type() === 'error' && page.events.console.push(m.text()));
+      return page;
+    },
+    async close() {
+      await context.close().catch(() => {});
+      await server.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits until the page has opened a file and shows the current state. */
+export async function waitReady(page, timeout = 30_000) {
+  await page.waitForFunction(
+    () => {
+      const b = document.body.dataset;
+      return (b.state === 'ready' || b.state === 'error') && b.pending === '0';
+    },
+    null,
+    { timeout },
+  );
+  const state = await page.evaluate(() => document.body.dataset.state);
+  if (state !== 'ready') {
+    const error = await page.locator('[data-testid="error"]').textContent();
+    throw new Error(`page did not load the file: ${error}`);
+  }
+}
+
+/** Waits until no query is scheduled or running. */
+export async function waitIdle(page, timeout = 30_000) {
+  await page.waitForFunction(() => document.body.dataset.pending === '0', null, { timeout });
+}
+
+/** Opens a local file through the page's file input and waits for the views. */
+export async function openFile(page, path) {
+  await page.locator('[data-testid="file-input"]').setInputFiles(path);
+  await waitReady(page);
+}
+
+/** Saves a full-page screenshot to tests/artifacts/NAME.png. */
+export async function screenshot(page, name) {
+  await mkdir(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** data-value of each [data-kpi] tile. */
+export function kpis(page) {
+  return page.evaluate(() => Object.fromEntries([...document.querySelectorAll('[data-kpi]')].map((n) => [n.dataset.kpi, n.dataset.value])));
+}
+
+export async function readJson(path) {
+  return JSON.parse(await readFile(path, 'utf8'));
+}
+
+// ---- an independent what-if, in BigInt micro-dollars ----------------------
+
+/** Splits CSV text into records of fields (RFC 4180 quotes; CRLF or LF). */
+export function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
+  }
+  if (field !== '' || row.length) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** "0.0008" → { num: 8n, den: 10000n }. */
+function decimal(text) {
+  const [int, frac = ''] = text.split('.');
+  return { num: BigInt(int + frac), den: 10n ** BigInt(frac.length) };
+}
+
+/** num / den rounded half to even (num, den ≥ 0). */
+function divHalfEven(num, den) {
+  const q = num / den;
+  const r2 = 2n * (num % den);
+  if (r2 > den || (r2 === den && q % 2n === 1n)) return q + 1n;
+  return q;
+}
+
+/** round6(tokens * price / 1000) in millionths of a dollar. */
+export function round6Micros(tokens, price) {
+  const p = decimal(price);
+  return divHalfEven(BigInt(tokens) * p.num * 1_000_000n, 1000n * p.den);
+}
+
+/** "0.013080" → 13080n. */
+export function micros(text) {
+  const [int, frac = ''] = text.split('.');
+  return BigInt(int) * 1_000_000n + BigInt((frac + '000000').slice(0, 6));
+}
+
+/** 13080n → "0.013080". */
+export function microsText(m) {
+  const sign = m < 0n ? '-' : '';
+  const a = m < 0n ? -m : m;
+  return `${sign}${a / 1_000_000n}.${String(a % 1_000_000n).padStart(6, '0')}`;
+}
+
+/** The what-if total of a Tally CSV's rows at per-1K prices, as a 6-decimal string. */
+export function whatifTotal(csvText, inputPer1k, outputPer1k) {
+  const [header, ...rows] = parseCsv(csvText.replace(/^\uFEFF/, ''));
+  const col = Object.fromEntries(header.map((name, i) => [name, i]));
+  let total = 0n;
+  for (const r of rows) {
+    if (r.length === 1 && r[0] === '') continue;
+    const input = BigInt(r[col.input_token]);
+    const output = BigInt(r[col.output_token]);
+    if (input === 0n && output === 0n && micros(r[col.total_price]) !== 0n) total += micros(r[col.total_price]);
+    else total += round6Micros(input, inputPer1k) + round6Micros(output, outputPer1k);
+  }
+  return microsText(total);
+}

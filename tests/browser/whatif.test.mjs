@@ -1,0 +1,120 @@
+// Re-prices the fixtures under custom and catalog prices and checks the
+// page's what-if total against an independent BigInt computation from the
+// CSV (round6 per row, half to even; rows with no tokens keep their cost).
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FIXTURES, WEB, micros, microsText, openFile, parseCsv, readJson, screenshot, startBrowser, waitIdle, whatifTotal } from './helpers.mjs';
+
+const CONSOLIDATED = join(FIXTURES, 'expected_consolidated.csv');
+const TOTAL = '[data-kpi="whatif_total_cost"]';
+
+let browser;
+before(async () => {
+  browser = await startBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+async function setPrices(card, input, output) {
+  await card.locator('[data-testid="price-input"]').fill(input);
+  await card.locator('[data-testid="price-output"]').fill(output);
+}
+
+const value = (locator) => locator.evaluate((n) => n.dataset.value);
+
+test('custom prices and batch: the what-if total matches an independent computation', async () => {
+  const csv = await readFile(CONSOLIDATED, 'utf8');
+  const stats = await readJson(join(FIXTURES, 'expected_consolidated.stats.json'));
+  const page = await browser.newPage();
+  await page.goto(browser.base);
+  await openFile(page, CONSOLIDATED);
+  const card = page.locator('[data-testid="scenario"]').first();
+
+  // The default scenario is the seed's prices: the recorded cost again.
+  assert.equal(await value(page.locator(TOTAL)), stats.total_cost);
+
+  await setPrices(card, '0.0008', '0.004');
+  await waitIdle(page);
+  const expected = whatifTotal(csv, '0.0008', '0.004');
+  assert.equal(await value(page.locator(TOTAL)), expected);
+  assert.equal(await card.locator('[data-testid="model"]').inputValue(), 'custom');
+  const difference = await card.locator('[data-testid="whatif-difference"]').evaluate((n) => ({ ...n.dataset }));
+  assert.equal(difference.value, microsText(micros(expected) - micros(stats.total_cost)));
+  assert.match(difference.pct, /^-\d+\.\d\d$/);
+  assert.match(await value(card.locator('[data-testid="monthly-projection"]')), /^\d+\.\d{6}$/);
+  await screenshot(page, 'whatif-custom');
+
+  await card.locator('[data-testid="batch"]').check();
+  await waitIdle(page);
+  assert.equal(await value(page.locator(TOTAL)), whatifTotal(csv, '0.0004', '0.002'));
+  assert.deepEqual(page.events.errors, []);
+});
+
+test('a catalog model, several scenarios side by side, and the CSV export', async () => {
+  const csv = await readFile(CONSOLIDATED, 'utf8');
+  const catalog = await readJson(join(WEB, 'prices.json'));
+  const haiku = catalog.models.find((m) => m.name === 'Claude 3 Haiku');
+  const page = await browser.newPage();
+  await page.goto(browser.base);
+  await openFile(page, CONSOLIDATED);
+
+  await page.locator('[data-testid="add-scenario"]').click();
+  await waitIdle(page);
+  const cards = page.locator('[data-testid="scenario"]');
+  assert.equal(await cards.count(), 2);
+  const second = cards.nth(1);
+  await second.locator('[data-testid="model"]').selectOption(haiku.id);
+  await waitIdle(page);
+  const expected = whatifTotal(csv, haiku.input_per_1k, haiku.output_per_1k);
+  assert.equal(await value(second.locator('[data-testid="whatif-total"]')), expected);
+  assert.match(await second.locator('[data-testid="price-source"]').textContent(), /Source: .+; as of /);
+  // The first card still shows the default scenario, and keeps the stable hook.
+  assert.equal(await page.locator(TOTAL).count(), 1);
+  assert.equal(await value(cards.nth(0).locator(TOTAL)), whatifTotal(csv, '0.003', '0.015'));
+  await screenshot(page, 'whatif-two-scenarios');
+
+  const [download] = await Promise.all([page.waitForEvent('download'), second.locator('[data-testid="export-csv"]').click()]);
+  assert.match(download.suggestedFilename(), /^tally-whatif-.*\.csv$/);
+  const exported = parseCsv(await readFile(await download.path(), 'utf8')).filter((r) => r.length > 1);
+  const [header, ...rows] = exported;
+  assert.deepEqual(header.slice(-2), ['source', 'actual_total_price']);
+  assert.equal(rows.length, 1154);
+  const totalCol = header.indexOf('total_price');
+  assert.equal(microsText(rows.reduce((n, r) => n + micros(r[totalCol]), 0n)), expected);
+
+  await second.locator('[data-testid="remove-scenario"]').click();
+  assert.equal(await cards.count(), 1);
+  assert.equal(await cards.first().locator('[data-testid="remove-scenario"]').isHidden(), true);
+});
+
+test('python_written files: rows without tokens keep their recorded cost', async () => {
+  const page = await browser.newPage();
+  await page.goto(browser.base);
+  for (const name of ['lambda_archive_pandas', 'lambda_consolidated_bom_crlf_reordered']) {
+    const expected = await readJson(join(FIXTURES, 'python_written', `${name}.expected.json`));
+    // The expected rows, written back as a Tally CSV, priced independently.
+    const header = Object.keys(expected.rows[0]);
+    const text = [header.join(','), ...expected.rows.map((r) => header.map((k) => r[k]).join(','))].join('\n');
+    await openFile(page, join(FIXTURES, 'python_written', `${name}.csv`));
+    await setPrices(page.locator('[data-testid="scenario"]').first(), '0.00025', '0.00125');
+    await waitIdle(page);
+    assert.equal(await value(page.locator(TOTAL)), whatifTotal(text, '0.00025', '0.00125'), name);
+  }
+});
+
+test('an invalid price is flagged and not sent', async () => {
+  const page = await browser.newPage();
+  await page.goto(browser.base);
+  await openFile(page, CONSOLIDATED);
+  const card = page.locator('[data-testid="scenario"]').first();
+  const before = await value(page.locator(TOTAL));
+  await card.locator('[data-testid="price-input"]').fill('abc');
+  await waitIdle(page);
+  assert.equal(await card.locator('[data-testid="scenario-error"]').isVisible(), true);
+  assert.equal(await card.locator('[data-testid="price-input"]').getAttribute('aria-invalid'), 'true');
+  assert.equal(await value(page.locator(TOTAL)), before);
+});
