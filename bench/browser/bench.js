@@ -1,0 +1,124 @@
+// The explorer's workload on a CSV already in memory, timed in the page with
+// performance.now(). Two ways in:
+//   worker: the page's own path (web/explorer.js → web/worker.js), the bytes
+//           transferred to the module worker, every answer a postMessage away;
+//   direct: the wasm Explorer called on this page's thread (the engine alone).
+// window.runBench({ mode, csv, whatifRuns }) resolves to { t: {...ms}, check }.
+
+import init, { Explorer, version } from '/web/pkg/tally_wasm.js';
+import { ExplorerClient } from '/web/explorer.js';
+
+const ALL = JSON.stringify({});
+const TOP_N = 10;
+const SEED = { input_per_1k: '0.003', output_per_1k: '0.015', batch: false };
+// Recomputes alternate between prices, as a user moving between models would.
+const SCENARIOS = [
+  { input_per_1k: '0.0008', output_per_1k: '0.004', batch: false },
+  { input_per_1k: '0.00025', output_per_1k: '0.00125', batch: false },
+  { input_per_1k: '0.015', output_per_1k: '0.075', batch: true },
+];
+
+const log = (line) => (document.getElementById('log').textContent += `\n${line}`);
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+async function fetchBuffer(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.arrayBuffer();
+}
+
+async function runDirect(buffer, whatifRuns) {
+  const t = {};
+  let s = performance.now();
+  await init();
+  t.init = performance.now() - s;
+
+  const start = performance.now();
+  const explorer = new Explorer(new Uint8Array(buffer));
+  t.a_explorer = performance.now() - start;
+  s = performance.now();
+  const info = JSON.parse(explorer.info());
+  const views = JSON.parse(explorer.views(ALL, TOP_N));
+  t.b_views = performance.now() - s;
+  s = performance.now();
+  const whatif = JSON.parse(explorer.whatif(ALL, JSON.stringify(SEED)));
+  t.c_whatif = performance.now() - s;
+  t.all_views = performance.now() - start;
+
+  const times = [];
+  let last;
+  for (let i = 0; i < whatifRuns; i++) {
+    const sc = JSON.stringify(SCENARIOS[i % SCENARIOS.length]);
+    s = performance.now();
+    last = JSON.parse(explorer.whatif(ALL, sc));
+    times.push(performance.now() - s);
+  }
+  t.whatif_recompute = median(times);
+  t.whatif_recompute_max = Math.max(...times);
+  explorer.free();
+  return { t, info, views, whatif, last };
+}
+
+async function runWorker(buffer, whatifRuns) {
+  const t = {};
+  const client = new ExplorerClient(new URL('/web/worker.js', location.href));
+  let s = performance.now();
+  await client.version();
+  t.init = performance.now() - s;
+
+  const start = performance.now();
+  const opened = await client.open({ buffer });
+  t.a_explorer = performance.now() - start;
+  t.a_parse_in_worker = opened.parse_ms;
+  s = performance.now();
+  const views = await client.views({}, TOP_N);
+  t.b_views = performance.now() - s;
+  s = performance.now();
+  const whatif = await client.whatif({}, SEED);
+  t.c_whatif = performance.now() - s;
+  t.all_views = performance.now() - start;
+
+  const times = [];
+  let last;
+  for (let i = 0; i < whatifRuns; i++) {
+    s = performance.now();
+    last = await client.whatif({}, SCENARIOS[i % SCENARIOS.length]);
+    times.push(performance.now() - s);
+  }
+  t.whatif_recompute = median(times);
+  t.whatif_recompute_max = Math.max(...times);
+  client.terminate();
+  return { t, info: opened.info, views, whatif, last };
+}
+
+window.runBench = async ({ mode = 'worker', csv, whatifRuns = 15 }) => {
+  let s = performance.now();
+  const buffer = await fetchBuffer(csv);
+  const fetchMs = performance.now() - s;
+  const run = mode === 'direct' ? runDirect : runWorker;
+  const { t, info, views, whatif, last } = await run(buffer, whatifRuns);
+  t.fetch_csv = fetchMs;
+  log(`${mode}: ${Object.entries(t).map(([k, v]) => `${k}=${v.toFixed(1)}`).join(' ')}`);
+  return {
+    mode,
+    t,
+    version: mode === 'direct' ? version() : undefined,
+    check: {
+      rows: info.rows,
+      unreadable: info.unreadable.length,
+      headline: views.headline,
+      by_source: Object.fromEntries(views.by_source.map((b) => [b.source, b.records])),
+      days: views.daily.length,
+      top1_sk: views.top[0]?.sk,
+      whatif_seed: whatif.whatif_cost,
+      whatif_last: last.whatif_cost,
+    },
+  };
+};
+
+window.benchReady = true;
+log('ready');

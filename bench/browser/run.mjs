@@ -1,0 +1,178 @@
+#!/usr/bin/env node
+// Benchmarks the explorer on a 1M-row CSV in headless Chromium.
+//
+//   node bench/browser/run.mjs [--runs 3] [--modes worker,direct] [--csv PATH] [--whatif-runs 15]
+//
+// Makes bench/data/consolidated_1m.csv with ../shared/bench-anchors/make_big_csv.py
+// when it is missing, serves the repository root on 127.0.0.1 (port 0), runs
+// bench.html in a fresh Chromium per run, and prints the medians beside the
+// targets; the full results go to bench/out/browser.json. Needs what the
+// browser tests need: npm --prefix web ci, scripts/build-wasm.sh, chromium.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const ANCHORS = resolve(process.env.TALLY_BENCH_ANCHORS ?? join(ROOT, '..', 'shared', 'bench-anchors'));
+const { startServer } = await import(join(ROOT, 'web', 'tools', 'serve.mjs'));
+const { chromium } = createRequire(join(ROOT, 'web', 'package.json'))('playwright-core');
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const RUNS = Number(arg('--runs', 3));
+const MODES = arg('--modes', 'worker,direct').split(',');
+const WHATIF_RUNS = Number(arg('--whatif-runs', 15));
+const CSV = resolve(arg('--csv', join(ROOT, 'bench', 'data', 'consolidated_1m.csv')));
+const OUT = join(ROOT, 'bench', 'out', 'browser.json');
+const WASM = join(ROOT, 'web', 'pkg', 'tally_wasm_bg.wasm');
+
+const TARGETS = { all_views: 800, whatif_recompute: 20, wasm_gzip_kb: 250 };
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+function ensureData() {
+  if (existsSync(CSV)) return;
+  if (!CSV.startsWith(join(ROOT, 'bench', 'data'))) throw new Error(`${CSV} does not exist`);
+  console.error(`making ${relative(ROOT, CSV)} with ${join(ANCHORS, 'make_big_csv.py')} (about 15 s)`);
+  const made = spawnSync('python3', [join(ANCHORS, 'make_big_csv.py'), '--out', CSV], { stdio: 'inherit' });
+  if (made.status !== 0) throw new Error('make_big_csv.py failed');
+}
+
+async function runOnce(base, csvUrl, mode) {
+  const profile = await mkdtemp(join(tmpdir(), 'tally-bench-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+    headless: true,
+  });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${base}bench/browser/bench.html`);
+    await page.waitForFunction(() => window.benchReady === true, null, { timeout: 60_000 });
+    const result = await page.evaluate((opts) => window.runBench(opts), { mode, csv: csvUrl, whatifRuns: WHATIF_RUNS });
+    if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+    return { ...result, browser: context.browser()?.version() };
+  } finally {
+    await context.close();
+    await rm(profile, { recursive: true, force: true });
+  }
+}
+
+function check(result, stats) {
+  const c = result.check;
+  const problems = [];
+  const want = {
+    rows: stats.rows,
+    input_tokens: String(stats.total_input_tokens),
+    output_tokens: String(stats.total_output_tokens),
+    total_cost: stats.total_cost,
+  };
+  if (c.rows !== want.rows) problems.push(`rows ${c.rows} != ${want.rows}`);
+  for (const k of ['input_tokens', 'output_tokens', 'total_cost']) {
+    if (String(c.headline[k]) !== want[k]) problems.push(`${k} ${c.headline[k]} != ${want[k]}`);
+  }
+  if (JSON.stringify(c.by_source) !== JSON.stringify(Object.fromEntries(Object.entries(stats.records_by_source).sort()))) {
+    const sorted = Object.fromEntries(Object.entries(c.by_source).sort());
+    if (JSON.stringify(sorted) !== JSON.stringify(Object.fromEntries(Object.entries(stats.records_by_source).sort()))) problems.push(`by_source ${JSON.stringify(c.by_source)}`);
+  }
+  if (c.whatif_seed !== stats.total_cost) problems.push(`what-if at the seed prices ${c.whatif_seed} != ${stats.total_cost}`);
+  return problems;
+}
+
+ensureData();
+const stats = existsSync(`${CSV}.stats.json`) ? JSON.parse(await readFile(`${CSV}.stats.json`, 'utf8')) : null;
+const wasm = await readFile(WASM);
+const wasmGzip = gzipSync(wasm, { level: 9 }).length;
+const server = await startServer({ root: ROOT, port: 0 });
+const csvUrl = `/${relative(ROOT, CSV).split('\\').join('/')}`;
+if (csvUrl.startsWith('/..')) throw new Error(`--csv must be inside the repository (${ROOT}) to be served`);
+
+const results = [];
+try {
+  for (const mode of MODES) {
+    for (let run = 1; run <= RUNS; run++) {
+      const r = await runOnce(server.url, csvUrl, mode);
+      const problems = stats ? check(r, stats) : [];
+      if (problems.length) throw new Error(`${mode} run ${run}: wrong figures: ${problems.join('; ')}`);
+      console.error(`${mode} run ${run}: ${Object.entries(r.t).map(([k, v]) => `${k}=${v.toFixed(1)}`).join(' ')}`);
+      results.push({ ...r, run });
+    }
+  }
+} finally {
+  await server.close();
+}
+
+const summary = {};
+for (const mode of MODES) {
+  const rs = results.filter((r) => r.mode === mode);
+  summary[mode] = Object.fromEntries(Object.keys(rs[0].t).map((k) => [k, +median(rs.map((r) => r.t[k])).toFixed(1)]));
+}
+const doc = {
+  csv: relative(ROOT, CSV),
+  csv_bytes: stats?.bytes,
+  rows: results[0]?.check.rows,
+  browser: results[0]?.browser,
+  runs: RUNS,
+  whatif_runs: WHATIF_RUNS,
+  wasm_bytes: wasm.length,
+  wasm_gzip_bytes: wasmGzip,
+  targets_ms: TARGETS,
+  summary,
+  results,
+};
+await mkdir(join(ROOT, 'bench', 'out'), { recursive: true });
+await writeFile(OUT, JSON.stringify(doc, null, 1));
+
+const verdict = (value, target) => (value <= target ? 'ok' : 'OVER');
+const rowsOut = [
+  ['Explorer construction (parse)', 'a_explorer', null],
+  ['views() incl. top 10 (+ info)', 'b_views', null],
+  ['whatif()', 'c_whatif', null],
+  ['all views from bytes in memory', 'all_views', TARGETS.all_views],
+  ['one what-if recompute (median)', 'whatif_recompute', TARGETS.whatif_recompute],
+  ['one what-if recompute (max)', 'whatif_recompute_max', null],
+  ['engine start (wasm init)', 'init', null],
+  ['fetch of the CSV (not counted)', 'fetch_csv', null],
+];
+const lines = [];
+lines.push(`Tally explorer, ${doc.rows?.toLocaleString('en-US')} rows (${doc.csv}), ${doc.browser ?? 'chromium'}, median of ${RUNS} runs (fresh browser each), ms`);
+lines.push('');
+lines.push(`| ms | ${MODES.join(' | ')} | target |`);
+lines.push(`|---|${MODES.map(() => '---:').join('|')}|---|`);
+for (const [label, key, target] of rowsOut) {
+  const cells = MODES.map((m) => {
+    const v = summary[m][key];
+    return v === undefined ? '–' : target ? `${v} (${verdict(v, target)})` : String(v);
+  });
+  lines.push(`| ${label} | ${cells.join(' | ')} | ${target ? `≤ ${target}` : ''} |`);
+}
+const gzKb = wasmGzip / 1024;
+lines.push(`| wasm size, gzip -9 | ${(gzKb).toFixed(1)} KiB (${wasmGzip.toLocaleString('en-US')} B; raw ${wasm.length.toLocaleString('en-US')} B) (${verdict(gzKb, TARGETS.wasm_gzip_kb)}) | ${MODES.length > 1 ? MODES.slice(1).map(() => '').join(' | ') + ' |' : ''} < ${TARGETS.wasm_gzip_kb} KB |`);
+lines.push('');
+lines.push('worker = the page\'s path (bytes transferred to web/worker.js, answers by postMessage); direct = the engine on the page thread.');
+lines.push(`Full results: ${relative(ROOT, OUT)}`);
+console.log(lines.join('\n'));
