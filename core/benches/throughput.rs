@@ -96,6 +96,38 @@ fn main() {
         return;
     }
     let items: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(120_000);
+    if args.get(1).map(String::as_str) == Some("--job-only") {
+        // For profilers: the v2 job over and over.
+        let lines = corpus(items);
+        let t = Instant::now();
+        let mut n = 0;
+        while t.elapsed().as_secs() < 8 {
+            let mut run = Run::new(spec(Estimator::V2));
+            for l in &lines {
+                if let Ok(item) = item_from_export_line(l.as_bytes()) {
+                    run.push(&item);
+                }
+            }
+            n += run.finish().0.len();
+        }
+        println!("{n}");
+        return;
+    }
+    if args.get(1).map(String::as_str) == Some("--maps-only") {
+        // For profilers: parse the message maps over and over.
+        let lines = corpus(items);
+        let parsed: Vec<tally_core::Item> =
+            lines.iter().filter_map(|l| item_from_export_line(l.as_bytes()).ok()).collect();
+        let t = Instant::now();
+        let mut n = 0;
+        while t.elapsed().as_secs() < 8 {
+            for i in &parsed {
+                n += usize::from(tally_core::messagemap::MessageMap::from_attr(i.get("MessageMap")).doc.is_some());
+            }
+        }
+        println!("{n}");
+        return;
+    }
     let t = Instant::now();
     let lines = corpus(items);
     let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
@@ -113,7 +145,39 @@ fn main() {
         parsed += usize::from(item_from_export_line(l.as_bytes()).is_ok());
     }
     let parse_secs = t.elapsed().as_secs_f64();
-    println!("parse only (DynamoDB JSON): {:>9.0} items/s  {:>6.0} MB/s", parsed as f64 / parse_secs, bytes as f64 / 1e6 / parse_secs);
+    println!(
+        "parse only (DynamoDB JSON): {:>9.0} items/s  {:>6.0} MB/s",
+        parsed as f64 / parse_secs,
+        bytes as f64 / 1e6 / parse_secs
+    );
+
+    // The message maps alone: parsing them, then estimating pre-parsed ones.
+    let parsed_items: Vec<tally_core::Item> =
+        lines.iter().filter_map(|l| item_from_export_line(l.as_bytes()).ok()).collect();
+    let maps: Vec<&str> = parsed_items.iter().filter_map(|i| i.get_s("MessageMap")).collect();
+    let map_bytes: usize = maps.iter().map(|m| m.len()).sum();
+    let t = Instant::now();
+    let mut ok = 0;
+    for m in &maps {
+        ok += usize::from(tally_core::messagemap::MessageMap::from_text(m).doc.is_some());
+    }
+    let secs = t.elapsed().as_secs_f64();
+    assert!(ok > 0);
+    let docs: Vec<_> = maps.iter().map(|m| tally_core::messagemap::MessageMap::from_text(m)).collect();
+    println!(
+        "message maps parse only: {:>9.0} maps/s   {:>6.0} MB/s",
+        maps.len() as f64 / secs,
+        map_bytes as f64 / 1e6 / secs
+    );
+    let t = Instant::now();
+    let mut total = 0u64;
+    for d in &docs {
+        total += tally_core::estimate::estimate(d, Estimator::V2).tokens.input;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!("v2 estimate only (parsed): {:>9.0} maps/s  (checksum {total})", docs.len() as f64 / secs);
+    drop(docs);
+    drop(parsed_items);
 
     for estimator in [Estimator::V1, Estimator::V2, Estimator::Full] {
         let mut best = f64::MAX;

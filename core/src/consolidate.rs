@@ -33,9 +33,7 @@ impl std::str::FromStr for Prefer {
         match s {
             "historical" => Ok(Prefer::Historical),
             "new" => Ok(Prefer::New),
-            other => Err(format!(
-                "unknown preference {other:?} (expected historical or new)"
-            )),
+            other => Err(format!("unknown preference {other:?} (expected historical or new)")),
         }
     }
 }
@@ -105,28 +103,13 @@ mod tests {
     #[test]
     fn first_wins_by_default_last_with_prefer_new() {
         let hist = vec![row("a", "old_table", Some(1)), row("b", "old_table", None)];
-        let new = vec![
-            row("a", "new_table", Some(2)),
-            row("c", "new_table", Some(3)),
-        ];
+        let new = vec![row("a", "new_table", Some(2)), row("c", "new_table", Some(3))];
         let (rows, dropped) = consolidate(hist.clone(), new.clone(), Prefer::Historical);
         assert_eq!(dropped, 1);
-        let got: Vec<_> = rows
-            .iter()
-            .map(|r| (r.pk.as_str(), r.source.as_str()))
-            .collect();
-        assert_eq!(
-            got,
-            [("c", "new_table"), ("a", "old_table"), ("b", "old_table")]
-        );
+        let got: Vec<_> = rows.iter().map(|r| (r.pk.as_str(), r.source.as_str())).collect();
+        assert_eq!(got, [("c", "new_table"), ("a", "old_table"), ("b", "old_table")]);
         let (rows, _) = consolidate(hist, new, Prefer::New);
-        let got: Vec<_> = rows
-            .iter()
-            .map(|r| (r.pk.as_str(), r.source.as_str()))
-            .collect();
-        assert_eq!(
-            got,
-            [("c", "new_table"), ("a", "new_table"), ("b", "old_table")]
-        );
+        let got: Vec<_> = rows.iter().map(|r| (r.pk.as_str(), r.source.as_str())).collect();
+        assert_eq!(got, [("c", "new_table"), ("a", "new_table"), ("b", "old_table")]);
     }
 }

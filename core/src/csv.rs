@@ -54,10 +54,7 @@ pub struct Row {
 impl Row {
     /// The nine cells exactly as written.
     pub fn cells(&self) -> [String; 9] {
-        let date = self
-            .create_date
-            .map(crate::dates::format_datetime)
-            .unwrap_or_default();
+        let date = self.create_date.map(crate::dates::format_datetime).unwrap_or_default();
         [
             date,
             self.input_token.to_string(),
@@ -121,11 +118,7 @@ pub fn push_row(out: &mut String, row: &Row) {
     let _ = write!(
         out,
         ",{},{},{:.6},{:.6},{:.6},",
-        row.input_token,
-        row.output_token,
-        row.precio_token_input,
-        row.precio_token_output,
-        row.total_price
+        row.input_token, row.output_token, row.precio_token_input, row.precio_token_output, row.total_price
     );
     push_field(out, &row.pk);
     out.push(',');
@@ -245,8 +238,7 @@ fn parse_tokens(cell: &[u8]) -> Result<u64, String> {
         return Ok(cell.iter().fold(0u64, |v, d| v * 10 + (d - b'0') as u64));
     }
     let text = std::str::from_utf8(cell).map_err(|_| format!("not a number: {}", quoted(cell)))?;
-    let num =
-        numtext::parse(text, true).ok_or_else(|| format!("not a number: {}", quoted(cell)))?;
+    let num = numtext::parse(text, true).ok_or_else(|| format!("not a number: {}", quoted(cell)))?;
     if !num.is_integral() {
         return Err(format!("not an integer: {}", quoted(cell)));
     }
@@ -319,9 +311,7 @@ impl<'r> Fields<'r> {
 
     /// Field `k` (empty when out of range).
     pub fn get(&self, k: usize) -> &'r [u8] {
-        self.bounds
-            .get(k)
-            .map_or(&[], |&(a, b)| &self.bytes[a as usize..b as usize])
+        self.bounds.get(k).map_or(&[], |&(a, b)| &self.bytes[a as usize..b as usize])
     }
 }
 
@@ -342,19 +332,8 @@ pub struct Records<'a> {
 impl<'a> Records<'a> {
     /// Reads `data`.
     pub fn new(data: &'a [u8]) -> Records<'a> {
-        let pos = if data.starts_with(b"\xef\xbb\xbf") {
-            3
-        } else {
-            0
-        };
-        Records {
-            data,
-            pos,
-            line: 1,
-            bounds: Vec::with_capacity(16),
-            unquoted: Vec::new(),
-            ends: vec![0; 16],
-        }
+        let pos = if data.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 };
+        Records { data, pos, line: 1, bounds: Vec::with_capacity(16), unquoted: Vec::new(), ends: vec![0; 16] }
     }
 
     /// Byte offset where the next record (or blank line) starts.
@@ -414,14 +393,7 @@ impl<'a> Records<'a> {
             if self.pos > i {
                 self.line += 1;
             }
-            return Some((
-                line,
-                start,
-                Fields {
-                    bytes: data,
-                    bounds: &self.bounds,
-                },
-            ));
+            return Some((line, start, Fields { bytes: data, bounds: &self.bounds }));
         }
         self.slow_record(start, line)
     }
@@ -434,11 +406,8 @@ impl<'a> Records<'a> {
         }
         let (mut nout_total, mut nend_total, mut nin_total) = (0usize, 0usize, 0usize);
         loop {
-            let (res, nin, nout, nend) = reader.read_record(
-                input,
-                &mut self.unquoted[nout_total..],
-                &mut self.ends[nend_total..],
-            );
+            let (res, nin, nout, nend) =
+                reader.read_record(input, &mut self.unquoted[nout_total..], &mut self.ends[nend_total..]);
             input = &input[nin..];
             nin_total += nin;
             nout_total += nout;
@@ -447,11 +416,8 @@ impl<'a> Records<'a> {
                 csv_core::ReadRecordResult::InputEmpty => {
                     if nin == 0 && nout == 0 && nend == 0 && input.is_empty() {
                         // Signal the end of input: the reader finishes the record.
-                        let (res, _, nout, nend) = reader.read_record(
-                            &[],
-                            &mut self.unquoted[nout_total..],
-                            &mut self.ends[nend_total..],
-                        );
+                        let (res, _, nout, nend) =
+                            reader.read_record(&[], &mut self.unquoted[nout_total..], &mut self.ends[nend_total..]);
                         nout_total += nout;
                         nend_total += nend;
                         if res == csv_core::ReadRecordResult::OutputFull {
@@ -489,14 +455,7 @@ impl<'a> Records<'a> {
         if self.pos == start {
             return None;
         }
-        Some((
-            line,
-            start,
-            Fields {
-                bytes: &self.unquoted[..nout_total],
-                bounds: &self.bounds,
-            },
-        ))
+        Some((line, start, Fields { bytes: &self.unquoted[..nout_total], bounds: &self.bounds }))
     }
 }
 
@@ -516,32 +475,21 @@ impl Columns {
         }
         let mut index = [0usize; 9];
         for (slot, want) in index.iter_mut().zip(HEADER) {
-            *slot = names
-                .iter()
-                .position(|n| *n == want.as_bytes())
-                .ok_or(CsvError::MissingColumn(want))?;
+            *slot = names.iter().position(|n| *n == want.as_bytes()).ok_or(CsvError::MissingColumn(want))?;
         }
-        Ok(Columns {
-            index,
-            width: names.len(),
-        })
+        Ok(Columns { index, width: names.len() })
     }
 
     /// Checks and converts one record's cells.
     pub fn record<'r>(&self, cells: &Fields<'r>, line: u64) -> Record<'r> {
         if cells.len() != self.width {
-            return Record::Bad(BadRow {
-                line,
-                error: format!("expected {} fields, got {}", self.width, cells.len()),
-            });
+            return Record::Bad(BadRow { line, error: format!("expected {} fields, got {}", self.width, cells.len()) });
         }
         let cell = |k: usize| cells.get(self.index[k]);
         if cell(6) == PLACEHOLDER_PK.as_bytes() {
             return Record::Placeholder;
         }
-        let text = |k: usize| {
-            std::str::from_utf8(cell(k)).map_err(|_| format!("not UTF-8 in {}", HEADER[k]))
-        };
+        let text = |k: usize| std::str::from_utf8(cell(k)).map_err(|_| format!("not UTF-8 in {}", HEADER[k]));
         let parsed = (|| -> Result<RowRef<'r>, String> {
             Ok(RowRef {
                 create_date: parse_date(cell(0))?,
@@ -624,14 +572,7 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        let rows = vec![
-            row(),
-            Row {
-                create_date: None,
-                pk: "x\ny".into(),
-                ..row()
-            },
-        ];
+        let rows = vec![row(), Row { create_date: None, pk: "x\ny".into(), ..row() }];
         let bytes = to_csv_bytes(&rows);
         let read = read_rows(&bytes).expect("csv");
         assert_eq!(read.rows, rows);

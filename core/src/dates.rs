@@ -165,14 +165,7 @@ pub fn write_datetime(secs: i64, out: &mut String) {
     let day = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(day);
-    let parts = [
-        (y, 4),
-        (m, 2),
-        (d, 2),
-        (sod / 3600, 2),
-        (sod / 60 % 60, 2),
-        (sod % 60, 2),
-    ];
+    let parts = [(y, 4), (m, 2), (d, 2), (sod / 3600, 2), (sod / 60 % 60, 2), (sod % 60, 2)];
     for (k, (v, width)) in parts.into_iter().enumerate() {
         if k > 0 {
             out.push(match k {
@@ -235,18 +228,9 @@ mod tests {
         assert_eq!(ct("1e300"), CreateTime::Invalid);
         assert_eq!(ct("-1500"), CreateTime::Millis(-1500));
         assert_eq!(CreateTime::from_attr(None), CreateTime::Missing);
-        assert_eq!(
-            CreateTime::from_attr(Some(&Attr::Null)),
-            CreateTime::Missing
-        );
-        assert_eq!(
-            CreateTime::from_attr(Some(&Attr::Bool(true))),
-            CreateTime::Invalid
-        );
-        assert_eq!(
-            CreateTime::from_attr(Some(&Attr::S("1764590400000".into()))),
-            ct("1764590400000")
-        );
+        assert_eq!(CreateTime::from_attr(Some(&Attr::Null)), CreateTime::Missing);
+        assert_eq!(CreateTime::from_attr(Some(&Attr::Bool(true))), CreateTime::Invalid);
+        assert_eq!(CreateTime::from_attr(Some(&Attr::S("1764590400000".into()))), ct("1764590400000"));
     }
 
     #[test]
@@ -256,39 +240,24 @@ mod tests {
         assert_eq!(format_datetime(MIN_SECS), "0001-01-01 00:00:00");
         assert_eq!(format_datetime(MAX_SECS), "9999-12-31 23:59:59");
         assert_eq!(ct("-1500").seconds(), Some(-2));
-        for s in [
-            "2025-12-01 12:00:00",
-            "2024-02-29 23:59:59",
-            "0001-01-01 00:00:00",
-        ] {
+        for s in ["2025-12-01 12:00:00", "2024-02-29 23:59:59", "0001-01-01 00:00:00"] {
             assert_eq!(parse_datetime(s).map(format_datetime).as_deref(), Some(s));
         }
-        for bad in [
-            "2025-02-29 00:00:00",
-            "03/12/2025 10:00",
-            "2025-12-01T12:00:00",
-            "2025-12-01 24:00:00",
-        ] {
+        for bad in ["2025-02-29 00:00:00", "03/12/2025 10:00", "2025-12-01T12:00:00", "2025-12-01 24:00:00"] {
             assert_eq!(parse_datetime(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn range_is_inclusive_by_day() {
-        let r = DateRange {
-            start: Day::parse("2024-01-01").expect("day"),
-            end: Day::parse("2025-12-31"),
-        };
+        let r = DateRange { start: Day::parse("2024-01-01").expect("day"), end: Day::parse("2025-12-31") };
         let start = 1_704_067_200_000;
         assert!(r.contains_ms(start));
         assert!(!r.contains_ms(start - 1));
         let next = 1_767_225_600_000;
         assert!(r.contains_ms(next - 1));
         assert!(!r.contains_ms(next));
-        let open = DateRange {
-            start: r.start,
-            end: None,
-        };
+        let open = DateRange { start: r.start, end: None };
         assert!(open.contains_ms(i64::MAX));
     }
 }

@@ -35,9 +35,7 @@ impl std::str::FromStr for Estimator {
             "v1" => Ok(Estimator::V1),
             "v2" => Ok(Estimator::V2),
             "full" => Ok(Estimator::Full),
-            other => Err(format!(
-                "unknown estimator {other:?} (expected v1, v2 or full)"
-            )),
+            other => Err(format!("unknown estimator {other:?} (expected v1, v2 or full)")),
         }
     }
 }
@@ -95,10 +93,7 @@ fn side_of(role: Option<Value<'_>>) -> Side {
             std::str::from_utf8(bytes).is_ok_and(|s| s.to_lowercase() == name)
         }
     };
-    if ["user", "system", "instruction", "used_chunks"]
-        .into_iter()
-        .any(matches)
-    {
+    if ["user", "system", "instruction", "used_chunks"].into_iter().any(matches) {
         Side::Input
     } else if ["assistant", "bot"].into_iter().any(matches) {
         Side::Output
@@ -200,9 +195,7 @@ impl Counter {
     fn tool_result(&mut self, r: Value<'_>) {
         if let Some(json) = r.get("json") {
             match json.get("content").filter(|_| json.is_dict()) {
-                Some(content) if content.truthy() => {
-                    self.add(Side::Input, tokens_for_chars(str_len(content)))
-                }
+                Some(content) if content.truthy() => self.add(Side::Input, tokens_for_chars(str_len(content))),
                 Some(_) => {}
                 None if self.full => self.add(Side::Input, tokens_for_chars(json_len(json))),
                 None => {}
@@ -259,24 +252,14 @@ impl Counter {
 pub fn estimate(map: &MessageMap<'_>, estimator: Estimator) -> Estimate {
     let floor = |e: Estimate| {
         if estimator != Estimator::Full && e.tokens == Tokens::default() {
-            Estimate {
-                tokens: Tokens {
-                    input: 1,
-                    output: 1,
-                },
-                ..e
-            }
+            Estimate { tokens: Tokens { input: 1, output: 1 }, ..e }
         } else {
             e
         }
     };
     match (map.status, &map.doc) {
         (MapStatus::Ok, Some(doc)) => {
-            let mut counter = Counter {
-                full: estimator == Estimator::Full,
-                tokens: Tokens::default(),
-                media: 0,
-            };
+            let mut counter = Counter { full: estimator == Estimator::Full, tokens: Tokens::default(), media: 0 };
             for (_, node) in doc.root().entries() {
                 if !node.is_dict() {
                     continue;
@@ -286,10 +269,7 @@ pub fn estimate(map: &MessageMap<'_>, estimator: Estimator) -> Estimate {
                     Estimator::V2 | Estimator::Full => counter.node(node),
                 }
             }
-            floor(Estimate {
-                tokens: counter.tokens,
-                media_items: counter.media,
-            })
+            floor(Estimate { tokens: counter.tokens, media_items: counter.media })
         }
         (MapStatus::NotObject, _) => floor(Estimate::default()),
         _ => Estimate::default(),
@@ -314,22 +294,11 @@ mod tests {
 
     #[test]
     fn roles_and_floor() {
-        let map = r#"{"a": {"role": "USER", "content": "12345678"}, "b": {"role": "Bot", "content": [{"body": "1234"}]}}"#;
+        let map =
+            r#"{"a": {"role": "USER", "content": "12345678"}, "b": {"role": "Bot", "content": [{"body": "1234"}]}}"#;
         assert_eq!(run(map, Estimator::V1), (2, 1));
-        assert_eq!(
-            run(
-                r#"{"a": {"role": "tool", "content": "12345678"}}"#,
-                Estimator::V1
-            ),
-            (1, 1)
-        );
-        assert_eq!(
-            run(
-                r#"{"a": {"role": "tool", "content": "12345678"}}"#,
-                Estimator::Full
-            ),
-            (0, 0)
-        );
+        assert_eq!(run(r#"{"a": {"role": "tool", "content": "12345678"}}"#, Estimator::V1), (1, 1));
+        assert_eq!(run(r#"{"a": {"role": "tool", "content": "12345678"}}"#, Estimator::Full), (0, 0));
         assert_eq!(run(r#"{"a": {"role": "\u212aey"}}"#, Estimator::V2), (1, 1));
     }
 

@@ -77,11 +77,7 @@ pub struct Item {
 impl Item {
     /// The attribute called `name` (the last one, should a dump repeat it).
     pub fn get(&self, name: &str) -> Option<&Attr> {
-        self.attrs
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v)
+        self.attrs.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v)
     }
 
     /// The `S` value of attribute `name`.
@@ -91,11 +87,7 @@ impl Item {
 
     /// `PK` and `SK` for messages (`?` where absent or not a string).
     pub fn key_for_messages(&self) -> String {
-        format!(
-            "{}/{}",
-            self.get_s("PK").unwrap_or("?"),
-            self.get_s("SK").unwrap_or("?")
-        )
+        format!("{}/{}", self.get_s("PK").unwrap_or("?"), self.get_s("SK").unwrap_or("?"))
     }
 }
 
@@ -203,9 +195,7 @@ impl<'de> Deserialize<'de> for AttrMap {
 
 impl<'de> Deserialize<'de> for Item {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Item {
-            attrs: AttrMap::deserialize(d)?.0,
-        })
+        Ok(Item { attrs: AttrMap::deserialize(d)?.0 })
     }
 }
 
@@ -229,8 +219,7 @@ impl<'de> Deserialize<'de> for ExportLine {
                         map.next_value::<IgnoredAny>()?;
                     }
                 }
-                item.map(ExportLine)
-                    .ok_or_else(|| de::Error::custom("no \"Item\" key"))
+                item.map(ExportLine).ok_or_else(|| de::Error::custom("no \"Item\" key"))
             }
         }
         d.deserialize_map(LineVisitor)
@@ -239,14 +228,25 @@ impl<'de> Deserialize<'de> for ExportLine {
 
 /// Parses one export line (`{"Item": {...}}`).
 pub fn item_from_export_line(line: &[u8]) -> Result<Item, String> {
-    serde_json::from_slice::<ExportLine>(line)
-        .map(|l| l.0)
-        .map_err(|e| e.to_string())
+    match crate::dynjson::export_line(line) {
+        Some(item) => Ok(item),
+        None => item_from_export_line_serde(line),
+    }
+}
+
+/// The same through serde, which also explains what is wrong (the
+/// reference the fast path is tested against).
+#[doc(hidden)]
+pub fn item_from_export_line_serde(line: &[u8]) -> Result<Item, String> {
+    serde_json::from_slice::<ExportLine>(line).map(|l| l.0).map_err(|e| e.to_string())
 }
 
 /// Parses one item from the typed JSON of its attributes (`{"PK": {"S": ..}, ..}`).
 pub fn item_from_json(json: &[u8]) -> Result<Item, String> {
-    serde_json::from_slice(json).map_err(|e| e.to_string())
+    match crate::dynjson::item(json) {
+        Some(item) => Ok(item),
+        None => serde_json::from_slice(json).map_err(|e| e.to_string()),
+    }
 }
 
 // --- dump readers ----------------------------------------------------------
@@ -300,11 +300,7 @@ pub fn detect_format(prefix: &[u8]) -> DumpFormat {
     if rest.next() != Some(&b'{') {
         return DumpFormat::JsonLines;
     }
-    let after: Vec<u8> = rest
-        .skip_while(|b| b.is_ascii_whitespace())
-        .take(8)
-        .copied()
-        .collect();
+    let after: Vec<u8> = rest.skip_while(|b| b.is_ascii_whitespace()).take(8).copied().collect();
     if after.starts_with(b"\"Item\"") {
         DumpFormat::JsonLines
     } else {
@@ -313,9 +309,7 @@ pub fn detect_format(prefix: &[u8]) -> DumpFormat {
 }
 
 /// Streams the items of a dump, auto-detecting its layout.
-pub fn read_dump<R: BufRead + 'static>(
-    mut reader: R,
-) -> Box<dyn Iterator<Item = Result<Item, DumpError>>> {
+pub fn read_dump<R: BufRead + 'static>(mut reader: R) -> Box<dyn Iterator<Item = Result<Item, DumpError>>> {
     let format = match reader.fill_buf() {
         Ok(buf) => detect_format(buf),
         Err(_) => DumpFormat::JsonLines,
@@ -338,12 +332,7 @@ pub struct JsonLines<R> {
 impl<R: BufRead> JsonLines<R> {
     /// Reads from `reader`.
     pub fn new(reader: R) -> Self {
-        Self {
-            reader,
-            line: 0,
-            buf: Vec::with_capacity(16 * 1024),
-            done: false,
-        }
+        Self { reader, line: 0, buf: Vec::with_capacity(16 * 1024), done: false }
     }
 }
 
@@ -376,14 +365,11 @@ impl<R: BufRead> Iterator for JsonLines<R> {
             if text.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            return Some(match serde_json::from_slice::<ExportLine>(text) {
-                Ok(ExportLine(item)) => Ok(item),
-                Err(e) => Err(DumpError {
-                    place: DumpPlace::Line(self.line),
-                    message: e.to_string(),
-                    fatal: false,
-                }),
-            });
+            return Some(item_from_export_line(text).map_err(|message| DumpError {
+                place: DumpPlace::Line(self.line),
+                message,
+                fatal: false,
+            }));
         }
         None
     }
@@ -409,12 +395,7 @@ enum ScanState {
 impl<R: BufRead> ScanJson<R> {
     /// Reads from `reader`.
     pub fn new(reader: R) -> Self {
-        Self {
-            reader,
-            state: ScanState::Start,
-            index: 0,
-            buf: Vec::new(),
-        }
+        Self { reader, state: ScanState::Start, index: 0, buf: Vec::new() }
     }
 
     fn peek(&mut self) -> std::io::Result<Option<u8>> {
@@ -441,10 +422,7 @@ impl<R: BufRead> ScanJson<R> {
         let mut in_string = false;
         let mut escaped = false;
         loop {
-            let chunk = self
-                .reader
-                .fill_buf()
-                .map_err(|e| format!("read error: {e}"))?;
+            let chunk = self.reader.fill_buf().map_err(|e| format!("read error: {e}"))?;
             if chunk.is_empty() {
                 return Err("unexpected end of document".into());
             }
@@ -503,11 +481,7 @@ impl<R: BufRead> ScanJson<R> {
 
     fn fatal(&mut self, message: String) -> Option<Result<Item, DumpError>> {
         self.state = ScanState::Done;
-        Some(Err(DumpError {
-            place: DumpPlace::Document,
-            message,
-            fatal: true,
-        }))
+        Some(Err(DumpError { place: DumpPlace::Document, message, fatal: true }))
     }
 
     /// Advances to the first element of `Items`; false when there is none.
@@ -579,9 +553,7 @@ impl<R: BufRead> Iterator for ScanJson<R> {
                     continue;
                 }
                 Ok(Some(_)) => break,
-                Ok(None) => {
-                    return self.fatal("unexpected end of document inside \"Items\"".into())
-                }
+                Ok(None) => return self.fatal("unexpected end of document inside \"Items\"".into()),
                 Err(e) => return self.fatal(format!("read error: {e}")),
             }
         }
@@ -590,13 +562,11 @@ impl<R: BufRead> Iterator for ScanJson<R> {
         }
         let index = self.index;
         self.index += 1;
-        Some(
-            serde_json::from_slice::<Item>(&self.buf).map_err(|e| DumpError {
-                place: DumpPlace::Element(index),
-                message: e.to_string(),
-                fatal: false,
-            }),
-        )
+        Some(item_from_json(&self.buf).map_err(|message| DumpError {
+            place: DumpPlace::Element(index),
+            message,
+            fatal: false,
+        }))
     }
 }
 
@@ -613,10 +583,7 @@ mod tests {
         assert_eq!(item.get("z"), Some(&Attr::Null));
         assert_eq!(
             item.get("m"),
-            Some(&Attr::M(vec![(
-                "k".into(),
-                Attr::L(vec![Attr::N("1".into()), Attr::SS(vec!["a".into()])])
-            )]))
+            Some(&Attr::M(vec![("k".into(), Attr::L(vec![Attr::N("1".into()), Attr::SS(vec!["a".into()])]))]))
         );
     }
 
@@ -629,8 +596,7 @@ mod tests {
 
     #[test]
     fn json_lines_report_bad_lines_and_go_on() {
-        let dump =
-            "{\"Item\":{\"PK\":{\"S\":\"a\"}}}\n\nnot json\n{\"Item\":{\"PK\":{\"S\":\"b\"}}}\n";
+        let dump = "{\"Item\":{\"PK\":{\"S\":\"a\"}}}\n\nnot json\n{\"Item\":{\"PK\":{\"S\":\"b\"}}}\n";
         let got: Vec<_> = JsonLines::new(dump.as_bytes()).collect();
         assert_eq!(got.len(), 3);
         assert!(got[0].is_ok());
@@ -648,14 +614,8 @@ mod tests {
         let got: Vec<_> = ScanJson::new(doc.as_bytes()).collect();
         assert_eq!(got.len(), 3);
         assert_eq!(got[0].as_ref().ok().and_then(|i| i.get_s("PK")), Some("a]"));
-        assert_eq!(
-            got[1].as_ref().err().map(|e| e.place.clone()),
-            Some(DumpPlace::Element(1))
-        );
-        assert_eq!(
-            got[2].as_ref().ok().and_then(|i| i.get_s("PK")),
-            Some("c\"}")
-        );
+        assert_eq!(got[1].as_ref().err().map(|e| e.place.clone()), Some(DumpPlace::Element(1)));
+        assert_eq!(got[2].as_ref().ok().and_then(|i| i.get_s("PK")), Some("c\"}"));
     }
 
     #[test]

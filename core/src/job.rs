@@ -51,11 +51,7 @@ pub fn evaluate(item: &Item, estimator: Estimator, large_map: Option<&str>) -> E
         None => MessageMap::from_attr(item.get("MessageMap")),
     };
     let estimate = estimate(&map, estimator);
-    Evaluation {
-        create_time,
-        map_status: map.status,
-        estimate,
-    }
+    Evaluation { create_time, map_status: map.status, estimate }
 }
 
 /// Whether the `full` estimator takes this item (its SK is a conversation).
@@ -89,10 +85,7 @@ fn key_string(item: &Item, name: &str) -> Result<String, String> {
     match item.get(name) {
         None => Ok(String::new()),
         Some(Attr::S(s)) => Ok(s.clone()),
-        Some(other) => Err(format!(
-            "{name} is of type {}, not a string",
-            other.type_name()
-        )),
+        Some(other) => Err(format!("{name} is of type {}, not a string", other.type_name())),
     }
 }
 
@@ -105,8 +98,7 @@ fn recorded_total(item: &Item) -> Result<Decimal, String> {
     let Some(num) = numtext::parse(text, false) else {
         return Ok(Decimal::new(0, 6));
     };
-    num.round6()
-        .ok_or_else(|| format!("TotalPrice {text} is out of range"))
+    num.round6().ok_or_else(|| format!("TotalPrice {text} is out of range"))
 }
 
 /// Runs one item through the job.
@@ -205,13 +197,7 @@ pub struct Run {
 impl Run {
     /// A run of `spec` with nothing read yet.
     pub fn new(spec: JobSpec) -> Run {
-        Run {
-            spec,
-            rows: Vec::new(),
-            counts: Counts::default(),
-            error_items: Vec::new(),
-            dump_errors: Vec::new(),
-        }
+        Run { spec, rows: Vec::new(), counts: Counts::default(), error_items: Vec::new(), dump_errors: Vec::new() }
     }
 
     /// The job.
@@ -233,12 +219,7 @@ impl Run {
     pub fn push_with_map(&mut self, item: &Item, large_map: Option<&str>) {
         self.counts.scanned += 1;
         match process(item, &self.spec, large_map) {
-            Outcome::Row {
-                row,
-                invalid_date,
-                unreadable_map,
-                media_items,
-            } => {
+            Outcome::Row { row, invalid_date, unreadable_map, media_items } => {
                 self.counts.processed += 1;
                 self.counts.invalid_dates += u64::from(invalid_date);
                 self.counts.unreadable_maps += u64::from(unreadable_map);
@@ -250,10 +231,7 @@ impl Run {
             Outcome::Failed(error) => {
                 self.counts.errors += 1;
                 if self.error_items.len() < MAX_LISTED_PROBLEMS {
-                    self.error_items.push(Problem {
-                        at: item.key_for_messages(),
-                        error,
-                    });
+                    self.error_items.push(Problem { at: item.key_for_messages(), error });
                 }
             }
         }
@@ -263,10 +241,7 @@ impl Run {
     pub fn dump_error(&mut self, e: &DumpError) {
         self.counts.errors += 1;
         if self.dump_errors.len() < MAX_LISTED_PROBLEMS {
-            self.dump_errors.push(Problem {
-                at: e.place.to_string(),
-                error: e.message.clone(),
-            });
+            self.dump_errors.push(Problem { at: e.place.to_string(), error: e.message.clone() });
         }
     }
 
@@ -274,10 +249,7 @@ impl Run {
     pub fn merge(&mut self, other: Run) {
         self.counts.add(&other.counts);
         self.rows.extend(other.rows);
-        for (mine, theirs) in [
-            (&mut self.error_items, other.error_items),
-            (&mut self.dump_errors, other.dump_errors),
-        ] {
+        for (mine, theirs) in [(&mut self.error_items, other.error_items), (&mut self.dump_errors, other.dump_errors)] {
             let room = MAX_LISTED_PROBLEMS.saturating_sub(mine.len());
             mine.extend(theirs.into_iter().take(room));
         }

@@ -37,13 +37,7 @@ impl MapStatus {
 
     /// Whether the map yields no tokens and the row keeps the item's own `TotalPrice`.
     pub fn is_void(self) -> bool {
-        matches!(
-            self,
-            MapStatus::Missing
-                | MapStatus::EmptyString
-                | MapStatus::EmptyObject
-                | MapStatus::Unreadable
-        )
+        matches!(self, MapStatus::Missing | MapStatus::EmptyString | MapStatus::EmptyObject | MapStatus::Unreadable)
     }
 }
 
@@ -79,10 +73,7 @@ impl<'a> MessageMap<'a> {
                 if !build(&mut b, other) {
                     return Self::void(MapStatus::Unreadable);
                 }
-                MessageMap {
-                    status: MapStatus::NotObject,
-                    doc: Some(b.finish()),
-                }
+                MessageMap { status: MapStatus::NotObject, doc: Some(b.finish()) }
             }
         }
     }
@@ -121,10 +112,7 @@ impl<'a> MessageMap<'a> {
             Kind::Dict(_) => MapStatus::Ok,
             _ => MapStatus::NotObject,
         };
-        MessageMap {
-            status,
-            doc: Some(doc),
-        }
+        MessageMap { status, doc: Some(doc) }
     }
 }
 
@@ -190,18 +178,9 @@ mod tests {
     #[test]
     fn fallbacks_in_order() {
         assert_eq!(MessageMap::from_text("{\"a\": {}}").status, MapStatus::Ok);
-        assert_eq!(
-            MessageMap::from_text("{\"a\":\n {\"b\": \"x\ny\"}}").status,
-            MapStatus::Ok
-        );
-        assert_eq!(
-            MessageMap::from_text("{\"a\": {\"body\": \", \"x\": 1}}").status,
-            MapStatus::Ok
-        );
-        assert_eq!(
-            MessageMap::from_text("{'a': 1}").status,
-            MapStatus::Unreadable
-        );
+        assert_eq!(MessageMap::from_text("{\"a\":\n {\"b\": \"x\ny\"}}").status, MapStatus::Ok);
+        assert_eq!(MessageMap::from_text("{\"a\": {\"body\": \", \"x\": 1}}").status, MapStatus::Ok);
+        assert_eq!(MessageMap::from_text("{'a': 1}").status, MapStatus::Unreadable);
         assert_eq!(MessageMap::from_text("").status, MapStatus::EmptyString);
         assert_eq!(MessageMap::from_text("{}").status, MapStatus::EmptyObject);
         assert_eq!(MessageMap::from_text("[1]").status, MapStatus::NotObject);
@@ -210,31 +189,15 @@ mod tests {
 
     #[test]
     fn typed_maps() {
-        let m = Attr::M(vec![(
-            "n".into(),
-            Attr::M(vec![("x".into(), Attr::N("1e2".into()))]),
-        )]);
+        let m = Attr::M(vec![("n".into(), Attr::M(vec![("x".into(), Attr::N("1e2".into()))]))]);
         let map = MessageMap::from_attr(Some(&m));
         assert_eq!(map.status, MapStatus::Ok);
         let doc = map.doc.expect("doc");
-        let x = doc
-            .root()
-            .get("n")
-            .and_then(|n| n.get("x"))
-            .map(|v| v.kind());
+        let x = doc.root().get("n").and_then(|n| n.get("x")).map(|v| v.kind());
         assert_eq!(x, Some(Kind::Int(100)));
-        assert_eq!(
-            MessageMap::from_attr(Some(&Attr::M(vec![]))).status,
-            MapStatus::EmptyObject
-        );
-        assert_eq!(
-            MessageMap::from_attr(Some(&Attr::L(vec![]))).status,
-            MapStatus::NotObject
-        );
-        assert_eq!(
-            MessageMap::from_attr(Some(&Attr::Null)).status,
-            MapStatus::Missing
-        );
+        assert_eq!(MessageMap::from_attr(Some(&Attr::M(vec![]))).status, MapStatus::EmptyObject);
+        assert_eq!(MessageMap::from_attr(Some(&Attr::L(vec![]))).status, MapStatus::NotObject);
+        assert_eq!(MessageMap::from_attr(Some(&Attr::Null)).status, MapStatus::Missing);
         assert_eq!(MessageMap::from_attr(None).status, MapStatus::Missing);
     }
 }

@@ -47,11 +47,7 @@ impl DecText {
 
     /// The value in millionths, rounded half to even, if it fits in i128.
     pub(crate) fn micros_half_even(&self) -> Option<i128> {
-        let shifted = DecText {
-            negative: self.negative,
-            digits: self.digits.clone(),
-            exp: self.exp + 6,
-        };
+        let shifted = DecText { negative: self.negative, digits: self.digits.clone(), exp: self.exp + 6 };
         let whole = shifted.trunc_i128()?;
         // Digits dropped by the truncation decide the rounding.
         let int_len = shifted.digits.len() as i64 + shifted.exp;
@@ -190,16 +186,8 @@ pub(crate) fn parse(text: &str, lenient: bool) -> Option<DecText> {
     digits.push_str(frac_part);
     let exp = exp - frac_part.len() as i64;
     let trimmed = digits.trim_start_matches('0');
-    let digits = if trimmed.len() == digits.len() {
-        digits
-    } else {
-        trimmed.to_string()
-    };
-    Some(DecText {
-        negative,
-        digits,
-        exp,
-    })
+    let digits = if trimmed.len() == digits.len() { digits } else { trimmed.to_string() };
+    Some(DecText { negative, digits, exp })
 }
 
 #[cfg(test)]
@@ -212,21 +200,10 @@ mod tests {
 
     #[test]
     fn grammar() {
-        for ok in [
-            "0",
-            "12",
-            "-1.5",
-            "+.5",
-            "1e3",
-            "1E-3",
-            "1764590400123.5",
-            "0001",
-        ] {
+        for ok in ["0", "12", "-1.5", "+.5", "1e3", "1E-3", "1764590400123.5", "0001"] {
             assert!(parse(ok, false).is_some(), "{ok}");
         }
-        for bad in [
-            "", "-", ".", "1.", "e3", "1e", "1e+", " 1", "1 ", "NaN", "inf", "0x10", "1_000",
-        ] {
+        for bad in ["", "-", ".", "1.", "e3", "1e", "1e+", " 1", "1 ", "NaN", "inf", "0x10", "1_000"] {
             assert!(parse(bad, false).is_none(), "{bad}");
         }
         assert!(parse("1.", true).is_some());
@@ -257,9 +234,6 @@ mod tests {
         assert!(parse("1E2", false).expect("number").is_integral());
         assert!(parse("0.000", false).expect("number").is_zero());
         assert_eq!(parse("-1.9", false).and_then(|d| d.trunc_i128()), Some(-1));
-        assert_eq!(
-            parse("1e16", false).and_then(|d| d.integer_text(40)),
-            Some("10000000000000000".into())
-        );
+        assert_eq!(parse("1e16", false).and_then(|d| d.integer_text(40)), Some("10000000000000000".into()));
     }
 }

@@ -19,10 +19,7 @@ pub struct Prices {
 impl Default for Prices {
     /// Claude 3.5 Sonnet on Bedrock, the seed's default: 0.003 / 0.015.
     fn default() -> Self {
-        Prices {
-            input_per_1k: Decimal::new(3, 3),
-            output_per_1k: Decimal::new(15, 3),
-        }
+        Prices { input_per_1k: Decimal::new(3, 3), output_per_1k: Decimal::new(15, 3) }
     }
 }
 
@@ -89,19 +86,12 @@ impl Prices {
     pub fn price(&self, tokens: Tokens) -> Result<RowPrices, PriceError> {
         let input = cost(tokens.input, self.input_per_1k)?;
         let output = cost(tokens.output, self.output_per_1k)?;
-        Ok(RowPrices {
-            input,
-            output,
-            total: round6(input + output),
-        })
+        Ok(RowPrices { input, output, total: round6(input + output) })
     }
 
     /// Both prices times `factor` (0.5 for batch inference).
     pub fn scaled(&self, factor: Decimal) -> Prices {
-        Prices {
-            input_per_1k: self.input_per_1k * factor,
-            output_per_1k: self.output_per_1k * factor,
-        }
+        Prices { input_per_1k: self.input_per_1k * factor, output_per_1k: self.output_per_1k * factor }
     }
 }
 
@@ -109,13 +99,8 @@ impl FromStr for Prices {
     type Err = PriceError;
     /// `INPUT/OUTPUT`, e.g. `0.003/0.015`.
     fn from_str(s: &str) -> Result<Self, PriceError> {
-        let (i, o) = s
-            .split_once('/')
-            .ok_or_else(|| PriceError::NotDecimal(s.into()))?;
-        Ok(Prices {
-            input_per_1k: parse_price(i)?,
-            output_per_1k: parse_price(o)?,
-        })
+        let (i, o) = s.split_once('/').ok_or_else(|| PriceError::NotDecimal(s.into()))?;
+        Ok(Prices { input_per_1k: parse_price(i)?, output_per_1k: parse_price(o)? })
     }
 }
 
@@ -152,8 +137,6 @@ mod tests {
         assert!(parse_price("abc").is_err());
         assert!(parse_price("-0.1").is_err());
         assert_eq!(parse_price("3e-3"), Ok(dec("0.003")));
-        assert!("0.003/0.015"
-            .parse::<Prices>()
-            .is_ok_and(|p| p == Prices::default()));
+        assert!("0.003/0.015".parse::<Prices>().is_ok_and(|p| p == Prices::default()));
     }
 }

@@ -73,6 +73,50 @@ pub(crate) enum Node {
 
 const DEAD: u32 = u32::MAX;
 
+/// Bytes that end a run of plain string content: `"`, `\\` and controls.
+const fn special_table() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+}
+
+static SPECIAL: [bool; 256] = special_table();
+
+/// The index of the first `"`, `\\` or control byte at or after `i`
+/// (`s.len()` if none), eight bytes at a time.
+#[inline]
+pub(crate) fn skip_plain(s: &[u8], mut i: usize) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    while i + 8 <= s.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&s[i..i + 8]);
+        let w = u64::from_le_bytes(word);
+        let quote = w ^ (LO * b'"' as u64);
+        let backslash = w ^ (LO * b'\\' as u64);
+        // Each term flags its lowest matching byte exactly (borrows only
+        // spill upwards), so the lowest flag overall is the first match.
+        let hits = ((quote.wrapping_sub(LO) & !quote)
+            | (backslash.wrapping_sub(LO) & !backslash)
+            | (w.wrapping_sub(LO * 0x20) & !w))
+            & HI;
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < s.len() && !SPECIAL[s[i] as usize] {
+        i += 1;
+    }
+    i
+}
+
 /// A parsed (or built) JSON document.
 #[derive(Debug, Clone, Default)]
 pub struct Doc<'a> {
@@ -94,38 +138,20 @@ impl<'a> Doc<'a> {
 
     fn parse_cow(text: Cow<'a, [u8]>) -> Result<Doc<'a>, JsonError> {
         if text.len() >= u32::MAX as usize {
-            return Err(JsonError {
-                what: "text too large",
-                at: 0,
-            });
+            return Err(JsonError { what: "text too large", at: 0 });
         }
-        let mut doc = Doc {
-            text,
-            owned: Vec::new(),
-            nodes: Vec::new(),
-        };
+        let mut doc = Doc { text, owned: Vec::new(), nodes: Vec::new() };
         let mut nodes = Vec::with_capacity(doc.text.len() / 24 + 4);
         let mut owned = Vec::new();
-        let mut parser = Parser {
-            s: &doc.text,
-            i: 0,
-            nodes: &mut nodes,
-            owned: &mut owned,
-        };
+        let mut parser = Parser { s: &doc.text, i: 0, nodes: &mut nodes, owned: &mut owned };
         if parser.s.starts_with("\u{feff}".as_bytes()) {
-            return Err(JsonError {
-                what: "unexpected UTF-8 BOM",
-                at: 0,
-            });
+            return Err(JsonError { what: "unexpected UTF-8 BOM", at: 0 });
         }
         parser.ws();
         parser.value(0)?;
         parser.ws();
         if parser.i != parser.s.len() {
-            return Err(JsonError {
-                what: "extra data",
-                at: parser.i,
-            });
+            return Err(JsonError { what: "extra data", at: parser.i });
         }
         doc.nodes = nodes;
         doc.owned = owned;
@@ -178,11 +204,7 @@ impl Builder {
     fn span(&mut self, bytes: &[u8]) -> Span {
         let start = self.owned.len() as u32;
         self.owned.extend_from_slice(bytes);
-        Span {
-            start,
-            len: bytes.len() as u32,
-            owned: true,
-        }
+        Span { start, len: bytes.len() as u32, owned: true }
     }
 
     /// Appends `null`.
@@ -267,11 +289,7 @@ impl Builder {
         if self.nodes.is_empty() {
             self.nodes.push(Node::Null);
         }
-        Doc {
-            text: Cow::Borrowed(&[]),
-            owned: self.owned,
-            nodes: self.nodes,
-        }
+        Doc { text: Cow::Borrowed(&[]), owned: self.owned, nodes: self.nodes }
     }
 }
 
@@ -384,11 +402,7 @@ impl Parser<'_, '_> {
                 self.i = start;
                 return self.err("integer too long for Python");
             }
-            let span = Span {
-                start: start as u32,
-                len: (i - start) as u32,
-                owned: false,
-            };
+            let span = Span { start: start as u32, len: (i - start) as u32, owned: false };
             self.nodes.push(Node::BigInt(span));
         }
         Ok(())
@@ -401,27 +415,21 @@ impl Parser<'_, '_> {
         let start = self.i;
         let mut i = start;
         // Fast path: no escapes.
-        loop {
-            let Some(&c) = s.get(i) else {
-                self.i = i;
-                return self.err("unterminated string");
-            };
-            if c == b'"' {
+        i = skip_plain(s, i);
+        match s.get(i) {
+            Some(b'"') => {
                 self.i = i + 1;
-                return Ok(Span {
-                    start: start as u32,
-                    len: (i - start) as u32,
-                    owned: false,
-                });
+                return Ok(Span { start: start as u32, len: (i - start) as u32, owned: false });
             }
-            if c == b'\\' {
-                break;
-            }
-            if c < 0x20 {
+            Some(b'\\') => {}
+            Some(_) => {
                 self.i = i;
                 return self.err("invalid control character");
             }
-            i += 1;
+            None => {
+                self.i = i;
+                return self.err("unterminated string");
+            }
         }
         // Slow path: unescape into the owned buffer.
         let out_start = self.owned.len();
@@ -435,11 +443,7 @@ impl Parser<'_, '_> {
                 b'"' => {
                     self.i = i + 1;
                     let len = self.owned.len() - out_start;
-                    return Ok(Span {
-                        start: out_start as u32,
-                        len: len as u32,
-                        owned: true,
-                    });
+                    return Ok(Span { start: out_start as u32, len: len as u32, owned: true });
                 }
                 b'\\' => {
                     let Some(&e) = s.get(i + 1) else {
@@ -462,9 +466,7 @@ impl Parser<'_, '_> {
                                 return self.err("invalid \\uXXXX escape");
                             };
                             i += 4;
-                            if (0xd800..0xdc00).contains(&cp)
-                                && s.get(i) == Some(&b'\\')
-                                && s.get(i + 1) == Some(&b'u')
+                            if (0xd800..0xdc00).contains(&cp) && s.get(i) == Some(&b'\\') && s.get(i + 1) == Some(&b'u')
                             {
                                 let Some(low) = hex4(s, i + 2) else {
                                     self.i = i + 1;
@@ -491,12 +493,9 @@ impl Parser<'_, '_> {
                 }
                 _ => {
                     // Copy the run up to the next quote, backslash or control.
-                    let run = s[i..]
-                        .iter()
-                        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-                        .unwrap_or(s.len() - i);
-                    self.owned.extend_from_slice(&s[i..i + run]);
-                    i += run;
+                    let run_start = i;
+                    i = skip_plain(s, i);
+                    crate::dynjson::push_run(self.owned, &s[run_start..i]);
                 }
             }
         }
@@ -531,10 +530,7 @@ impl Parser<'_, '_> {
                 }
             }
         }
-        self.nodes[idx] = Node::List {
-            end: self.nodes.len() as u32,
-            len,
-        };
+        self.nodes[idx] = Node::List { end: self.nodes.len() as u32, len };
         Ok(())
     }
 
@@ -579,10 +575,7 @@ impl Parser<'_, '_> {
                 }
             }
         }
-        self.nodes[idx] = Node::Dict {
-            end: self.nodes.len() as u32,
-            len,
-        };
+        self.nodes[idx] = Node::Dict { end: self.nodes.len() as u32, len };
         if len > 1 {
             fold_duplicates(self.nodes, self.owned, self.s, idx as u32);
         }
@@ -604,11 +597,9 @@ fn push_wtf8(out: &mut Vec<u8>, cp: u32) {
     match cp {
         0..=0x7f => out.push(cp as u8),
         0x80..=0x7ff => out.extend_from_slice(&[0xc0 | (cp >> 6) as u8, 0x80 | (cp & 0x3f) as u8]),
-        0x800..=0xffff => out.extend_from_slice(&[
-            0xe0 | (cp >> 12) as u8,
-            0x80 | ((cp >> 6) & 0x3f) as u8,
-            0x80 | (cp & 0x3f) as u8,
-        ]),
+        0x800..=0xffff => {
+            out.extend_from_slice(&[0xe0 | (cp >> 12) as u8, 0x80 | ((cp >> 6) & 0x3f) as u8, 0x80 | (cp & 0x3f) as u8])
+        }
         _ => out.extend_from_slice(&[
             0xf0 | (cp >> 18) as u8,
             0x80 | ((cp >> 12) & 0x3f) as u8,
@@ -636,6 +627,24 @@ fn fold_duplicates(nodes: &mut [Node], owned: &[u8], text: &[u8], dict: u32) {
         Node::List { end, .. } | Node::Dict { end, .. } => end,
         _ => idx + 1,
     };
+    if len <= 16 {
+        // The common case, without allocating: are there duplicates at all?
+        let mut keys = [Span { start: 0, len: 0, owned: false }; 16];
+        let mut n = 0;
+        let mut k = dict + 1;
+        while k < end && n < 16 {
+            if let Node::Key { key, .. } = nodes[k as usize] {
+                keys[n] = key;
+                n += 1;
+            }
+            k = end_of(nodes, k + 1);
+        }
+        let any =
+            (1..n).any(|a| (0..a).any(|b| keys[a].len == keys[b].len && key_bytes(keys[a]) == key_bytes(keys[b])));
+        if !any {
+            return;
+        }
+    }
     let mut entries: Vec<(u32, Span)> = Vec::with_capacity(len as usize);
     let mut k = dict + 1;
     while k < end {
@@ -650,10 +659,7 @@ fn fold_duplicates(nodes: &mut [Node], owned: &[u8], text: &[u8], dict: u32) {
     for (pos, &(k, span)) in entries.iter().enumerate() {
         let bytes = key_bytes(span);
         let first = if small {
-            entries[..pos]
-                .iter()
-                .find(|(_, s)| key_bytes(*s) == bytes)
-                .map(|(k, _)| *k)
+            entries[..pos].iter().find(|(_, s)| key_bytes(*s) == bytes).map(|(k, _)| *k)
         } else {
             first_of.get(bytes).copied()
         };
@@ -757,9 +763,7 @@ impl<'d> Value<'d> {
 
     /// A dict's value for `key`.
     pub fn get(&self, key: &str) -> Option<Value<'d>> {
-        self.entries()
-            .find(|(k, _)| *k == key.as_bytes())
-            .map(|(_, v)| v)
+        self.entries().find(|(k, _)| *k == key.as_bytes()).map(|(_, v)| v)
     }
 
     /// Whether a dict has `key`.
@@ -770,32 +774,16 @@ impl<'d> Value<'d> {
     /// A dict's entries in order (empty for anything else).
     pub fn entries(&self) -> Entries<'d> {
         match self.node() {
-            Node::Dict { end, .. } => Entries {
-                doc: self.doc,
-                next: self.idx + 1,
-                end,
-            },
-            _ => Entries {
-                doc: self.doc,
-                next: 0,
-                end: 0,
-            },
+            Node::Dict { end, .. } => Entries { doc: self.doc, next: self.idx + 1, end },
+            _ => Entries { doc: self.doc, next: 0, end: 0 },
         }
     }
 
     /// A list's elements in order (empty for anything else).
     pub fn items(&self) -> Items<'d> {
         match self.node() {
-            Node::List { end, .. } => Items {
-                doc: self.doc,
-                next: self.idx + 1,
-                end,
-            },
-            _ => Items {
-                doc: self.doc,
-                next: 0,
-                end: 0,
-            },
+            Node::List { end, .. } => Items { doc: self.doc, next: self.idx + 1, end },
+            _ => Items { doc: self.doc, next: 0, end: 0 },
         }
     }
 }
@@ -817,13 +805,7 @@ impl<'d> Iterator for Entries<'d> {
             self.next = self.doc.end_of(k + 1);
             if let Node::Key { key, value } = self.doc.nodes[k as usize] {
                 if value != DEAD {
-                    return Some((
-                        self.doc.bytes(key),
-                        Value {
-                            doc: self.doc,
-                            idx: value,
-                        },
-                    ));
+                    return Some((self.doc.bytes(key), Value { doc: self.doc, idx: value }));
                 }
             }
         }
@@ -901,15 +883,8 @@ mod tests {
     #[test]
     fn duplicate_keys_keep_first_position_and_last_value() {
         let doc = ok(r#"{"a": 1, "b": 2, "a": 3}"#);
-        let entries: Vec<_> = doc
-            .root()
-            .entries()
-            .map(|(k, v)| (k.to_vec(), v.kind()))
-            .collect();
-        assert_eq!(
-            entries,
-            vec![(b"a".to_vec(), Kind::Int(3)), (b"b".to_vec(), Kind::Int(2))]
-        );
+        let entries: Vec<_> = doc.root().entries().map(|(k, v)| (k.to_vec(), v.kind())).collect();
+        assert_eq!(entries, vec![(b"a".to_vec(), Kind::Int(3)), (b"b".to_vec(), Kind::Int(2))]);
         assert_eq!(doc.root().kind(), Kind::Dict(2));
     }
 
@@ -923,25 +898,28 @@ mod tests {
         let doc = ok(&text);
         assert_eq!(doc.root().kind(), Kind::Dict(40));
         assert_eq!(doc.root().get("k3").map(|v| v.kind()), Some(Kind::List(2)));
-        assert_eq!(
-            doc.root().entries().nth(3).map(|(k, _)| k),
-            Some(&b"k3"[..])
-        );
-        assert_eq!(
-            doc.root().entries().last().map(|(_, v)| v.kind()),
-            Some(Kind::Dict(1))
-        );
+        assert_eq!(doc.root().entries().nth(3).map(|(k, _)| k), Some(&b"k3"[..]));
+        assert_eq!(doc.root().entries().last().map(|(_, v)| v.kind()), Some(Kind::Dict(1)));
     }
 
     #[test]
     fn lone_surrogate_is_three_bytes_of_wtf8() {
         let doc = ok(r#""a\ud83db""#);
-        assert_eq!(
-            doc.root().as_str(),
-            Some(&[b'a', 0xed, 0xa0, 0xbd, b'b'][..])
-        );
+        assert_eq!(doc.root().as_str(), Some(&[b'a', 0xed, 0xa0, 0xbd, b'b'][..]));
         let doc = ok(r#""\ud83d\ude00""#);
         assert_eq!(doc.root().as_str(), Some("😀".as_bytes()));
+    }
+
+    #[test]
+    fn skip_plain_finds_the_first_special_byte() {
+        for text in ["", "abc", "abcdefgh\"", "abcdefghij\\x", "0123456789abcdef\u{1}", "é€😀abcdefghijk\"", "\"x"]
+        {
+            let b = text.as_bytes();
+            for start in 0..=b.len() {
+                let want = (start..b.len()).find(|&i| SPECIAL[b[i] as usize]).unwrap_or(b.len());
+                assert_eq!(skip_plain(b, start), want, "{text:?} from {start}");
+            }
+        }
     }
 
     #[test]
@@ -984,9 +962,6 @@ mod tests {
         b.end();
         let doc = b.finish();
         assert_eq!(doc.root().kind(), Kind::Dict(1));
-        assert_eq!(
-            doc.root().get("a").and_then(|v| v.as_str()),
-            Some(&b"x"[..])
-        );
+        assert_eq!(doc.root().get("a").and_then(|v| v.as_str()), Some(&b"x"[..]));
     }
 }

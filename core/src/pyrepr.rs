@@ -59,11 +59,7 @@ pub fn is_printable(cp: u32) -> bool {
 pub fn str_repr_len(s: &[u8]) -> usize {
     let has_single = s.contains(&b'\'');
     let has_double = s.contains(&b'"');
-    let quote = if has_single && !has_double {
-        b'"'
-    } else {
-        b'\''
-    };
+    let quote = if has_single && !has_double { b'"' } else { b'\'' };
     let mut n = 2;
     if s.is_ascii() {
         for &b in s {
@@ -152,12 +148,7 @@ pub fn float_repr(f: f64) -> String {
             out.push('.');
             out.push_str(&digits[1..]);
         }
-        let _ = write!(
-            out,
-            "e{}{:02}",
-            if exp < 0 { '-' } else { '+' },
-            exp.unsigned_abs()
-        );
+        let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.unsigned_abs());
     }
     out
 }
@@ -209,14 +200,10 @@ pub fn repr_len(v: Value<'_>) -> usize {
         Kind::BigInt(s) => s.len(),
         Kind::Float(f) => float_repr(f).len(),
         Kind::Str(s) => str_repr_len(s),
-        Kind::List(n) => {
-            2 + 2 * (n as usize).saturating_sub(1) + v.items().map(repr_len).sum::<usize>()
-        }
+        Kind::List(n) => 2 + 2 * (n as usize).saturating_sub(1) + v.items().map(repr_len).sum::<usize>(),
         Kind::Dict(n) => {
             2 + 4 * (n as usize) - 2 * (n as usize).min(1)
-                + v.entries()
-                    .map(|(k, x)| str_repr_len(k) + repr_len(x))
-                    .sum::<usize>()
+                + v.entries().map(|(k, x)| str_repr_len(k) + repr_len(x)).sum::<usize>()
         }
     }
 }
@@ -236,14 +223,10 @@ pub fn json_len(v: Value<'_>) -> usize {
         Kind::BigInt(s) => s.len(),
         Kind::Float(f) => float_json_len(f),
         Kind::Str(s) => str_json_len(s),
-        Kind::List(n) => {
-            2 + 2 * (n as usize).saturating_sub(1) + v.items().map(json_len).sum::<usize>()
-        }
+        Kind::List(n) => 2 + 2 * (n as usize).saturating_sub(1) + v.items().map(json_len).sum::<usize>(),
         Kind::Dict(n) => {
             2 + 4 * (n as usize) - 2 * (n as usize).min(1)
-                + v.entries()
-                    .map(|(k, x)| str_json_len(k) + json_len(x))
-                    .sum::<usize>()
+                + v.entries().map(|(k, x)| str_json_len(k) + json_len(x)).sum::<usize>()
         }
     }
 }

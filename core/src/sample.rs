@@ -65,14 +65,8 @@ const ANSWERS: &[&str] = &[
     "El IVA (21 %) de 1.250 € es 262,50 €, de modo que el total asciende a 1.512,50 €.",
 ];
 
-const TITLES: &[&str] = &[
-    "Resumen de reunión",
-    "Reembolsos",
-    "Vendor email",
-    "Comparar contratos",
-    "Pricing tiers",
-    "Cuenta empresa",
-];
+const TITLES: &[&str] =
+    &["Resumen de reunión", "Reembolsos", "Vendor email", "Comparar contratos", "Pricing tiers", "Cuenta empresa"];
 
 fn ulid(rng: &mut Rng, ms: i64) -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -140,11 +134,7 @@ fn conversation(rng: &mut Rng, table: SampleTable, user: &str, ms: i64) -> Value
     let mut map = serde_json::Map::new();
     let t0 = ms as f64 + 0.5;
     for (k, id) in ids.iter().enumerate() {
-        let parent = if k == 0 {
-            None
-        } else {
-            Some(ids[k - 1].as_str())
-        };
+        let parent = if k == 0 { None } else { Some(ids[k - 1].as_str()) };
         let children: Vec<String> = ids.get(k + 1).cloned().into_iter().collect();
         let time = t0 + (k as f64) * 1234.567;
         let value = if k == 0 {
@@ -164,11 +154,7 @@ fn conversation(rng: &mut Rng, table: SampleTable, user: &str, ms: i64) -> Value
             let a = rng.pick(ANSWERS);
             match table {
                 SampleTable::Legacy => {
-                    let role = if rng.below(3) == 0 {
-                        "bot"
-                    } else {
-                        "assistant"
-                    };
+                    let role = if rng.below(3) == 0 { "bot" } else { "assistant" };
                     let mut extra = Vec::new();
                     if rng.below(3) == 0 {
                         extra.push((
@@ -202,14 +188,7 @@ fn conversation(rng: &mut Rng, table: SampleTable, user: &str, ms: i64) -> Value
                     if rng.below(6) == 0 {
                         content.insert(0, json!({"content_type": "reasoning", "text": "Primero reviso el documento y luego respondo.", "signature": "c2ln", "redacted_content": ""}));
                     }
-                    node(
-                        "assistant",
-                        Value::Array(content),
-                        parent,
-                        &children,
-                        time,
-                        &extra,
-                    )
+                    node("assistant", Value::Array(content), parent, &children, time, &extra)
                 }
             }
         };
@@ -236,17 +215,9 @@ fn conversation(rng: &mut Rng, table: SampleTable, user: &str, ms: i64) -> Value
 /// `count` export lines (`{"Item": {...}}`) of a sample table whose
 /// `CreateTime`s fall between `from_ms` and `to_ms`; about one item in 25
 /// is a bot definition rather than a conversation.
-pub fn sample_lines(
-    table: SampleTable,
-    count: usize,
-    from_ms: i64,
-    to_ms: i64,
-    seed: u64,
-) -> Vec<String> {
+pub fn sample_lines(table: SampleTable, count: usize, from_ms: i64, to_ms: i64, seed: u64) -> Vec<String> {
     let mut rng = Rng::new(seed);
-    let users: Vec<String> = (0..(count / 20).clamp(3, 500))
-        .map(|_| uuid(&mut rng))
-        .collect();
+    let users: Vec<String> = (0..(count / 20).clamp(3, 500)).map(|_| uuid(&mut rng)).collect();
     let span = (to_ms - from_ms).max(1) as u64;
     (0..count)
         .map(|_| {
@@ -275,23 +246,8 @@ mod tests {
 
     #[test]
     fn samples_are_deterministic_readable_items() {
-        let a = sample_lines(
-            SampleTable::Current,
-            50,
-            1_764_547_200_000,
-            1_767_225_600_000,
-            7,
-        );
-        assert_eq!(
-            a,
-            sample_lines(
-                SampleTable::Current,
-                50,
-                1_764_547_200_000,
-                1_767_225_600_000,
-                7
-            )
-        );
+        let a = sample_lines(SampleTable::Current, 50, 1_764_547_200_000, 1_767_225_600_000, 7);
+        assert_eq!(a, sample_lines(SampleTable::Current, 50, 1_764_547_200_000, 1_767_225_600_000, 7));
         let text = a.join("\n");
         let items: Vec<_> = JsonLines::new(text.as_bytes()).collect();
         assert_eq!(items.len(), 50);

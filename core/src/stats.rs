@@ -148,16 +148,8 @@ impl Stats {
     /// The statistics of `rows` under `spec`, with zero counters.
     pub fn of_rows(rows: &[Row], spec: &JobSpec) -> Stats {
         let t = Totals::of(rows);
-        let priced = |tokens, per_1k| {
-            cost(tokens, per_1k)
-                .map(money)
-                .unwrap_or_else(|e| e.to_string())
-        };
-        let average_cost = if t.records == 0 {
-            Decimal::ZERO
-        } else {
-            t.cost / Decimal::from(t.records)
-        };
+        let priced = |tokens, per_1k| cost(tokens, per_1k).map(money).unwrap_or_else(|e| e.to_string());
+        let average_cost = if t.records == 0 { Decimal::ZERO } else { t.cost / Decimal::from(t.records) };
         Stats {
             estimator: spec.estimator.as_str().into(),
             source: spec.source.clone(),

@@ -235,16 +235,9 @@ impl Rate {
         let mantissa = per_1k.mantissa().unsigned_abs();
         let scale = per_1k.scale();
         // micros = tokens * per_1k / 1000 * 1e6 = tokens * mantissa * 1000 / 10^scale
-        let (mantissa, divisor) = if scale <= 3 {
-            (mantissa * 10u128.pow(3 - scale), 1)
-        } else {
-            (mantissa, 10u128.pow(scale - 3))
-        };
-        let mut rate = Rate {
-            mantissa,
-            divisor,
-            memo: Vec::new(),
-        };
+        let (mantissa, divisor) =
+            if scale <= 3 { (mantissa * 10u128.pow(3 - scale), 1) } else { (mantissa, 10u128.pow(scale - 3)) };
+        let mut rate = Rate { mantissa, divisor, memo: Vec::new() };
         rate.memo = (0..4096u64).map(|t| rate.compute(t)).collect();
         rate
     }
@@ -285,9 +278,7 @@ impl Scenario {
 
 /// Re-prices one token pair in millionths, as `Prices::price` would.
 pub fn reprice_micros(prices: &Prices, input: u64, output: u64) -> i64 {
-    Rate::new(prices.input_per_1k)
-        .compute(input)
-        .saturating_add(Rate::new(prices.output_per_1k).compute(output))
+    Rate::new(prices.input_per_1k).compute(input).saturating_add(Rate::new(prices.output_per_1k).compute(output))
 }
 
 impl Table {
@@ -386,12 +377,8 @@ impl Table {
     }
 
     fn selector(&self, f: &Filter) -> impl Fn(usize) -> bool + '_ {
-        let lo = f.from.map_or(i32::MIN, |d| {
-            d.0.clamp(i32::MIN as i64 + 1, i32::MAX as i64) as i32
-        });
-        let hi = f.to.map_or(i32::MAX, |d| {
-            d.0.clamp(i32::MIN as i64, i32::MAX as i64) as i32
-        });
+        let lo = f.from.map_or(i32::MIN, |d| d.0.clamp(i32::MIN as i64 + 1, i32::MAX as i64) as i32);
+        let hi = f.to.map_or(i32::MAX, |d| d.0.clamp(i32::MIN as i64, i32::MAX as i64) as i32);
         let dated_only = f.from.is_some() || f.to.is_some();
         let mut allowed = vec![f.sources.is_none(); self.sources.len()];
         if let Some(keep) = &f.sources {
@@ -401,12 +388,7 @@ impl Table {
         }
         move |i| {
             let d = self.day[i];
-            allowed[self.source[i] as usize]
-                && (if d == i32::MIN {
-                    !dated_only
-                } else {
-                    d >= lo && d <= hi
-                })
+            allowed[self.source[i] as usize] && (if d == i32::MIN { !dated_only } else { d >= lo && d <= hi })
         }
     }
 
@@ -423,14 +405,7 @@ impl Table {
             first: i64,
             last: i64,
         }
-        let empty = Acc {
-            records: 0,
-            input: 0,
-            output: 0,
-            cost: 0,
-            first: i64::MAX,
-            last: i64::MIN,
-        };
+        let empty = Acc { records: 0, input: 0, output: 0, cost: 0, first: i64::MAX, last: i64::MIN };
         let mut all = empty;
         let mut per_source = vec![empty; ns];
         let mut hours = [(0u64, 0u128, 0u128, 0i128); 24];
@@ -442,12 +417,7 @@ impl Table {
             if !keep(i) {
                 continue;
             }
-            let (inp, out, cost, secs) = (
-                self.input[i],
-                self.output[i],
-                self.total[i] as i128,
-                self.secs[i],
-            );
+            let (inp, out, cost, secs) = (self.input[i], self.output[i], self.total[i] as i128, self.secs[i]);
             for acc in [&mut all, &mut per_source[self.source[i] as usize]] {
                 acc.records += 1;
                 acc.input += inp;
@@ -537,10 +507,7 @@ impl Table {
                     avg_cost: micros_text(div_half_even(h.3, h.0 as i128)),
                 })
                 .collect(),
-            top: top
-                .into_iter()
-                .filter_map(|(_, i)| self.top_row(i))
-                .collect(),
+            top: top.into_iter().filter_map(|(_, i)| self.top_row(i)).collect(),
         }
     }
 
@@ -567,10 +534,7 @@ impl Table {
     /// tokens but with a recorded cost keep it), or `None` for rows left out.
     fn repriced(&self, filter: &Filter, scenario: &Scenario) -> (Vec<Option<i64>>, u64) {
         let prices = scenario.effective();
-        let (rin, rout) = (
-            Rate::new(prices.input_per_1k),
-            Rate::new(prices.output_per_1k),
-        );
+        let (rin, rout) = (Rate::new(prices.input_per_1k), Rate::new(prices.output_per_1k));
         let keep = self.selector(filter);
         let mut carried = 0;
         let costs = (0..self.len())
@@ -592,10 +556,7 @@ impl Table {
     /// The cost of the filtered rows under `scenario`, beside the actual cost.
     pub fn whatif(&self, filter: &Filter, scenario: &Scenario) -> WhatIf {
         let prices = scenario.effective();
-        let (rin, rout) = (
-            Rate::new(prices.input_per_1k),
-            Rate::new(prices.output_per_1k),
-        );
+        let (rin, rout) = (Rate::new(prices.input_per_1k), Rate::new(prices.output_per_1k));
         let keep = self.selector(filter);
         let (mut records, mut actual, mut whatif, mut carried) = (0u64, 0i128, 0i128, 0u64);
         let mut days: BTreeMap<i32, (i128, i128)> = BTreeMap::new();
@@ -644,11 +605,7 @@ impl Table {
             actual_cost: micros_text(actual),
             whatif_cost: micros_text(whatif),
             difference: micros_text(difference),
-            difference_pct: if actual == 0 {
-                String::new()
-            } else {
-                avg2(difference * 100, actual)
-            },
+            difference_pct: if actual == 0 { String::new() } else { avg2(difference * 100, actual) },
             daily: days
                 .into_iter()
                 .map(|(d, (a, w))| WhatIfDay {
@@ -671,10 +628,7 @@ impl Table {
     /// formula (`=`, `+`, `-`, `@`) are neutralised with a leading `'`.
     pub fn whatif_csv(&self, filter: &Filter, scenario: &Scenario) -> Vec<u8> {
         let prices = scenario.effective();
-        let (rin, rout) = (
-            Rate::new(prices.input_per_1k),
-            Rate::new(prices.output_per_1k),
-        );
+        let (rin, rout) = (Rate::new(prices.input_per_1k), Rate::new(prices.output_per_1k));
         let (costs, _) = self.repriced(filter, scenario);
         let mut out = String::with_capacity(self.data.len() / 2 + 256);
         out.push_str(&HEADER.join(","));
@@ -692,11 +646,8 @@ impl Table {
                 continue;
             };
             let carried = row.input_token == 0 && row.output_token == 0 && row.total_micros != 0;
-            let (pin, pout) = if carried {
-                (0, 0)
-            } else {
-                (rin.micros(row.input_token), rout.micros(row.output_token))
-            };
+            let (pin, pout) =
+                if carried { (0, 0) } else { (rin.micros(row.input_token), rout.micros(row.output_token)) };
             if let Some(s) = row.create_date {
                 crate::dates::write_datetime(s, &mut out);
             }
@@ -749,7 +700,8 @@ mod tests {
     use crate::estimate::Tokens;
     use crate::pricing::parse_price;
 
-    const CSV: &str = "create_date,input_token,output_token,precio_token_input,precio_token_output,total_price,pk,sk,source
+    const CSV: &str =
+        "create_date,input_token,output_token,precio_token_input,precio_token_output,total_price,pk,sk,source
 2025-12-02 10:00:00,1000,2000,0.003000,0.030000,0.033000,a,a#CONV#1,new_table
 2025-12-01 23:00:00,6,2,0.000018,0.000030,0.000048,=cmd,b#CONV#2,new_table
 2024-05-01 09:30:00,10,10,0.000030,0.000150,0.000180,c,c#CONV#3,old_table
@@ -769,33 +721,17 @@ mod tests {
         assert_eq!(v.by_source.len(), 2);
         assert_eq!(v.by_source[1].earliest, "2024-05-01 09:30:00");
         assert_eq!(v.daily.len(), 3);
-        assert_eq!(
-            v.daily[2].cost_by_source,
-            vec!["0.033000".to_string(), "0.000000".to_string()]
-        );
-        assert_eq!(
-            v.hourly.iter().map(|h| h.hour).collect::<Vec<_>>(),
-            vec![9, 10, 23]
-        );
-        assert_eq!(
-            v.top.iter().map(|t| t.pk.as_str()).collect::<Vec<_>>(),
-            vec!["a", "d"]
-        );
+        assert_eq!(v.daily[2].cost_by_source, vec!["0.033000".to_string(), "0.000000".to_string()]);
+        assert_eq!(v.hourly.iter().map(|h| h.hour).collect::<Vec<_>>(), vec![9, 10, 23]);
+        assert_eq!(v.top.iter().map(|t| t.pk.as_str()).collect::<Vec<_>>(), vec!["a", "d"]);
     }
 
     #[test]
     fn filters_by_day_and_source() {
         let t = table();
-        let f = Filter {
-            from: Day::parse("2025-12-01"),
-            to: Day::parse("2025-12-01"),
-            sources: None,
-        };
+        let f = Filter { from: Day::parse("2025-12-01"), to: Day::parse("2025-12-01"), sources: None };
         assert_eq!(t.views(&f, 0).headline.records, 1);
-        let f = Filter {
-            sources: Some(vec!["old_table".into()]),
-            ..Filter::default()
-        };
+        let f = Filter { sources: Some(vec!["old_table".into()]), ..Filter::default() };
         assert_eq!(t.views(&f, 0).headline.records, 2);
     }
 
@@ -806,22 +742,10 @@ mod tests {
             input_per_1k: parse_price("0.00025").expect("p"),
             output_per_1k: parse_price("0.00125").expect("p"),
         };
-        let w = t.whatif(
-            &Filter::default(),
-            &Scenario {
-                prices,
-                batch: false,
-            },
-        );
+        let w = t.whatif(&Filter::default(), &Scenario { prices, batch: false });
         let mut want = Decimal::new(13080, 6);
         for (i, o) in [(1000, 2000), (6, 2), (10, 10)] {
-            want += prices
-                .price(Tokens {
-                    input: i,
-                    output: o,
-                })
-                .expect("price")
-                .total;
+            want += prices.price(Tokens { input: i, output: o }).expect("price").total;
         }
         assert_eq!(w.whatif_cost, format!("{want:.6}"));
         assert_eq!(w.rows_at_recorded_cost, 1);
@@ -831,18 +755,9 @@ mod tests {
 
     #[test]
     fn exported_csv_neutralises_formulas() {
-        let csv = table().whatif_csv(
-            &Filter::default(),
-            &Scenario {
-                prices: Prices::default(),
-                batch: true,
-            },
-        );
+        let csv = table().whatif_csv(&Filter::default(), &Scenario { prices: Prices::default(), batch: true });
         let text = String::from_utf8(csv).expect("utf8");
         assert!(text.contains(",'=cmd,"), "{text}");
-        assert!(text
-            .lines()
-            .next()
-            .is_some_and(|h| h.ends_with(",actual_total_price")));
+        assert!(text.lines().next().is_some_and(|h| h.ends_with(",actual_total_price")));
     }
 }

@@ -21,22 +21,11 @@ fn check(name: &str) {
     let item = item_from_json(&common::read(&format!("cases/{name}.item.json"))).unwrap();
     let want = common::read_json(&format!("cases/{name}.expected.json"));
 
-    for (key, estimator) in [
-        ("v1", Estimator::V1),
-        ("v2", Estimator::V2),
-        ("full", Estimator::Full),
-    ] {
+    for (key, estimator) in [("v1", Estimator::V1), ("v2", Estimator::V2), ("full", Estimator::Full)] {
         let eval = evaluate(&item, estimator, None);
         if estimator == Estimator::Full && want["full"].is_null() {
-            assert_eq!(
-                want["full_skipped"],
-                Value::Bool(true),
-                "{name}: full is null but not skipped"
-            );
-            assert!(
-                !is_conversation(&item),
-                "{name}: full should skip this item"
-            );
+            assert_eq!(want["full_skipped"], Value::Bool(true), "{name}: full is null but not skipped");
+            assert!(!is_conversation(&item), "{name}: full should skip this item");
             continue;
         }
         let got = (eval.estimate.tokens.input, eval.estimate.tokens.output);
@@ -44,21 +33,9 @@ fn check(name: &str) {
     }
 
     let eval = evaluate(&item, Estimator::V2, None);
-    assert_eq!(
-        eval.map_status.as_str(),
-        want["map_status"].as_str().unwrap(),
-        "{name}: map status"
-    );
-    let date = eval
-        .create_time
-        .seconds()
-        .map(tally_core::dates::format_datetime)
-        .unwrap_or_default();
-    assert_eq!(
-        date,
-        want["create_date"].as_str().unwrap(),
-        "{name}: create_date"
-    );
+    assert_eq!(eval.map_status.as_str(), want["map_status"].as_str().unwrap(), "{name}: map status");
+    let date = eval.create_time.seconds().map(tally_core::dates::format_datetime).unwrap_or_default();
+    assert_eq!(date, want["create_date"].as_str().unwrap(), "{name}: create_date");
     assert_eq!(
         eval.create_time == CreateTime::Invalid,
         want["invalid_date"].as_bool().unwrap(),
@@ -69,45 +46,23 @@ fn check(name: &str) {
         input_per_1k: parse_price(want["prices"]["input_per_1k"].as_str().unwrap()).unwrap(),
         output_per_1k: parse_price(want["prices"]["output_per_1k"].as_str().unwrap()).unwrap(),
     };
-    let open = DateRange {
-        start: Day::parse("0001-01-01").unwrap(),
-        end: None,
-    };
-    let spec = JobSpec {
-        estimator: Estimator::V2,
-        source: "new_table".into(),
-        range: open,
-        prices,
-    };
-    let Outcome::Row { row, .. } = process(&item, &spec, None) else {
-        panic!("{name}: no v2 row")
-    };
+    let open = DateRange { start: Day::parse("0001-01-01").unwrap(), end: None };
+    let spec = JobSpec { estimator: Estimator::V2, source: "new_table".into(), range: open, prices };
+    let Outcome::Row { row, .. } = process(&item, &spec, None) else { panic!("{name}: no v2 row") };
     let cells = row.cells();
     for (k, column) in tally_core::csv::HEADER.iter().enumerate() {
-        assert_eq!(
-            cells[k],
-            want["row_v2"][column].as_str().unwrap(),
-            "{name}: row_v2.{column}"
-        );
+        assert_eq!(cells[k], want["row_v2"][column].as_str().unwrap(), "{name}: row_v2.{column}");
     }
 
     if let Some(filter) = want.get("filter") {
         let end = filter["end"].as_str().unwrap();
         let range = DateRange {
             start: Day::parse(filter["start"].as_str().unwrap()).unwrap(),
-            end: if end.is_empty() {
-                None
-            } else {
-                Day::parse(end)
-            },
+            end: if end.is_empty() { None } else { Day::parse(end) },
         };
         let spec = JobSpec { range, ..spec };
         let kept = !matches!(process(&item, &spec, None), Outcome::Filtered);
-        assert_eq!(
-            kept,
-            filter["kept"].as_bool().unwrap(),
-            "{name}: filter kept"
-        );
+        assert_eq!(kept, filter["kept"].as_bool().unwrap(), "{name}: filter kept");
     }
 }
 

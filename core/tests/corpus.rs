@@ -17,10 +17,7 @@ fn spec(estimator: Estimator, source: &str, start: &str, end: Option<&str>) -> J
     JobSpec {
         estimator,
         source: source.into(),
-        range: DateRange {
-            start: Day::parse(start).unwrap(),
-            end: end.map(|e| Day::parse(e).unwrap()),
-        },
+        range: DateRange { start: Day::parse(start).unwrap(), end: end.map(|e| Day::parse(e).unwrap()) },
         prices: Prices::default(),
     }
 }
@@ -45,11 +42,7 @@ fn assert_same_csv(got: &[u8], expected: &str) {
         for (n, (g, w)) in got.lines().zip(want.lines()).enumerate() {
             assert_eq!(g, w, "{expected}: first difference at line {}", n + 1);
         }
-        assert_eq!(
-            got.lines().count(),
-            want.lines().count(),
-            "{expected}: line count"
-        );
+        assert_eq!(got.lines().count(), want.lines().count(), "{expected}: line count");
         panic!("{expected}: bytes differ (line ends?)");
     }
 }
@@ -62,33 +55,22 @@ fn assert_same_stats(got: &Stats, expected: &str) {
 
 #[test]
 fn archive_v1_matches_the_lambda() {
-    let (rows, stats) = run(
-        "old_table.jsonl",
-        spec(Estimator::V1, "old_table", "2024-01-01", Some("2025-12-31")),
-    )
-    .finish();
+    let (rows, stats) =
+        run("old_table.jsonl", spec(Estimator::V1, "old_table", "2024-01-01", Some("2025-12-31"))).finish();
     assert_same_csv(&to_csv_bytes(&rows), "expected_archive_v1.csv");
     assert_same_stats(&stats, "expected_archive_v1.stats.json");
 }
 
 #[test]
 fn daily_v2_matches_the_lambda() {
-    let (rows, stats) = run(
-        "new_table.jsonl",
-        spec(Estimator::V2, "new_table", "2025-12-01", None),
-    )
-    .finish();
+    let (rows, stats) = run("new_table.jsonl", spec(Estimator::V2, "new_table", "2025-12-01", None)).finish();
     assert_same_csv(&to_csv_bytes(&rows), "expected_new_v2.csv");
     assert_same_stats(&stats, "expected_new_v2.stats.json");
 }
 
 #[test]
 fn daily_full_matches_the_expected_rows() {
-    let (rows, stats) = run(
-        "new_table.jsonl",
-        spec(Estimator::Full, "new_table", "2025-12-01", None),
-    )
-    .finish();
+    let (rows, stats) = run("new_table.jsonl", spec(Estimator::Full, "new_table", "2025-12-01", None)).finish();
     assert_same_csv(&to_csv_bytes(&rows), "expected_new_full.csv");
     assert_same_stats(&stats, "expected_new_full.stats.json");
 }
@@ -96,10 +78,7 @@ fn daily_full_matches_the_expected_rows() {
 #[test]
 fn consolidation_matches_the_lambda() {
     let history = read_rows(&common::read("expected_archive_v1.csv")).unwrap();
-    let new = run(
-        "new_table.jsonl",
-        spec(Estimator::V2, "new_table", "2025-12-01", None),
-    );
+    let new = run("new_table.jsonl", spec(Estimator::V2, "new_table", "2025-12-01", None));
     let (rows, stats) = consolidate_run(history, new, Prefer::Historical);
     assert_same_csv(&to_csv_bytes(&rows), "expected_consolidated.csv");
     assert_same_stats(&stats, "expected_consolidated.stats.json");
@@ -108,10 +87,7 @@ fn consolidation_matches_the_lambda() {
 #[test]
 fn output_does_not_depend_on_item_order() {
     let bytes = common::read("new_table.jsonl");
-    let mut lines: Vec<&[u8]> = bytes
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .collect();
+    let mut lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
     lines.reverse();
     // Two "segments" fed in reverse order, merged.
     let spec = spec(Estimator::V2, "new_table", "2025-12-01", None);
@@ -140,26 +116,13 @@ fn check_python_written(name: &str) {
             assert_eq!(cells[k], want[column].as_str().unwrap(), "{name}: {column}");
         }
     }
-    assert_eq!(
-        read.placeholder_rows,
-        want["placeholder_rows_dropped"].as_u64().unwrap(),
-        "{name}: placeholders"
-    );
-    let bad: Vec<(u64, String)> = read
-        .unreadable
-        .iter()
-        .map(|b| (b.line, b.error.clone()))
-        .collect();
+    assert_eq!(read.placeholder_rows, want["placeholder_rows_dropped"].as_u64().unwrap(), "{name}: placeholders");
+    let bad: Vec<(u64, String)> = read.unreadable.iter().map(|b| (b.line, b.error.clone())).collect();
     let want_bad: Vec<(u64, String)> = want["unreadable_rows"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|b| {
-            (
-                b["line"].as_u64().unwrap(),
-                b["error"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|b| (b["line"].as_u64().unwrap(), b["error"].as_str().unwrap().to_string()))
         .collect();
     assert_eq!(bad, want_bad, "{name}: unreadable rows");
 }

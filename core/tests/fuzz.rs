@@ -16,25 +16,15 @@ use tally_core::pricing::Prices;
 use tally_core::pyjson::Doc;
 
 fn config() -> ProptestConfig {
-    let cases = std::env::var("TALLY_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(512);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
+    let cases = std::env::var("TALLY_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512);
+    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
 }
 
 fn spec(estimator: Estimator) -> JobSpec {
     JobSpec {
         estimator,
         source: "new_table".into(),
-        range: DateRange {
-            start: Day::parse("2025-12-01").unwrap(),
-            end: None,
-        },
+        range: DateRange { start: Day::parse("2025-12-01").unwrap(), end: None },
         prices: Prices::default(),
     }
 }
@@ -50,11 +40,7 @@ fn load_seeds() -> (Vec<String>, Vec<Vec<u8>>) {
     let mut lines = Vec::new();
     for corpus in ["old_table.jsonl", "new_table.jsonl"] {
         let bytes = common::read(corpus);
-        for line in bytes
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .step_by(7)
-        {
+        for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()).step_by(7) {
             lines.push(line.to_vec());
             if let Some(Ok(item)) = JsonLines::new(line).next() {
                 if let Some(text) = item.get_s("MessageMap") {
@@ -169,6 +155,16 @@ proptest! {
             prop_assert_eq!(stats.scanned + stats.dump_errors.len() as u64, lines as u64);
             prop_assert!(rows.len() as u64 <= stats.scanned);
         }
+    }
+
+    /// The fast DynamoDB-JSON reader and serde agree on every mutated line.
+    #[test]
+    fn fast_item_reader_agrees_with_serde(pick in any::<prop::sample::Index>(), edits in edits()) {
+        let (_, lines) = seeds();
+        let line = apply(lines[pick.index(lines.len())].clone(), &edits);
+        let fast = tally_core::item::item_from_export_line(&line);
+        let serde = tally_core::item::item_from_export_line_serde(&line);
+        prop_assert_eq!(fast, serde);
     }
 
     #[test]
