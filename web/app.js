@@ -275,9 +275,10 @@ function placeCards() {
 
 function addCard(scenario) {
   const card = new ScenarioCard(page.catalog, scenario, {
-    onChange: (c) => {
+    onChange: (c, { typing }) => {
       saveState();
-      schedule(`card-${c.id}`, () => refreshCard(c), 120);
+      // While prices are typed, wait for a pause; a picked model re-prices at once.
+      schedule(`card-${c.id}`, () => refreshCard(c), typing ? 120 : 0);
     },
     onRemove: (c) => {
       page.cards = page.cards.filter((x) => x !== c);

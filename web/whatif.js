@@ -12,7 +12,7 @@ let serial = 0;
 export class ScenarioCard {
   /**
    * scenario: { model, input_per_1k, output_per_1k, batch }
-   * hooks: { onChange(card), onRemove(card), onExport(card) }
+   * hooks: { onChange(card, { typing }), onRemove(card), onExport(card) }
    */
   constructor(catalog, scenario, hooks) {
     this.catalog = catalog;
@@ -132,7 +132,7 @@ export class ScenarioCard {
       this.select.value = CUSTOM;
       this.#showSource();
     }
-    this.#changed();
+    this.#changed(true);
   }
 
   /** Whether both prices are valid decimals. */
@@ -140,7 +140,7 @@ export class ScenarioCard {
     return isPrice(this.input.value) && isPrice(this.output.value);
   }
 
-  #changed() {
+  #changed(typing = false) {
     for (const box of [this.input, this.output]) box.setAttribute('aria-invalid', String(!isPrice(box.value)));
     if (!this.valid) {
       this.showError('Prices must be plain decimals, e.g. 0.003.');
@@ -153,7 +153,7 @@ export class ScenarioCard {
       output_per_1k: this.output.value.trim(),
       batch: this.batch.checked,
     };
-    this.hooks.onChange(this);
+    this.hooks.onChange(this, { typing });
   }
 
   showError(message) {
