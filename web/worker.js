@@ -11,6 +11,7 @@ import init, { Explorer, version } from './pkg/tally_wasm.js';
 const ready = init();
 ready.catch(() => {}); // reported to the page by the first operation that needs it
 let explorer = null;
+let latestOpen = 0;
 
 /** Reads a stream to one Uint8Array, reporting bytes read. */
 async function readStream(stream, total, report) {
@@ -49,11 +50,14 @@ async function fetchBytes(url, report) {
 
 const ops = {
   async open({ file, url, buffer }, report) {
+    // Files are read asynchronously: when a newer open started meanwhile, it wins.
+    const mine = ++latestOpen;
     await ready;
     let bytes;
     if (file) bytes = await readStream(file.stream(), file.size, report);
     else if (url) bytes = await fetchBytes(url, report);
     else bytes = new Uint8Array(buffer);
+    if (mine !== latestOpen) throw new Error('superseded by a newer file');
     report({ stage: 'parsing', loaded: bytes.byteLength, total: bytes.byteLength });
     const started = performance.now();
     const next = new Explorer(bytes);

@@ -57,6 +57,25 @@ test('a file without a needed column shows the error, and the page still works',
   assert.deepEqual(page.events.errors, []);
 });
 
+test('?csv= naming a missing file shows the error', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${browser.base}?csv=no-such-file.csv`);
+  await page.waitForFunction(() => document.body.dataset.state === 'error');
+  assert.match(await page.locator('[data-testid="error"]').textContent(), /no-such-file\.csv.*HTTP 404/);
+});
+
+test('a second file opened while the first loads wins', async () => {
+  const page = await browser.newPage();
+  await page.goto(browser.base);
+  const input = page.locator('[data-testid="file-input"]');
+  await input.setInputFiles(join(FIXTURES, 'expected_consolidated.csv'));
+  await input.setInputFiles(join(FIXTURES, 'python_written', 'damaged_rows.csv'));
+  await waitReady(page);
+  assert.equal((await kpis(page)).records, '2');
+  assert.match(await page.locator('[data-testid="file-summary"]').textContent(), /^damaged_rows\.csv /);
+  assert.equal(await page.locator('[data-testid="error"]').isHidden(), true);
+});
+
 test('a large file loads off the main thread, with progress', async () => {
   // ~60 MB: the consolidated fixture's rows, repeated.
   const text = await readFile(join(FIXTURES, 'expected_consolidated.csv'), 'utf8');
