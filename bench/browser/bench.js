@@ -4,9 +4,12 @@
 //           transferred to the module worker, every answer a postMessage away;
 //   direct: the wasm Explorer called on this page's thread (the engine alone).
 // window.runBench({ mode, csv, whatifRuns }) resolves to { t: {...ms}, check }.
+// ?pkg=URL/ loads another build of the engine for the direct mode (run.mjs --pkg).
 
-import init, { Explorer, version } from '/web/pkg/tally_wasm.js';
 import { ExplorerClient } from '/web/explorer.js';
+
+const PKG = new URLSearchParams(location.search).get('pkg') ?? '/web/pkg/';
+const { default: init, Explorer, version } = await import(`${PKG}tally_wasm.js`);
 
 const ALL = JSON.stringify({});
 const TOP_N = 10;
@@ -99,6 +102,7 @@ window.runBench = async ({ mode = 'worker', csv, whatifRuns = 15 }) => {
   let s = performance.now();
   const buffer = await fetchBuffer(csv);
   const fetchMs = performance.now() - s;
+  if (mode === 'worker' && PKG !== '/web/pkg/') throw new Error('the worker mode runs web/pkg; use --modes direct with --pkg');
   const run = mode === 'direct' ? runDirect : runWorker;
   const { t, info, views, whatif, last } = await run(buffer, whatifRuns);
   t.fetch_csv = fetchMs;
