@@ -14,8 +14,8 @@ use tally_core::job::JobSpec;
 use tally_core::pricing::Prices;
 use tally_core::sample::{sample_lines, SampleTable};
 
-use crate::jobs;
-use crate::location::{write_atomically, DumpSource};
+use crate::jobs::{self, Items};
+use crate::location::{write_atomically, Place};
 
 fn day(s: &str) -> Result<Day> {
     Day::parse(s).with_context(|| format!("bad day {s}"))
@@ -26,23 +26,11 @@ fn ms(d: Day) -> i64 {
 }
 
 /// Runs the demo in `dir` with `items` conversations per table.
-pub fn run(dir: &Path, items: usize, json: bool) -> Result<()> {
+pub async fn run(dir: &Path, items: usize, json: bool) -> Result<()> {
     let (old_start, old_end) = (day("2024-01-01")?, day("2025-12-31")?);
     let (new_start, new_end) = (day("2025-12-01")?, day("2026-11-20")?);
-    let old = sample_lines(
-        SampleTable::Legacy,
-        items,
-        ms(old_start),
-        ms(old_end) + 86_399_999,
-        2024,
-    );
-    let mut new = sample_lines(
-        SampleTable::Current,
-        items,
-        ms(new_start),
-        ms(new_end) + 86_399_999,
-        2025,
-    );
+    let old = sample_lines(SampleTable::Legacy, items, ms(old_start), ms(old_end) + 86_399_999, 2024);
+    let mut new = sample_lines(SampleTable::Current, items, ms(new_start), ms(new_end) + 86_399_999, 2025);
     // The tables overlap in December 2025: the conversations of that month
     // were migrated to the new table (same PK, SK and CreateTime, new-schema
     // map), and the consolidation keeps their historical rows.
@@ -64,46 +52,34 @@ pub fn run(dir: &Path, items: usize, json: bool) -> Result<()> {
     write_atomically(&new_path, (new.join("\n") + "\n").as_bytes())?;
 
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let ctx = jobs::Ctx::new(crate::aws::AwsOptions::default(), workers, 1, true);
     let archive_csv = dir.join("tokens_analysis_old_table.csv");
     let archive_spec = JobSpec {
         estimator: Estimator::V1,
         source: "old_table".into(),
-        range: DateRange {
-            start: old_start,
-            end: Some(old_end),
-        },
+        range: DateRange { start: old_start, end: Some(old_end) },
         prices: Prices::default(),
     };
-    let archived = jobs::archive(
-        &DumpSource::local(&old_path)?,
-        &archive_spec,
-        &archive_csv,
-        workers,
-        true,
-    )?;
+    let archive_place = Place::Local(archive_csv.clone());
+    let archived =
+        jobs::archive(&ctx, &Items::Dump(Place::Local(old_path.clone())), &archive_spec, &archive_place).await?;
 
     let consolidated_csv = dir.join("tokens_analysis_consolidated.csv");
     let daily_spec = JobSpec {
         estimator: Estimator::V2,
         source: "new_table".into(),
-        range: DateRange {
-            start: new_start,
-            end: None,
-        },
+        range: DateRange { start: new_start, end: None },
         prices: Prices::default(),
     };
+    let history = jobs::History { place: archive_place, allow_missing: false, prefer: Prefer::Historical };
     let consolidated = jobs::consolidate(
-        &DumpSource::local(&new_path)?,
+        &ctx,
+        &Items::Dump(Place::Local(new_path.clone())),
         &daily_spec,
-        jobs::History {
-            path: &archive_csv,
-            allow_missing: false,
-            prefer: Prefer::Historical,
-        },
-        &consolidated_csv,
-        workers,
-        true,
-    )?;
+        &history,
+        &Place::Local(consolidated_csv.clone()),
+    )
+    .await?;
 
     if json {
         let value = serde_json::json!({
@@ -113,17 +89,11 @@ pub fn run(dir: &Path, items: usize, json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
-    println!(
-        "Sample tables: {} and {}",
-        old_path.display(),
-        new_path.display()
-    );
+    println!("Sample tables: {} and {}", old_path.display(), new_path.display());
     println!("\n1. Archival job (legacy table, estimator v1, {old_start} to {old_end}):");
-    crate::report(&archived, false);
-    println!(
-        "\n2. Daily consolidation (current table, estimator v2, from {new_start}, history merged):"
-    );
-    crate::report(&consolidated, false);
+    crate::report(&archived, false, None);
+    println!("\n2. Daily consolidation (current table, estimator v2, from {new_start}, history merged):");
+    crate::report(&consolidated, false, None);
     println!("\nThe same jobs on your own data:");
     println!(
         "  tally archive --dump old_table.jsonl --out {} --start {old_start} --end {old_end}",

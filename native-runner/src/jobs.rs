@@ -3,42 +3,34 @@
 //! then write the output all or nothing.
 
 use std::io::BufRead;
-use std::path::Path;
 use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use tally_core::consolidate::{consolidate_run, Prefer};
 use tally_core::csv::{read_rows, to_csv_bytes, ReadRows, Row};
-use tally_core::item::{
-    detect_format, item_from_export_line, DumpError, DumpFormat, DumpPlace, ScanJson,
-};
+use tally_core::item::{detect_format, item_from_export_line, DumpError, DumpFormat, DumpPlace, ScanJson};
 use tally_core::job::{JobSpec, Run};
 use tally_core::stats::Stats;
 
-use crate::location::{read_optional, write_atomically, DumpSource};
+use crate::aws::{AwsOptions, Clients};
+use crate::ddb::LargeMessages;
+use crate::location::{read_optional, write_atomically, DumpSource, Place};
 use crate::progress::Progress;
+use crate::s3::Sse;
 
 /// Lines handed to a worker at a time.
 const BATCH: usize = 256;
 
 enum Batch {
     /// Export lines, the first being line `first_line` of `file`.
-    Lines {
-        file: usize,
-        first_line: u64,
-        lines: Vec<Vec<u8>>,
-    },
+    Lines { file: usize, first_line: u64, lines: Vec<Vec<u8>> },
     /// Items already parsed (scan documents are split on the reader thread).
     Items(Vec<Result<tally_core::Item, DumpError>>),
 }
 
 /// Runs `spec` over every item of the dump, on `workers` threads.
-pub fn scan_dump(
-    source: &DumpSource,
-    spec: &JobSpec,
-    workers: usize,
-    progress: &Progress,
-) -> Result<Run> {
+pub fn scan_dump(source: &DumpSource, spec: &JobSpec, workers: usize, progress: &Progress) -> Result<Run> {
     let workers = workers.max(1);
     let (tx, rx) = sync_channel::<Batch>(workers * 4);
     let rx = std::sync::Mutex::new(rx);
@@ -58,11 +50,7 @@ pub fn scan_dump(
                         };
                         let Ok(batch) = batch else { break };
                         match batch {
-                            Batch::Lines {
-                                file,
-                                first_line,
-                                lines,
-                            } => {
+                            Batch::Lines { file, first_line, lines } => {
                                 let multi = file_names.lock().map(|f| f.len() > 1).unwrap_or(false);
                                 for (k, line) in lines.iter().enumerate() {
                                     match item_from_export_line(line) {
@@ -71,19 +59,12 @@ pub fn scan_dump(
                                             let n = first_line + k as u64;
                                             let place = DumpPlace::Line(n);
                                             let message = if multi {
-                                                let name = file_names
-                                                    .lock()
-                                                    .ok()
-                                                    .and_then(|f| f.get(file).cloned());
+                                                let name = file_names.lock().ok().and_then(|f| f.get(file).cloned());
                                                 format!("{}: {message}", name.unwrap_or_default())
                                             } else {
                                                 message
                                             };
-                                            run.dump_error(&DumpError {
-                                                place,
-                                                message,
-                                                fatal: false,
-                                            });
+                                            run.dump_error(&DumpError { place, message, fatal: false });
                                         }
                                     }
                                 }
@@ -109,11 +90,7 @@ pub fn scan_dump(
                 if let Ok(mut names) = file_names.lock() {
                     names.push(name.clone());
                 }
-                let format = detect_format(
-                    reader
-                        .fill_buf()
-                        .with_context(|| format!("cannot read {name}"))?,
-                );
+                let format = detect_format(reader.fill_buf().with_context(|| format!("cannot read {name}"))?);
                 match format {
                     DumpFormat::JsonLines => read_lines(k, &name, reader, &tx, progress)?,
                     DumpFormat::ScanJson => {
@@ -132,17 +109,14 @@ pub fn scan_dump(
                             }
                         }
                         progress.add(batch.len() as u64);
-                        tx.send(Batch::Items(batch))
-                            .map_err(|_| anyhow!("workers stopped"))?;
+                        tx.send(Batch::Items(batch)).map_err(|_| anyhow!("workers stopped"))?;
                     }
                 }
             }
             Ok(())
         })();
         drop(tx);
-        let mut runs = handles
-            .into_iter()
-            .map(|h| h.join().map_err(|_| anyhow!("a worker thread panicked")));
+        let mut runs = handles.into_iter().map(|h| h.join().map_err(|_| anyhow!("a worker thread panicked")));
         let mut total = runs.next().unwrap_or_else(|| Ok(Run::new(spec.clone())))?;
         for run in runs {
             total.merge(run?);
@@ -166,9 +140,8 @@ fn read_lines(
     let mut buf = Vec::with_capacity(16 * 1024);
     loop {
         buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .with_context(|| format!("{name}: read error after line {line_no}"))?;
+        let n =
+            reader.read_until(b'\n', &mut buf).with_context(|| format!("{name}: read error after line {line_no}"))?;
         if n == 0 {
             break;
         }
@@ -183,12 +156,8 @@ fn read_lines(
             } else {
                 // Keep numbering exact: a blank line inside a batch ends it.
                 progress.add(lines.len() as u64);
-                tx.send(Batch::Lines {
-                    file,
-                    first_line,
-                    lines: std::mem::take(&mut lines),
-                })
-                .map_err(|_| anyhow!("workers stopped"))?;
+                tx.send(Batch::Lines { file, first_line, lines: std::mem::take(&mut lines) })
+                    .map_err(|_| anyhow!("workers stopped"))?;
                 first_line = line_no + 1;
             }
             continue;
@@ -196,28 +165,99 @@ fn read_lines(
         lines.push(text.to_vec());
         if lines.len() == BATCH {
             progress.add(lines.len() as u64);
-            tx.send(Batch::Lines {
-                file,
-                first_line,
-                lines: std::mem::take(&mut lines),
-            })
-            .map_err(|_| anyhow!("workers stopped"))?;
+            tx.send(Batch::Lines { file, first_line, lines: std::mem::take(&mut lines) })
+                .map_err(|_| anyhow!("workers stopped"))?;
             first_line = line_no + 1;
         }
     }
     if !lines.is_empty() {
         progress.add(lines.len() as u64);
-        tx.send(Batch::Lines {
-            file,
-            first_line,
-            lines,
-        })
-        .map_err(|_| anyhow!("workers stopped"))?;
+        tx.send(Batch::Lines { file, first_line, lines }).map_err(|_| anyhow!("workers stopped"))?;
     }
     Ok(())
 }
 
-/// Where a job's output goes and what it reports.
+/// What a job needs from outside: AWS clients (made on first use), output
+/// encryption, the large-message bucket, and its parallelism.
+#[derive(Debug, Default)]
+pub struct Ctx {
+    /// How to reach AWS.
+    pub aws: AwsOptions,
+    clients: tokio::sync::OnceCell<Clients>,
+    /// Server-side encryption of S3 outputs.
+    pub sse: Sse,
+    /// Where `full` reads large messages.
+    pub large: Option<LargeMessages>,
+    /// Threads for dumps.
+    pub workers: usize,
+    /// Parallel scan segments for tables.
+    pub segments: i32,
+    /// No progress output.
+    pub quiet: bool,
+}
+
+impl Ctx {
+    /// A context; AWS is only contacted when a location needs it.
+    pub fn new(aws: AwsOptions, workers: usize, segments: i32, quiet: bool) -> Ctx {
+        Ctx { aws, workers, segments, quiet, ..Ctx::default() }
+    }
+
+    /// The AWS clients, loaded once.
+    pub async fn clients(&self) -> &Clients {
+        self.clients.get_or_init(|| Clients::load(&self.aws)).await
+    }
+}
+
+/// Where the items come from.
+#[derive(Debug, Clone)]
+pub enum Items {
+    /// A DynamoDB table, scanned.
+    Table(String),
+    /// A dump: a local file or folder, an S3 object or an export prefix.
+    Dump(Place),
+}
+
+/// Runs `spec` over every item.
+pub async fn scan(ctx: &Ctx, items: &Items, spec: &JobSpec) -> Result<Run> {
+    match items {
+        Items::Table(name) => {
+            let progress = Arc::new(Progress::new(format!("scan of table {name}"), ctx.quiet));
+            crate::ddb::scan(ctx.clients().await, name, ctx.segments, spec, ctx.large.clone(), progress).await
+        }
+        Items::Dump(place) => {
+            let source = match place {
+                Place::Local(path) => DumpSource::local(path)?,
+                Place::S3(url) => DumpSource::s3(&ctx.clients().await.s3, url).await?,
+            };
+            let (spec, workers, quiet) = (spec.clone(), ctx.workers, ctx.quiet);
+            tokio::task::spawn_blocking(move || {
+                let progress = Progress::new(format!("reading {}", source.shown()), quiet);
+                scan_dump(&source, &spec, workers, &progress)
+            })
+            .await
+            .context("the dump reader stopped")?
+        }
+    }
+}
+
+/// Reads a whole CSV; `Ok(None)` when it does not exist.
+pub async fn read_place(ctx: &Ctx, place: &Place) -> Result<Option<Vec<u8>>> {
+    match place {
+        Place::Local(path) => read_optional(path),
+        Place::S3(url) => crate::s3::get_optional(&ctx.clients().await.s3, url).await,
+    }
+}
+
+/// Writes the CSV all or nothing.
+pub async fn publish(ctx: &Ctx, place: &Place, rows: &[Row]) -> Result<()> {
+    let bytes = to_csv_bytes(rows);
+    match place {
+        Place::Local(path) => write_atomically(path, &bytes).with_context(|| format!("writing {}", path.display())),
+        Place::S3(url) => crate::s3::put(&ctx.clients().await.s3, url, bytes, &ctx.sse).await,
+    }
+}
+
+/// Where a job's output went and what it reports.
 #[derive(Debug)]
 pub struct Output {
     /// Where the CSV was written.
@@ -226,71 +266,44 @@ pub struct Output {
     pub stats: Stats,
 }
 
-/// The archival job: dump to CSV.
-pub fn archive(
-    source: &DumpSource,
-    spec: &JobSpec,
-    out: &Path,
-    workers: usize,
-    quiet: bool,
-) -> Result<Output> {
-    let progress = Progress::new(format!("reading {}", source.shown()), quiet);
-    let run = scan_dump(source, spec, workers, &progress)?;
+/// The archival job: items to CSV.
+pub async fn archive(ctx: &Ctx, items: &Items, spec: &JobSpec, out: &Place) -> Result<Output> {
+    let run = scan(ctx, items, spec).await?;
     let (rows, stats) = run.finish();
-    publish(out, &rows)?;
-    Ok(Output {
-        location: out.display().to_string(),
-        stats,
-    })
+    publish(ctx, out, &rows).await?;
+    Ok(Output { location: out.to_string(), stats })
 }
 
 /// Reads the historical CSV: a missing file is an error unless allowed; an
 /// unreadable one always is.
-pub fn read_history(path: &Path, allow_missing: bool) -> Result<ReadRows> {
-    match read_optional(path)? {
-        Some(bytes) => read_rows(&bytes)
-            .with_context(|| format!("historical file {} is unreadable", path.display())),
+pub async fn read_history(ctx: &Ctx, place: &Place, allow_missing: bool) -> Result<ReadRows> {
+    match read_place(ctx, place).await? {
+        Some(bytes) => read_rows(&bytes).with_context(|| format!("historical file {place} is unreadable")),
         None if allow_missing => Ok(ReadRows::default()),
         None => bail!(
-            "historical file {} does not exist: run the archival job first, or pass \
-             --allow-missing-historical to consolidate without history",
-            path.display()
+            "historical file {place} does not exist: run the archival job first, or pass \
+             --allow-missing-historical to consolidate without history"
         ),
     }
 }
 
 /// The history a consolidation merges in.
-#[derive(Debug, Clone, Copy)]
-pub struct History<'a> {
+#[derive(Debug, Clone)]
+pub struct History {
     /// The historical CSV.
-    pub path: &'a Path,
+    pub place: Place,
     /// Whether a missing file means "no history" rather than an error.
     pub allow_missing: bool,
     /// Which row wins a repeated (pk, sk).
     pub prefer: Prefer,
 }
 
-/// The daily job: dump plus history to the consolidated CSV.
-pub fn consolidate(
-    source: &DumpSource,
-    spec: &JobSpec,
-    history: History<'_>,
-    out: &Path,
-    workers: usize,
-    quiet: bool,
-) -> Result<Output> {
+/// The daily job: items plus history to the consolidated CSV.
+pub async fn consolidate(ctx: &Ctx, items: &Items, spec: &JobSpec, history: &History, out: &Place) -> Result<Output> {
     // Read the history first: no point scanning if it cannot be used.
-    let rows = read_history(history.path, history.allow_missing)?;
-    let progress = Progress::new(format!("reading {}", source.shown()), quiet);
-    let run = scan_dump(source, spec, workers, &progress)?;
+    let rows = read_history(ctx, &history.place, history.allow_missing).await?;
+    let run = scan(ctx, items, spec).await?;
     let (rows, stats) = consolidate_run(rows, run, history.prefer);
-    publish(out, &rows)?;
-    Ok(Output {
-        location: out.display().to_string(),
-        stats,
-    })
-}
-
-fn publish(out: &Path, rows: &[Row]) -> Result<()> {
-    write_atomically(out, &to_csv_bytes(rows)).with_context(|| format!("writing {}", out.display()))
+    publish(ctx, out, &rows).await?;
+    Ok(Output { location: out.to_string(), stats })
 }

@@ -8,10 +8,89 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use flate2::read::MultiGzDecoder;
 
+use crate::s3::S3Url;
+
+/// Where a CSV is read or written: a local path or an S3 object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// A local file.
+    Local(PathBuf),
+    /// `s3://bucket/key`.
+    S3(S3Url),
+}
+
+impl Place {
+    /// `s3://bucket/key` or a local path.
+    pub fn parse(text: &str) -> Place {
+        match S3Url::parse(text) {
+            Some(url) => Place::S3(url),
+            None => Place::Local(PathBuf::from(text)),
+        }
+    }
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Place::Local(p) => write!(f, "{}", p.display()),
+            Place::S3(u) => write!(f, "{u}"),
+        }
+    }
+}
+
+/// One file of a dump.
+#[derive(Debug, Clone)]
+pub enum Part {
+    /// A local file.
+    Local(PathBuf),
+    /// An S3 object, fetched with this client when its turn comes.
+    S3(S3Url, aws_sdk_s3::Client, tokio::runtime::Handle),
+}
+
+impl Part {
+    fn name(&self) -> String {
+        match self {
+            Part::Local(p) => p.display().to_string(),
+            Part::S3(u, ..) => u.to_string(),
+        }
+    }
+
+    fn is_gz(&self) -> bool {
+        match self {
+            Part::Local(p) => p.extension().is_some_and(|e| e == "gz"),
+            Part::S3(u, ..) => u.key.ends_with(".gz"),
+        }
+    }
+
+    /// Opens the part as a buffered, decompressed reader (an S3 object is
+    /// downloaded whole: export parts are small; the items still stream).
+    fn open(&self) -> Result<Box<dyn BufRead + Send>> {
+        let raw: Box<dyn Read + Send> = match self {
+            Part::Local(p) => Box::new(fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?),
+            Part::S3(url, client, handle) => {
+                let bytes = handle.block_on(crate::s3::get(client, url))?;
+                Box::new(std::io::Cursor::new(bytes))
+            }
+        };
+        Ok(if self.is_gz() {
+            Box::new(BufReader::with_capacity(1 << 20, MultiGzDecoder::new(BufReader::new(raw))))
+        } else {
+            Box::new(BufReader::with_capacity(1 << 20, raw))
+        })
+    }
+}
+
+/// Whether a file name is a dump part (export manifests are not).
+pub fn is_dump_part(name: &str) -> bool {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    let is_part = !base.starts_with("manifest-") && !base.starts_with(['_', '.']);
+    is_part && [".json", ".jsonl", ".json.gz", ".jsonl.gz"].iter().any(|s| base.ends_with(s))
+}
+
 /// A dump to read: one file, or a folder of export parts.
 #[derive(Debug, Clone)]
 pub struct DumpSource {
-    files: Vec<PathBuf>,
+    parts: Vec<Part>,
     shown: String,
 }
 
@@ -19,43 +98,45 @@ impl DumpSource {
     /// A `.jsonl`, `.json`, `.gz` file, or a folder (an Export-to-S3 `data/`
     /// folder or any folder of such files, read in name order).
     pub fn local(path: &Path) -> Result<DumpSource> {
-        let meta =
-            fs::metadata(path).with_context(|| format!("cannot read dump {}", path.display()))?;
+        let meta = fs::metadata(path).with_context(|| format!("cannot read dump {}", path.display()))?;
         let files = if meta.is_dir() {
             let mut files = Vec::new();
             collect_parts(path, &mut files)?;
             files.sort();
             if files.is_empty() {
-                bail!(
-                    "no dump files (*.json, *.jsonl, *.gz) in {}",
-                    path.display()
-                );
+                bail!("no dump files (*.json, *.jsonl, *.gz) in {}", path.display());
             }
             files
         } else {
             vec![path.to_path_buf()]
         };
-        Ok(DumpSource {
-            files,
-            shown: path.display().to_string(),
-        })
+        Ok(DumpSource { parts: files.into_iter().map(Part::Local).collect(), shown: path.display().to_string() })
     }
 
-    /// The files, each opened as a buffered, decompressed reader.
+    /// An S3 object, or every part under a prefix ending with `/` (an
+    /// Export-to-S3 `data/` folder, or the export's own folder).
+    pub async fn s3(client: &aws_sdk_s3::Client, url: &S3Url) -> Result<DumpSource> {
+        let handle = tokio::runtime::Handle::current();
+        let keys = if url.key.is_empty() || url.key.ends_with('/') {
+            let keys: Vec<String> =
+                crate::s3::list(client, url).await?.into_iter().filter(|k| is_dump_part(k)).collect();
+            if keys.is_empty() {
+                bail!("no dump parts (*.json.gz, *.jsonl, ...) under {url}");
+            }
+            keys
+        } else {
+            vec![url.key.clone()]
+        };
+        let parts = keys
+            .into_iter()
+            .map(|key| Part::S3(S3Url { bucket: url.bucket.clone(), key }, client.clone(), handle.clone()))
+            .collect();
+        Ok(DumpSource { parts, shown: url.to_string() })
+    }
+
+    /// The parts, each opened in turn as a buffered, decompressed reader.
     pub fn readers(&self) -> impl Iterator<Item = Result<(String, Box<dyn BufRead + Send>)>> + '_ {
-        self.files.iter().map(|p| {
-            let file = fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
-            let is_gz = p.extension().is_some_and(|e| e == "gz");
-            let reader: Box<dyn BufRead + Send> = if is_gz {
-                Box::new(BufReader::with_capacity(
-                    1 << 20,
-                    MultiGzDecoder::new(BufReader::new(file)),
-                ))
-            } else {
-                Box::new(BufReader::with_capacity(1 << 20, file))
-            };
-            Ok((p.display().to_string(), reader))
-        })
+        self.parts.iter().map(|p| Ok((p.name(), p.open()?)))
     }
 
     /// How to name it in messages.
@@ -72,12 +153,7 @@ fn collect_parts(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         } else {
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
             // An export's manifests describe the parts; they are not items.
-            let is_part = !name.starts_with("manifest-") && !name.starts_with(['_', '.']);
-            if is_part
-                && [".json", ".jsonl", ".json.gz", ".jsonl.gz"]
-                    .iter()
-                    .any(|s| name.ends_with(s))
-            {
+            if is_dump_part(name) {
                 out.push(path);
             }
         }
@@ -90,8 +166,7 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
     match fs::File::open(path) {
         Ok(mut f) => {
             let mut bytes = Vec::new();
-            f.read_to_end(&mut bytes)
-                .with_context(|| format!("cannot read {}", path.display()))?;
+            f.read_to_end(&mut bytes).with_context(|| format!("cannot read {}", path.display()))?;
             Ok(Some(bytes))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -102,22 +177,15 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
 /// Writes `bytes` to `path` all or nothing: a temporary file beside it,
 /// flushed and synced, then renamed over the old one.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| -> Result<()> {
-        let mut f =
-            fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-        f.write_all(bytes)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        f.sync_all()
-            .with_context(|| format!("cannot sync {}", tmp.display()))?;
-        fs::rename(&tmp, path)
-            .with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))
+        let mut f = fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        f.write_all(bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+        f.sync_all().with_context(|| format!("cannot sync {}", tmp.display()))?;
+        fs::rename(&tmp, path).with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);

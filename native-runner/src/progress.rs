@@ -36,11 +36,7 @@ impl Progress {
         if self.quiet {
             return;
         }
-        let every = if self.tty {
-            Duration::from_millis(200)
-        } else {
-            Duration::from_secs(10)
-        };
+        let every = if self.tty { Duration::from_millis(200) } else { Duration::from_secs(10) };
         let Ok(mut last) = self.last.try_lock() else {
             return;
         };

@@ -1,0 +1,146 @@
+//! Athena: the table over the consolidated CSV and the seed's view, and the
+//! view refresh after a consolidation (WorkGroup and database only, no
+//! ResultConfiguration: a workgroup with managed results refuses one).
+
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use aws_sdk_athena::types::{QueryExecutionContext, QueryExecutionState};
+
+use crate::aws::{describe, Clients};
+
+/// Names of the Athena objects.
+#[derive(Debug, Clone)]
+pub struct AthenaNames {
+    /// The database (`cat_prod_analytics_db`).
+    pub database: String,
+    /// The workgroup (`wg-cat-prod-analytics`).
+    pub workgroup: String,
+    /// The view (`cat_prod_token_usage_analysis`).
+    pub view: String,
+    /// The table over the consolidated CSV (`tokens_table_consolidated`).
+    pub table: String,
+}
+
+fn ident(name: &str) -> Result<&str> {
+    let ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(name)
+    } else {
+        bail!("not a valid Athena name: {name:?} (letters, digits, '_' and '-')")
+    }
+}
+
+/// `CREATE EXTERNAL TABLE` over the folder holding the consolidated CSV.
+pub fn table_ddl(names: &AthenaNames, location: &str) -> Result<String> {
+    Ok(format!(
+        "CREATE EXTERNAL TABLE IF NOT EXISTS `{db}`.`{table}` (\n  \
+         create_date TIMESTAMP,\n  input_token BIGINT,\n  output_token BIGINT,\n  \
+         precio_token_input DECIMAL(10,6),\n  precio_token_output DECIMAL(10,6),\n  total_price DECIMAL(10,6),\n  \
+         pk STRING,\n  sk STRING,\n  source STRING\n)\n\
+         ROW FORMAT DELIMITED FIELDS TERMINATED BY ','\n\
+         LOCATION '{location}'\n\
+         TBLPROPERTIES ('skip.header.line.count'='1', 'serialization.null.format'='')",
+        db = ident(&names.database)?,
+        table = ident(&names.table)?,
+        location = location.replace('\'', "")
+    ))
+}
+
+/// The seed's view: tokens and prices in Spanish column names.
+pub fn view_sql(names: &AthenaNames) -> Result<String> {
+    Ok(format!(
+        "CREATE OR REPLACE VIEW {view} AS\nSELECT\n    create_date,\n    input_token AS \"token pregunta\",\n    \
+         output_token AS \"token respuesta\",\n    input_token + output_token AS \"total tokens\",\n    \
+         precio_token_input AS \"precio total pregunta\",\n    precio_token_output AS \"precio total respuesta\",\n    \
+         total_price AS \"precio total\",\n    source AS \"origen datos\"\nFROM {table}\n\
+         WHERE input_token > 0 OR output_token > 0\nORDER BY create_date DESC",
+        view = ident(&names.view)?,
+        table = ident(&names.table)?
+    ))
+}
+
+/// What became of the view refresh.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Refresh {
+    /// The query execution id.
+    pub query_execution_id: String,
+    /// Its final state.
+    pub state: String,
+}
+
+/// Starts the view's `CREATE OR REPLACE VIEW` and waits for it to finish.
+pub async fn refresh_view(clients: &Clients, names: &AthenaNames, wait: Duration) -> Result<Refresh> {
+    let sql = view_sql(names)?;
+    let started = clients
+        .athena
+        .start_query_execution()
+        .query_string(sql)
+        .query_execution_context(QueryExecutionContext::builder().database(&names.database).build())
+        .work_group(&names.workgroup)
+        .send()
+        .await
+        .map_err(|e| anyhow!("{}", describe(&e)))
+        .context("cannot start the Athena view refresh")?;
+    let id = started.query_execution_id().unwrap_or_default().to_string();
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let got = clients
+            .athena
+            .get_query_execution()
+            .query_execution_id(&id)
+            .send()
+            .await
+            .map_err(|e| anyhow!("{}", describe(&e)))
+            .with_context(|| format!("cannot follow Athena query {id}"))?;
+        let status = got.query_execution().and_then(|q| q.status());
+        let state = status.and_then(|s| s.state()).cloned();
+        match state {
+            Some(QueryExecutionState::Succeeded) => {
+                return Ok(Refresh { query_execution_id: id, state: "SUCCEEDED".into() })
+            }
+            Some(s @ (QueryExecutionState::Failed | QueryExecutionState::Cancelled)) => {
+                let reason = status.and_then(|s| s.state_change_reason()).unwrap_or("no reason given");
+                bail!("Athena query {id} {}: {reason}", s.as_str());
+            }
+            _ if tokio::time::Instant::now() >= deadline => {
+                bail!(
+                    "Athena query {id} still {} after {:?}",
+                    state.map_or("unknown".into(), |s| s.as_str().to_string()),
+                    wait
+                )
+            }
+            _ => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> AthenaNames {
+        AthenaNames {
+            database: "cat_prod_analytics_db".into(),
+            workgroup: "wg-cat-prod-analytics".into(),
+            view: "cat_prod_token_usage_analysis".into(),
+            table: "tokens_table_consolidated".into(),
+        }
+    }
+
+    #[test]
+    fn ddl_and_view() {
+        let ddl = table_ddl(&names(), "s3://b/tokens-analysis/").expect("ddl");
+        assert!(ddl.contains("'skip.header.line.count'='1'"));
+        assert_eq!(ddl.matches("DECIMAL(10,6)").count(), 3);
+        let view = view_sql(&names()).expect("view");
+        assert!(view.starts_with("CREATE OR REPLACE VIEW cat_prod_token_usage_analysis AS"));
+        assert!(view.contains("FROM tokens_table_consolidated\nWHERE input_token > 0 OR output_token > 0"));
+        let bad = AthenaNames { view: "x; DROP".into(), ..names() };
+        assert!(view_sql(&bad).is_err());
+    }
+}

@@ -1,0 +1,63 @@
+//! AWS clients: one `SdkConfig` from the standard credential and region
+//! chain, explicit retries and timeouts, and a custom endpoint (a local
+//! emulator) when `AWS_ENDPOINT_URL` or `--endpoint-url` says so, in which
+//! case S3 uses path-style addressing.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::BehaviorVersion;
+
+/// The clients the jobs use.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    /// DynamoDB.
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// S3.
+    pub s3: aws_sdk_s3::Client,
+    /// Athena.
+    pub athena: aws_sdk_athena::Client,
+}
+
+/// How to reach AWS.
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    /// A custom endpoint (`http://127.0.0.1:5000` for an emulator).
+    pub endpoint_url: Option<String>,
+    /// Attempts per request, the first included (throttling and 5xx are retried).
+    pub max_attempts: u32,
+}
+
+impl Clients {
+    /// Loads the configuration once and builds each client from it.
+    pub async fn load(opts: &AwsOptions) -> Clients {
+        let retry = RetryConfig::standard()
+            .with_max_attempts(opts.max_attempts.max(1))
+            .with_initial_backoff(Duration::from_millis(100))
+            .with_max_backoff(Duration::from_secs(20));
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .operation_attempt_timeout(Duration::from_secs(60))
+            .operation_timeout(Duration::from_secs(600))
+            .build();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry).timeout_config(timeouts);
+        if let Some(url) = &opts.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let config = loader.load().await;
+        let custom_endpoint = opts.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+        let s3_config = aws_sdk_s3::config::Builder::from(&config).force_path_style(custom_endpoint).build();
+        Clients {
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            athena: aws_sdk_athena::Client::new(&config),
+        }
+    }
+}
+
+/// An SDK error with its whole chain of causes (never a credential).
+pub fn describe(err: &(dyn std::error::Error + 'static)) -> String {
+    let text = aws_smithy_types::error::display::DisplayErrorContext(err).to_string();
+    text.chars().take(600).collect()
+}

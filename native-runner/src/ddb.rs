@@ -1,0 +1,136 @@
+//! The table scan: DynamoDB's parallel scan, one task per segment through
+//! the SDK's paginator, each page's items priced as it arrives (so memory
+//! grows with the rows, never with the items), the segments' runs merged.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context, Result};
+use aws_sdk_dynamodb::types::AttributeValue;
+use tally_core::job::{JobSpec, Run};
+use tally_core::{Attr, Item};
+
+use crate::aws::{describe, Clients};
+use crate::progress::Progress;
+use crate::s3::S3Url;
+
+/// Converts an SDK value to the core's.
+pub fn attr(v: AttributeValue) -> Attr {
+    let blob = |b: aws_smithy_types::Blob| aws_smithy_types::base64::encode(b.as_ref());
+    match v {
+        AttributeValue::S(s) => Attr::S(s),
+        AttributeValue::N(n) => Attr::N(n),
+        AttributeValue::B(b) => Attr::B(blob(b)),
+        AttributeValue::Bool(b) => Attr::Bool(b),
+        AttributeValue::Null(_) => Attr::Null,
+        AttributeValue::M(m) => Attr::M(m.into_iter().map(|(k, v)| (k, attr(v))).collect()),
+        AttributeValue::L(l) => Attr::L(l.into_iter().map(attr).collect()),
+        AttributeValue::Ss(v) => Attr::SS(v),
+        AttributeValue::Ns(v) => Attr::NS(v),
+        AttributeValue::Bs(v) => Attr::BS(v.into_iter().map(blob).collect()),
+        _ => Attr::Null,
+    }
+}
+
+/// An SDK item as a core item.
+pub fn item(map: HashMap<String, AttributeValue>) -> Item {
+    Item { attrs: map.into_iter().map(|(k, v)| (k, attr(v))).collect() }
+}
+
+/// Where `full` reads the maps of large-message items.
+#[derive(Debug, Clone)]
+pub struct LargeMessages {
+    /// The bedrock-chat large-message bucket.
+    pub bucket: String,
+}
+
+/// The S3 key of an item's full message map.
+fn large_map_key(item: &Item) -> Option<String> {
+    if let Some(path) = item.get_s("LargeMessagePath") {
+        return Some(path.to_string());
+    }
+    let pk = item.get_s("PK")?;
+    let sk = item.get_s("SK")?;
+    let conv = sk.split("#CONV#").nth(1)?;
+    Some(format!("{pk}/{conv}/message_map.json"))
+}
+
+/// Pushes one item, fetching its full map first when it is a large message.
+async fn push(run: &mut Run, item: Item, clients: &Clients, large: Option<&LargeMessages>) -> Result<()> {
+    let is_large = matches!(item.get("IsLargeMessage"), Some(Attr::Bool(true)));
+    if let (true, Some(large)) = (is_large, large) {
+        if let Some(key) = large_map_key(&item) {
+            let url = S3Url { bucket: large.bucket.clone(), key };
+            let bytes = crate::s3::get(&clients.s3, &url)
+                .await
+                .with_context(|| format!("large message of {}", item.key_for_messages()))?;
+            let text = String::from_utf8_lossy(&bytes);
+            run.push_with_map(&item, Some(&text));
+            return Ok(());
+        }
+    }
+    run.push(&item);
+    Ok(())
+}
+
+/// Scans `table` with `segments` parallel segments.
+pub async fn scan(
+    clients: &Clients,
+    table: &str,
+    segments: i32,
+    spec: &JobSpec,
+    large: Option<LargeMessages>,
+    progress: Arc<Progress>,
+) -> Result<Run> {
+    let segments = segments.max(1);
+    let large = large.map(Arc::new);
+    let tasks: Vec<_> = (0..segments)
+        .map(|segment| {
+            let (clients, table, spec, large, progress) =
+                (clients.clone(), table.to_string(), spec.clone(), large.clone(), progress.clone());
+            tokio::spawn(async move {
+                let mut run = Run::new(spec);
+                let mut pages = clients
+                    .dynamodb
+                    .scan()
+                    .table_name(&table)
+                    .segment(segment)
+                    .total_segments(segments)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    let page = page
+                        .map_err(|e| anyhow!("{}", describe(&e)))
+                        .with_context(|| format!("scan of table {table} failed (segment {segment} of {segments})"))?;
+                    let items = page.items.unwrap_or_default();
+                    progress.add(items.len() as u64);
+                    for map in items {
+                        push(&mut run, item(map), &clients, large.as_deref()).await?;
+                    }
+                }
+                Ok::<Run, anyhow::Error>(run)
+            })
+        })
+        .collect();
+    let mut total: Option<Run> = None;
+    let mut first_error = None;
+    for task in tasks {
+        match task.await {
+            Ok(Ok(run)) => match &mut total {
+                Some(t) => t.merge(run),
+                None => total = Some(run),
+            },
+            Ok(Err(e)) => {
+                first_error.get_or_insert(e);
+            }
+            Err(e) => {
+                first_error.get_or_insert(anyhow!("a scan task failed: {e}"));
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    progress.finish();
+    Ok(total.unwrap_or_else(|| Run::new(spec.clone())))
+}

@@ -1,0 +1,167 @@
+//! S3 objects: `s3://bucket/key` locations, reading whole objects, listing
+//! export parts, and writing outputs (multipart when large) all or nothing.
+
+use anyhow::{anyhow, bail, Context, Result};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ServerSideEncryption};
+
+use crate::aws::describe;
+
+/// Parts of this size are uploaded one by one above it.
+const PART_SIZE: usize = 16 * 1024 * 1024;
+
+/// An `s3://bucket/key` location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Url {
+    /// The bucket.
+    pub bucket: String,
+    /// The key (may be a prefix ending with `/`).
+    pub key: String,
+}
+
+impl S3Url {
+    /// Parses `s3://bucket/key`; `None` for anything else.
+    pub fn parse(text: &str) -> Option<S3Url> {
+        let rest = text.strip_prefix("s3://")?;
+        let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+        (!bucket.is_empty()).then(|| S3Url { bucket: bucket.into(), key: key.into() })
+    }
+}
+
+impl std::fmt::Display for S3Url {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.key)
+    }
+}
+
+/// Server-side encryption for outputs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Sse {
+    /// The bucket's default.
+    #[default]
+    None,
+    /// SSE-S3 (AES256).
+    Aes256,
+    /// SSE-KMS, with an optional key id.
+    Kms(Option<String>),
+}
+
+impl std::str::FromStr for Sse {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Sse, String> {
+        match s {
+            "none" => Ok(Sse::None),
+            "AES256" | "aes256" => Ok(Sse::Aes256),
+            "aws:kms" | "kms" => Ok(Sse::Kms(None)),
+            other => match other.strip_prefix("aws:kms:").or_else(|| other.strip_prefix("kms:")) {
+                Some(key) => Ok(Sse::Kms(Some(key.to_string()))),
+                None => Err(format!("unknown encryption {other:?} (none, AES256, aws:kms or aws:kms:KEY-ID)")),
+            },
+        }
+    }
+}
+
+/// Reads a whole object; `Ok(None)` when it does not exist.
+pub async fn get_optional(s3: &aws_sdk_s3::Client, url: &S3Url) -> Result<Option<Vec<u8>>> {
+    match s3.get_object().bucket(&url.bucket).key(&url.key).send().await {
+        Ok(out) => {
+            let bytes = out.body.collect().await.with_context(|| format!("reading {url}"))?;
+            Ok(Some(bytes.into_bytes().to_vec()))
+        }
+        Err(err) => {
+            let missing = err.as_service_error().is_some_and(|e| e.is_no_such_key());
+            if missing {
+                Ok(None)
+            } else {
+                Err(anyhow!("{}", describe(&err))).with_context(|| format!("cannot read {url}"))
+            }
+        }
+    }
+}
+
+/// Reads a whole object that must exist.
+pub async fn get(s3: &aws_sdk_s3::Client, url: &S3Url) -> Result<Vec<u8>> {
+    get_optional(s3, url).await?.ok_or_else(|| anyhow!("{url} does not exist"))
+}
+
+/// The keys under a prefix, in name order.
+pub async fn list(s3: &aws_sdk_s3::Client, prefix: &S3Url) -> Result<Vec<String>> {
+    let mut keys = Vec::new();
+    let mut pages = s3.list_objects_v2().bucket(&prefix.bucket).prefix(&prefix.key).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| anyhow!("{}", describe(&e))).with_context(|| format!("cannot list {prefix}"))?;
+        keys.extend(page.contents().iter().filter_map(|o| o.key().map(String::from)));
+    }
+    keys.sort();
+    Ok(keys)
+}
+
+/// Writes `bytes` as the object, `text/csv`, in one request or in parts; an
+/// unfinished multipart upload is aborted, so the old object stays as it was.
+pub async fn put(s3: &aws_sdk_s3::Client, url: &S3Url, bytes: Vec<u8>, sse: &Sse) -> Result<()> {
+    let context = || format!("cannot write {url}");
+    if bytes.len() <= PART_SIZE {
+        let mut req =
+            s3.put_object().bucket(&url.bucket).key(&url.key).content_type("text/csv").body(ByteStream::from(bytes));
+        req = match sse {
+            Sse::None => req,
+            Sse::Aes256 => req.server_side_encryption(ServerSideEncryption::Aes256),
+            Sse::Kms(key) => req.server_side_encryption(ServerSideEncryption::AwsKms).set_ssekms_key_id(key.clone()),
+        };
+        req.send().await.map_err(|e| anyhow!("{}", describe(&e))).with_context(context)?;
+        return Ok(());
+    }
+    let mut create = s3.create_multipart_upload().bucket(&url.bucket).key(&url.key).content_type("text/csv");
+    create = match sse {
+        Sse::None => create,
+        Sse::Aes256 => create.server_side_encryption(ServerSideEncryption::Aes256),
+        Sse::Kms(key) => create.server_side_encryption(ServerSideEncryption::AwsKms).set_ssekms_key_id(key.clone()),
+    };
+    let upload = create.send().await.map_err(|e| anyhow!("{}", describe(&e))).with_context(context)?;
+    let Some(upload_id) = upload.upload_id() else { bail!("{url}: no upload id in the multipart answer") };
+    let result = async {
+        let mut parts = Vec::new();
+        for (k, chunk) in bytes.chunks(PART_SIZE).enumerate() {
+            let number = k as i32 + 1;
+            let part = s3
+                .upload_part()
+                .bucket(&url.bucket)
+                .key(&url.key)
+                .upload_id(upload_id)
+                .part_number(number)
+                .body(ByteStream::from(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| anyhow!("{}", describe(&e)))?;
+            parts.push(CompletedPart::builder().part_number(number).set_e_tag(part.e_tag().map(String::from)).build());
+        }
+        s3.complete_multipart_upload()
+            .bucket(&url.bucket)
+            .key(&url.key)
+            .upload_id(upload_id)
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+            .send()
+            .await
+            .map_err(|e| anyhow!("{}", describe(&e)))?;
+        Ok::<(), anyhow::Error>(())
+    }
+    .await;
+    if result.is_err() {
+        let _ = s3.abort_multipart_upload().bucket(&url.bucket).key(&url.key).upload_id(upload_id).send().await;
+    }
+    result.with_context(context)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_locations() {
+        assert_eq!(S3Url::parse("s3://b/k/x.csv"), Some(S3Url { bucket: "b".into(), key: "k/x.csv".into() }));
+        assert_eq!(S3Url::parse("s3://b"), Some(S3Url { bucket: "b".into(), key: String::new() }));
+        assert_eq!(S3Url::parse("/tmp/x"), None);
+        assert_eq!(S3Url::parse("s3:///k"), None);
+        assert_eq!("aws:kms:abc".parse::<Sse>(), Ok(Sse::Kms(Some("abc".into()))));
+    }
+}
