@@ -56,8 +56,18 @@ impl Clients {
     }
 }
 
-/// An SDK error with its whole chain of causes (never a credential).
-pub fn describe(err: &(dyn std::error::Error + 'static)) -> String {
+/// An SDK error in a line: the service's code and message when it answered,
+/// otherwise the chain of causes (never a credential).
+pub fn describe<E, R>(err: &aws_sdk_s3::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    if let Some(service) = err.as_service_error() {
+        if let Some(code) = service.code() {
+            return format!("{code}: {}", service.message().unwrap_or("(no message)"));
+        }
+    }
     let text = aws_smithy_types::error::display::DisplayErrorContext(err).to_string();
-    text.chars().take(600).collect()
+    text.chars().take(400).collect()
 }

@@ -21,9 +21,8 @@ pub struct Scratch(pub PathBuf);
 
 impl Scratch {
     pub fn new(name: &str) -> Scratch {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../target/e2e")
-            .join(format!("{name}-{}", std::process::id()));
+        let dir =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e").join(format!("{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         Scratch(dir)
@@ -44,20 +43,13 @@ impl Drop for Scratch {
 
 /// Runs `tally` with `args`.
 pub fn tally(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tally"))
-        .args(args)
-        .output()
-        .unwrap()
+    Command::new(env!("CARGO_BIN_EXE_tally")).args(args).output().unwrap()
 }
 
 /// Runs `tally` and insists it succeeded; returns its stdout.
 pub fn tally_ok(args: &[&str]) -> String {
     let out = tally(args);
-    assert!(
-        out.status.success(),
-        "tally {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "tally {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -71,20 +63,9 @@ pub fn assert_same_file(got: &Path, want: &Path) {
     if g != w {
         let (g, w) = (String::from_utf8_lossy(&g), String::from_utf8_lossy(&w));
         for (n, (a, b)) in g.lines().zip(w.lines()).enumerate() {
-            assert_eq!(
-                a,
-                b,
-                "{} vs {}: line {}",
-                got.display(),
-                want.display(),
-                n + 1
-            );
+            assert_eq!(a, b, "{} vs {}: line {}", got.display(), want.display(), n + 1);
         }
-        panic!(
-            "{} and {} differ (length or line ends)",
-            got.display(),
-            want.display()
-        );
+        panic!("{} and {} differ (length or line ends)", got.display(), want.display());
     }
 }
 
@@ -92,10 +73,7 @@ pub fn assert_same_file(got: &Path, want: &Path) {
 pub fn assert_stats(json_report: &str, want_path: &Path) {
     let report: serde_json::Value = serde_json::from_str(json_report).unwrap();
     let want: serde_json::Value = serde_json::from_slice(&read(want_path)).unwrap();
-    assert_eq!(
-        report["stats"],
-        want,
-        "statistics differ from {}",
-        want_path.display()
-    );
+    assert_eq!(report["stats"], want, "statistics differ from {}", want_path.display());
 }
+
+pub mod moto;

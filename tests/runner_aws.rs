@@ -1,0 +1,256 @@
+//! The runner against a local AWS emulator (moto's server): the real SDK
+//! calls for DynamoDB scans, S3 reads and writes and the Athena view, with
+//! the fixtures' outputs byte for byte, and the failures that must leave the
+//! previous output object as it was.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::process::{Command, Output};
+
+use support::moto::{aws_env, Aws, Moto};
+use support::*;
+
+/// Runs `tally` against the emulator.
+fn tally_aws(moto: &Moto, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally"));
+    cmd.args(args);
+    for (k, v) in aws_env(&moto.url()) {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(out.status.success(), "tally failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+/// Unique names per test, so tests can share an emulator process or not.
+fn name(test: &str) -> String {
+    format!("{test}-{}", std::process::id()).replace('_', "-")
+}
+
+#[test]
+fn archive_and_consolidate_from_tables_to_s3_match_the_lambdas() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let aws = rt.block_on(Aws::new(&moto.url()));
+    let (old, new, bucket) = (name("old"), name("new"), name("reports"));
+    rt.block_on(async {
+        aws.create_table(&old).await;
+        aws.create_table(&new).await;
+        aws.create_bucket(&bucket).await;
+        aws.create_workgroup("wg-cat-prod-analytics").await;
+        assert_eq!(aws.load_table(&old, &read(&fixture("old_table.jsonl"))).await, 600);
+        assert_eq!(aws.load_table(&new, &read(&fixture("new_table.jsonl"))).await, 600);
+    });
+
+    for segments in ["1", "4"] {
+        let key = format!("archives/tokens-analysis/{segments}/tokens_analysis_old_table.csv");
+        let out_url = format!("s3://{bucket}/{key}");
+        let report = ok(&tally_aws(
+            &moto,
+            &[
+                "archive",
+                "--table",
+                &old,
+                "--out",
+                &out_url,
+                "--start",
+                "2024-01-01",
+                "--end",
+                "2025-12-31",
+                "--segments",
+                segments,
+                "--json",
+            ],
+        ));
+        assert_stats(&report, &fixture("expected_archive_v1.stats.json"));
+        let got = rt.block_on(aws.get(&bucket, &key));
+        assert_eq!(got, read(&fixture("expected_archive_v1.csv")), "archive with {segments} segments");
+        assert_eq!(rt.block_on(aws.content_type(&bucket, &key)).as_deref(), Some("text/csv"));
+
+        let consolidated = format!("tokens-analysis/{segments}/tokens_analysis_consolidated.csv");
+        let consolidated_url = format!("s3://{bucket}/{consolidated}");
+        let report = ok(&tally_aws(
+            &moto,
+            &[
+                "consolidate",
+                "--table",
+                &new,
+                "--historical",
+                &out_url,
+                "--out",
+                &consolidated_url,
+                "--start",
+                "2025-12-01",
+                "--segments",
+                segments,
+                "--athena",
+                "--json",
+            ],
+        ));
+        assert_stats(&report, &fixture("expected_consolidated.stats.json"));
+        let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+        assert_eq!(report["athena"]["state"], "SUCCEEDED");
+        assert!(!report["athena"]["query_execution_id"].as_str().unwrap().is_empty());
+        assert_eq!(rt.block_on(aws.get(&bucket, &consolidated)), read(&fixture("expected_consolidated.csv")));
+    }
+}
+
+#[test]
+fn dumps_on_s3_give_the_same_csv() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let aws = rt.block_on(Aws::new(&moto.url()));
+    let bucket = name("dumps");
+    let jsonl = read(&fixture("old_table.jsonl"));
+    rt.block_on(async {
+        aws.create_bucket(&bucket).await;
+        aws.put(&bucket, "plain/old_table.jsonl", jsonl.clone()).await;
+        // An Export-to-S3 folder: gzipped parts and a manifest.
+        let lines: Vec<&[u8]> = jsonl.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+        for (k, chunk) in lines.chunks(200).enumerate() {
+            use std::io::Write;
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            for line in chunk {
+                enc.write_all(line).unwrap();
+                enc.write_all(b"\n").unwrap();
+            }
+            aws.put(&bucket, &format!("AWSDynamoDB/0170-abc/data/part-{k}.json.gz"), enc.finish().unwrap()).await;
+        }
+        aws.put(&bucket, "AWSDynamoDB/0170-abc/manifest-summary.json", b"{}".to_vec()).await;
+    });
+    for dump in [format!("s3://{bucket}/plain/old_table.jsonl"), format!("s3://{bucket}/AWSDynamoDB/0170-abc/")] {
+        let out = format!("s3://{bucket}/out/{}.csv", dump.len());
+        let report = ok(&tally_aws(
+            &moto,
+            &["archive", "--dump", &dump, "--out", &out, "--start", "2024-01-01", "--end", "2025-12-31", "--json"],
+        ));
+        assert_stats(&report, &fixture("expected_archive_v1.stats.json"));
+        let key = out.trim_start_matches(&format!("s3://{bucket}/")).to_string();
+        assert_eq!(rt.block_on(aws.get(&bucket, &key)), read(&fixture("expected_archive_v1.csv")), "{dump}");
+    }
+}
+
+#[test]
+fn a_missing_or_unreadable_history_on_s3_leaves_the_output_as_it_was() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let aws = rt.block_on(Aws::new(&moto.url()));
+    let (bucket, table) = (name("hist"), name("newt"));
+    rt.block_on(async {
+        aws.create_bucket(&bucket).await;
+        aws.create_table(&table).await;
+        aws.load_table(&table, &read(&fixture("new_table.jsonl"))).await;
+        aws.put(&bucket, "out.csv", b"previous output\n".to_vec()).await;
+        aws.put(&bucket, "bad.csv", b"create_date,input_token\n".to_vec()).await;
+    });
+    let out = format!("s3://{bucket}/out.csv");
+    let missing = format!("s3://{bucket}/absent.csv");
+    let o = tally_aws(
+        &moto,
+        &["consolidate", "--table", &table, "--historical", &missing, "--out", &out, "--start", "2025-12-01"],
+    );
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not exist"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(rt.block_on(aws.get(&bucket, "out.csv")), b"previous output\n");
+
+    let bad = format!("s3://{bucket}/bad.csv");
+    let o = tally_aws(
+        &moto,
+        &["consolidate", "--table", &table, "--historical", &bad, "--out", &out, "--start", "2025-12-01"],
+    );
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("missing column"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(rt.block_on(aws.get(&bucket, "out.csv")), b"previous output\n");
+
+    // Allowed explicitly: the new rows alone.
+    let o = tally_aws(
+        &moto,
+        &[
+            "consolidate",
+            "--table",
+            &table,
+            "--historical",
+            &missing,
+            "--out",
+            &out,
+            "--start",
+            "2025-12-01",
+            "--allow-missing-historical",
+        ],
+    );
+    ok(&o);
+    assert_eq!(rt.block_on(aws.get(&bucket, "out.csv")), read(&fixture("expected_new_v2.csv")));
+}
+
+#[test]
+fn a_failed_scan_or_upload_publishes_nothing() {
+    let mut moto = Moto::start();
+    let rt = runtime();
+    let aws = rt.block_on(Aws::new(&moto.url()));
+    let bucket = name("fail");
+    rt.block_on(async {
+        aws.create_bucket(&bucket).await;
+        aws.put(&bucket, "out.csv", b"previous output\n".to_vec()).await;
+    });
+    let out = format!("s3://{bucket}/out.csv");
+    // A table that does not exist: the scan fails, nothing is written.
+    let o = tally_aws(
+        &moto,
+        &["archive", "--table", "no-such-table", "--out", &out, "--start", "2024-01-01", "--max-attempts", "2"],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("scan of table no-such-table failed"), "{err}");
+    assert_eq!(rt.block_on(aws.get(&bucket, "out.csv")), b"previous output\n");
+
+    // An upload refused (the bucket does not exist): exit non-zero, with the reason.
+    let dump = fixture("old_table.jsonl");
+    let o = tally_aws(
+        &moto,
+        &[
+            "archive",
+            "--dump",
+            dump.to_str().unwrap(),
+            "--out",
+            "s3://no-such-bucket/x.csv",
+            "--start",
+            "2024-01-01",
+            "--max-attempts",
+            "2",
+        ],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("cannot write s3://no-such-bucket/x.csv") && err.contains("NoSuchBucket"), "{err}");
+
+    // The emulator gone: the scan fails after its retries.
+    moto.stop();
+    let o =
+        tally_aws(&moto, &["archive", "--table", "t", "--out", &out, "--start", "2024-01-01", "--max-attempts", "2"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("scan of table t failed"));
+}
+
+#[test]
+fn athena_sql_prints_the_table_and_the_view() {
+    let out = tally(&[
+        "athena-sql",
+        "--athena-view",
+        "cat_test_token_usage_analysis",
+        "--location",
+        "s3://b/tokens-analysis/",
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("CREATE EXTERNAL TABLE IF NOT EXISTS `cat_prod_analytics_db`.`tokens_table_consolidated`"));
+    assert!(text.contains("'skip.header.line.count'='1'"));
+    assert!(text.contains("precio_token_input DECIMAL(10,6)"));
+    assert!(text.contains("CREATE OR REPLACE VIEW cat_test_token_usage_analysis AS"));
+}
