@@ -254,3 +254,86 @@ fn athena_sql_prints_the_table_and_the_view() {
     assert!(text.contains("precio_token_input DECIMAL(10,6)"));
     assert!(text.contains("CREATE OR REPLACE VIEW cat_test_token_usage_analysis AS"));
 }
+
+/// A configuration with one environment whose names the test controls.
+fn write_config(dir: &std::path::Path, bucket: &str, cron: &str, enabled: bool) -> std::path::PathBuf {
+    let path = dir.join("tally.toml");
+    let text = format!(
+        "[env.ci]\nold_table = \"not-used\"\nnew_table = \"overridden-by-DYNAMODB_TABLE_NAME\"\nbucket = \"{bucket}\"\n\
+         output_prefix = \"tokens-analysis/\"\nhistorical_prefix = \"archives/tokens-analysis/\"\n\
+         dates = {{ archival_start = \"2024-01-01\", archival_end = \"2025-12-31\", consolidated_start = \"2025-12-01\" }}\n\
+         athena = {{ database = \"db\", workgroup = \"wg-ci\", view = \"v_ci\", refresh = true }}\n\
+         schedule = {{ enabled = {enabled}, cron = \"{cron}\" }}\n"
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn an_environment_with_lambda_variables_runs_both_jobs_and_the_schedule() {
+    use std::io::{BufRead, BufReader};
+    let moto = Moto::start();
+    let rt = runtime();
+    let aws = rt.block_on(Aws::new(&moto.url()));
+    let (old, new, bucket) = (name("env-old"), name("env-new"), name("env-reports"));
+    rt.block_on(async {
+        aws.create_table(&old).await;
+        aws.create_table(&new).await;
+        aws.create_bucket(&bucket).await;
+        aws.create_workgroup("wg-ci").await;
+        aws.load_table(&old, &read(&fixture("old_table.jsonl"))).await;
+        aws.load_table(&new, &read(&fixture("new_table.jsonl"))).await;
+    });
+    let scratch = Scratch::new("env");
+    let config = write_config(&scratch.0, &bucket, "cron(30 4 * * ? *)", true);
+    let config = config.to_str().unwrap();
+    let with_env = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally"));
+        cmd.args(args).env("OLD_DYNAMODB_TABLE_NAME", &old).env("DYNAMODB_TABLE_NAME", &new);
+        for (k, v) in aws_env(&moto.url()) {
+            cmd.env(k, v);
+        }
+        cmd
+    };
+
+    // The archival job: table, dates and output object from the environment.
+    let o = with_env(&["archive", "--env", "ci", "--config", config, "--json"]).output().unwrap();
+    let report = ok(&o);
+    assert_stats(&report, &fixture("expected_archive_v1.stats.json"));
+    let archived = rt.block_on(aws.get(&bucket, "archives/tokens-analysis/tokens_analysis_old_table.csv"));
+    assert_eq!(archived, read(&fixture("expected_archive_v1.csv")));
+
+    // The schedule, rehearsed two seconds before its time: one run, then a clean stop.
+    let mut child = with_env(&["schedule", "--env", "ci", "--config", config, "--fake-now", "2026-11-22 04:29:58"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut log = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("run succeeded") || line.contains("run failed") {
+            break;
+        }
+    }
+    assert!(log.contains("next run at 2026-11-22 04:30:00 UTC"), "{log}");
+    assert!(log.contains("run succeeded: 1154 rows") && log.contains("Athena SUCCEEDED"), "{log}");
+    let consolidated = rt.block_on(aws.get(&bucket, "tokens-analysis/tokens_analysis_consolidated.csv"));
+    assert_eq!(consolidated, read(&fixture("expected_consolidated.csv")));
+    // It waits for the next day's run; SIGTERM stops it cleanly.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let status = child.wait().unwrap();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(status.success(), "exit {status:?}: {rest:?}");
+    assert!(rest.iter().any(|l| l.contains("next run at 2026-11-23 04:30:00 UTC")), "{rest:?}");
+    assert!(rest.iter().any(|l| l.contains("stopping")), "{rest:?}");
+
+    // A disabled schedule refuses to start.
+    let disabled = write_config(&scratch.0, &bucket, "cron(30 4 * * ? *)", false);
+    let o = with_env(&["schedule", "--env", "ci", "--config", disabled.to_str().unwrap()]).output().unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is disabled"));
+}

@@ -6,12 +6,15 @@
 
 mod athena;
 mod aws;
+mod config;
+mod cron;
 mod ddb;
 mod demo;
 mod jobs;
 mod location;
 mod progress;
 mod s3;
+mod schedule;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,13 +53,23 @@ enum Command {
     Consolidate(ConsolidateArgs),
     /// Print the Athena table DDL and the view.
     AthenaSql(AthenaSqlArgs),
+    /// Run the daily consolidation at each time of the environment's cron (UTC).
+    Schedule(ScheduleArgs),
     /// Sample tables, both jobs on local files, and how to open the explorer.
     Demo(DemoArgs),
 }
 
-#[derive(Args, Debug)]
-#[command(group(ArgGroup::new("input").required(true).args(["table", "dump"])))]
+#[derive(Args, Debug, Clone)]
+#[command(group(ArgGroup::new("input").args(["table", "dump"])))]
 struct Common {
+    /// An environment of the configuration file (test, prod): tables, bucket,
+    /// prefixes, dates, prices and Athena names come from it (the Lambdas'
+    /// variables, such as DYNAMODB_TABLE_NAME, override it; flags override both).
+    #[arg(long, value_name = "NAME")]
+    env: Option<String>,
+    /// The configuration file.
+    #[arg(long, value_name = "PATH", default_value = "tally.toml")]
+    config: PathBuf,
     /// The DynamoDB table to scan.
     #[arg(long, value_name = "NAME")]
     table: Option<String>,
@@ -65,24 +78,24 @@ struct Common {
     /// (a key ending with / reads every part under it).
     #[arg(long, value_name = "PATH|s3://B/K")]
     dump: Option<String>,
-    /// Where to write the CSV.
+    /// Where to write the CSV (with --env: the seed's object in the bucket).
     #[arg(long, value_name = "PATH|s3://B/K")]
-    out: String,
+    out: Option<String>,
     /// First day kept (YYYY-MM-DD, UTC, inclusive).
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
-    start: Day,
+    start: Option<Day>,
     /// Last day kept (inclusive); none means no upper bound.
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
     end: Option<Day>,
     /// The `source` column.
     #[arg(long)]
     source: Option<String>,
-    /// USD per 1,000 input tokens.
-    #[arg(long, value_name = "P", value_parser = parse_price_arg, default_value = "0.003")]
-    input_price: Decimal,
-    /// USD per 1,000 output tokens.
-    #[arg(long, value_name = "P", value_parser = parse_price_arg, default_value = "0.015")]
-    output_price: Decimal,
+    /// USD per 1,000 input tokens (default 0.003).
+    #[arg(long, value_name = "P", value_parser = parse_price_arg)]
+    input_price: Option<Decimal>,
+    /// USD per 1,000 output tokens (default 0.015).
+    #[arg(long, value_name = "P", value_parser = parse_price_arg)]
+    output_price: Option<Decimal>,
     /// Print one JSON object (output location and statistics) instead of a summary.
     #[arg(long)]
     json: bool,
@@ -110,48 +123,52 @@ struct Common {
 struct ArchiveArgs {
     #[command(flatten)]
     common: Common,
-    /// Estimator: v1 (the archival Lambda), v2 or full.
-    #[arg(long, default_value = "v1")]
-    estimator: Estimator,
+    /// Estimator: v1 (the archival Lambda, the default), v2 or full.
+    #[arg(long)]
+    estimator: Option<Estimator>,
 }
 
 #[derive(Args, Debug, Clone)]
 struct AthenaArgs {
-    /// Athena database.
-    #[arg(long, value_name = "NAME", default_value = "cat_prod_analytics_db")]
-    athena_database: String,
-    /// Athena workgroup.
-    #[arg(long, value_name = "NAME", default_value = "wg-cat-prod-analytics")]
-    athena_workgroup: String,
-    /// The view to refresh.
-    #[arg(long, value_name = "NAME", default_value = "cat_prod_token_usage_analysis")]
-    athena_view: String,
-    /// The table over the consolidated CSV.
-    #[arg(long, value_name = "NAME", default_value = "tokens_table_consolidated")]
-    athena_table: String,
+    /// Athena database (default cat_prod_analytics_db).
+    #[arg(long, value_name = "NAME")]
+    athena_database: Option<String>,
+    /// Athena workgroup (default wg-cat-prod-analytics).
+    #[arg(long, value_name = "NAME")]
+    athena_workgroup: Option<String>,
+    /// The view to refresh (default cat_prod_token_usage_analysis).
+    #[arg(long, value_name = "NAME")]
+    athena_view: Option<String>,
+    /// The table over the consolidated CSV (default tokens_table_consolidated).
+    #[arg(long, value_name = "NAME")]
+    athena_table: Option<String>,
 }
 
 impl AthenaArgs {
-    fn names(&self) -> AthenaNames {
+    fn names(&self, env: Option<&config::Env>) -> AthenaNames {
+        let e = env.map(|e| e.athena.clone()).unwrap_or_default();
+        let pick = |flag: &Option<String>, from_env: Option<String>, default: &str| {
+            flag.clone().or(from_env).unwrap_or_else(|| default.to_string())
+        };
         AthenaNames {
-            database: self.athena_database.clone(),
-            workgroup: self.athena_workgroup.clone(),
-            view: self.athena_view.clone(),
-            table: self.athena_table.clone(),
+            database: pick(&self.athena_database, e.database, "cat_prod_analytics_db"),
+            workgroup: pick(&self.athena_workgroup, e.workgroup, "wg-cat-prod-analytics"),
+            view: pick(&self.athena_view, e.view, "cat_prod_token_usage_analysis"),
+            table: pick(&self.athena_table, e.table, "tokens_table_consolidated"),
         }
     }
 }
 
-#[derive(Args, Debug)]
-struct ConsolidateArgs {
+#[derive(Args, Debug, Clone)]
+pub struct ConsolidateArgs {
     #[command(flatten)]
     common: Common,
-    /// Estimator: v2 (the daily Lambda) or full.
-    #[arg(long, default_value = "v2")]
-    estimator: Estimator,
-    /// The historical CSV written by the archival job.
+    /// Estimator: v2 (the daily Lambda, the default) or full.
+    #[arg(long)]
+    estimator: Option<Estimator>,
+    /// The historical CSV written by the archival job (with --env: the seed's object).
     #[arg(long, value_name = "PATH|s3://B/K")]
-    historical: String,
+    historical: Option<String>,
     /// Which row wins a repeated (pk, sk): historical (the Lambdas') or new.
     #[arg(long, default_value = "historical")]
     prefer: Prefer,
@@ -163,6 +180,25 @@ struct ConsolidateArgs {
     athena: bool,
     #[command(flatten)]
     names: AthenaArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ScheduleArgs {
+    /// The environment whose schedule and jobs to run.
+    #[arg(long, value_name = "NAME")]
+    env: String,
+    /// The configuration file.
+    #[arg(long, value_name = "PATH", default_value = "tally.toml")]
+    config: PathBuf,
+    /// A custom AWS endpoint, such as a local emulator (also AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// Print the next N run times and stop.
+    #[arg(long, value_name = "N")]
+    dry_run: Option<usize>,
+    /// Pretend the clock reads this UTC time now (YYYY-MM-DD HH:MM:SS), for rehearsals.
+    #[arg(long, value_name = "TIME", hide = true)]
+    fake_now: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -199,22 +235,84 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
+/// A job with every setting resolved: flags, then the Lambdas' variables,
+/// then the environment, then the defaults.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    items: Items,
+    out: Place,
+    spec: JobSpec,
+}
+
+/// Which job is being resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Job {
+    Archive,
+    Consolidate,
+}
+
 impl Common {
-    fn spec(&self, estimator: Estimator, default_source: &str) -> JobSpec {
-        JobSpec {
-            estimator,
-            source: self.source.clone().unwrap_or_else(|| default_source.to_string()),
-            range: DateRange { start: self.start, end: self.end },
-            prices: Prices { input_per_1k: self.input_price, output_per_1k: self.output_price },
-        }
+    fn environment(&self) -> Result<Option<config::Env>> {
+        let Some(name) = &self.env else { return Ok(None) };
+        let explicit = self.config.as_os_str() != "tally.toml";
+        let config = config::Config::load(&self.config, explicit)?;
+        Ok(Some(config.env(name, |v| std::env::var(v).ok())?))
     }
 
-    fn items(&self) -> Items {
-        match (&self.table, &self.dump) {
-            (Some(table), _) => Items::Table(table.clone()),
-            (None, Some(dump)) => Items::Dump(Place::parse(dump)),
-            (None, None) => Items::Table(String::new()),
-        }
+    fn resolve(&self, job: Job, estimator: Option<Estimator>, env: Option<&config::Env>) -> Result<Resolved> {
+        let day = |text: &Option<String>, what: &str| -> Result<Option<Day>> {
+            text.as_deref()
+                .map(|t| Day::parse(t).with_context(|| format!("{what}: not a YYYY-MM-DD day: {t:?}")))
+                .transpose()
+        };
+        let price = |text: &Option<String>| -> Result<Option<Decimal>> {
+            text.as_deref().map(|t| parse_price(t).map_err(anyhow::Error::from)).transpose()
+        };
+        let (env_table, env_out, env_start, env_end, env_estimator) = match (env, job) {
+            (Some(e), Job::Archive) => (
+                e.old_table.clone(),
+                Some(e.historical_object()?),
+                day(&e.dates.archival_start, "dates.archival_start")?,
+                day(&e.dates.archival_end, "dates.archival_end")?,
+                None,
+            ),
+            (Some(e), Job::Consolidate) => (
+                e.new_table.clone(),
+                Some(e.consolidated_object()?),
+                day(&e.dates.consolidated_start, "dates.consolidated_start")?,
+                None,
+                e.estimator.as_deref().map(str::parse::<Estimator>).transpose().map_err(anyhow::Error::msg)?,
+            ),
+            (None, _) => (None, None, None, None, None),
+        };
+        let items = match (&self.table, &self.dump, env_table) {
+            (Some(t), _, _) => Items::Table(t.clone()),
+            (None, Some(d), _) => Items::Dump(Place::parse(d)),
+            (None, None, Some(t)) => Items::Table(t),
+            (None, None, None) => anyhow::bail!("give --table or --dump (or --env with a table)"),
+        };
+        let out = self.out.clone().or(env_out).context("give --out (or --env with a bucket)")?;
+        let start = self.start.or(env_start).context("give --start (or --env with dates)")?;
+        let default_estimator = if job == Job::Archive { Estimator::V1 } else { Estimator::V2 };
+        let default_source = if job == Job::Archive { "old_table" } else { "new_table" };
+        let (env_in, env_out_price) = match env {
+            Some(e) => (price(&e.input_price)?, price(&e.output_price)?),
+            None => (None, None),
+        };
+        let defaults = Prices::default();
+        Ok(Resolved {
+            items,
+            out: Place::parse(&out),
+            spec: JobSpec {
+                estimator: estimator.or(env_estimator).unwrap_or(default_estimator),
+                source: self.source.clone().unwrap_or_else(|| default_source.to_string()),
+                range: DateRange { start, end: self.end.or(env_end) },
+                prices: Prices {
+                    input_per_1k: self.input_price.or(env_in).unwrap_or(defaults.input_per_1k),
+                    output_per_1k: self.output_price.or(env_out_price).unwrap_or(defaults.output_per_1k),
+                },
+            },
+        })
     }
 
     fn ctx(&self) -> Ctx {
@@ -225,6 +323,36 @@ impl Common {
         ctx.large = self.large_message_bucket.clone().map(|bucket| ddb::LargeMessages { bucket });
         ctx
     }
+}
+
+/// Runs the daily consolidation as configured (used by `consolidate` and `schedule`).
+pub async fn consolidate(c: &ConsolidateArgs) -> Result<(Output, Option<serde_json::Value>)> {
+    let env = c.common.environment()?;
+    let job = c.common.resolve(Job::Consolidate, c.estimator, env.as_ref())?;
+    anyhow::ensure!(
+        job.spec.estimator != Estimator::V1,
+        "consolidate takes estimator v2 or full (v1 is the archival job's)"
+    );
+    let historical = match (&c.historical, &env) {
+        (Some(h), _) => h.clone(),
+        (None, Some(e)) => e.historical_object()?,
+        (None, None) => anyhow::bail!("give --historical (or --env with a bucket)"),
+    };
+    let ctx = c.common.ctx();
+    let history =
+        jobs::History { place: Place::parse(&historical), allow_missing: c.allow_missing_historical, prefer: c.prefer };
+    let out = jobs::consolidate(&ctx, &job.items, &job.spec, &history, &job.out).await?;
+    let refresh_wanted = c.athena || env.as_ref().and_then(|e| e.athena.refresh).unwrap_or(false);
+    let refresh = if refresh_wanted {
+        let names = c.names.names(env.as_ref());
+        let refresh = athena::refresh_view(ctx.clients().await, &names, Duration::from_secs(300))
+            .await
+            .context("the consolidated file was written, but the Athena view was not refreshed")?;
+        Some(serde_json::to_value(refresh)?)
+    } else {
+        None
+    };
+    Ok((out, refresh))
 }
 
 /// Prints the result: one JSON object, or a short summary.
@@ -277,38 +405,21 @@ pub fn report(output: &Output, json: bool, extra: Option<serde_json::Value>) {
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Archive(a) => {
-            let spec = a.common.spec(a.estimator, "old_table");
+            let env = a.common.environment()?;
+            let job = a.common.resolve(Job::Archive, a.estimator, env.as_ref())?;
             let ctx = a.common.ctx();
-            let out = jobs::archive(&ctx, &a.common.items(), &spec, &Place::parse(&a.common.out)).await?;
+            let out = jobs::archive(&ctx, &job.items, &job.spec, &job.out).await?;
             report(&out, a.common.json, None);
         }
         Command::Consolidate(c) => {
-            anyhow::ensure!(
-                c.estimator != Estimator::V1,
-                "consolidate takes estimator v2 or full (v1 is the archival job's)"
-            );
-            let spec = c.common.spec(c.estimator, "new_table");
-            let ctx = c.common.ctx();
-            let history = jobs::History {
-                place: Place::parse(&c.historical),
-                allow_missing: c.allow_missing_historical,
-                prefer: c.prefer,
-            };
-            let out = jobs::consolidate(&ctx, &c.common.items(), &spec, &history, &Place::parse(&c.common.out)).await?;
-            let refresh = if c.athena {
-                let refresh = athena::refresh_view(ctx.clients().await, &c.names.names(), Duration::from_secs(300))
-                    .await
-                    .context("the consolidated file was written, but the Athena view was not refreshed")?;
-                Some(serde_json::to_value(refresh)?)
-            } else {
-                None
-            };
+            let (out, refresh) = consolidate(&c).await?;
             report(&out, c.common.json, refresh);
         }
         Command::AthenaSql(a) => {
-            println!("{};\n", athena::table_ddl(&a.names.names(), &a.location)?);
-            println!("{};", athena::view_sql(&a.names.names())?);
+            println!("{};\n", athena::table_ddl(&a.names.names(None), &a.location)?);
+            println!("{};", athena::view_sql(&a.names.names(None))?);
         }
+        Command::Schedule(s) => schedule::run(&s).await?,
         Command::Demo(d) => demo::run(&d.dir, d.items, d.json).await.context("demo")?,
     }
     Ok(())

@@ -1,0 +1,213 @@
+//! Environments (`test`, `prod`): what the seeds' TypeScript configs held,
+//! in `tally.toml`, overridden by the Lambdas' variable names, overridden in
+//! turn by flags.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::Deserialize;
+
+/// The configuration file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Environments by name.
+    #[serde(default)]
+    pub env: BTreeMap<String, Env>,
+}
+
+/// One environment.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Env {
+    /// The legacy table (archival job).
+    pub old_table: Option<String>,
+    /// The current table (daily job).
+    pub new_table: Option<String>,
+    /// The reports bucket.
+    pub bucket: Option<String>,
+    /// Prefix of the consolidated CSV (`tokens-analysis/`).
+    pub output_prefix: Option<String>,
+    /// Prefix of the historical CSV (`archives/tokens-analysis/`).
+    pub historical_prefix: Option<String>,
+    /// Date filters.
+    #[serde(default)]
+    pub dates: Dates,
+    /// Estimator of the daily job (`v2` or `full`).
+    pub estimator: Option<String>,
+    /// USD per 1K input tokens.
+    pub input_price: Option<String>,
+    /// USD per 1K output tokens.
+    pub output_price: Option<String>,
+    /// Athena names.
+    #[serde(default)]
+    pub athena: Athena,
+    /// The daily job's schedule.
+    #[serde(default)]
+    pub schedule: ScheduleConfig,
+}
+
+/// Date filters of the two jobs.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dates {
+    /// First day of the archival job.
+    pub archival_start: Option<String>,
+    /// Last day of the archival job.
+    pub archival_end: Option<String>,
+    /// First day of the daily job (the migration date).
+    pub consolidated_start: Option<String>,
+}
+
+/// Athena names.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Athena {
+    /// Database.
+    pub database: Option<String>,
+    /// Workgroup.
+    pub workgroup: Option<String>,
+    /// View.
+    pub view: Option<String>,
+    /// Table over the consolidated CSV.
+    pub table: Option<String>,
+    /// Whether the daily job refreshes the view.
+    pub refresh: Option<bool>,
+}
+
+/// The daily job's schedule.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// Whether `tally schedule` may run it.
+    pub enabled: Option<bool>,
+    /// `cron(30 4 * * ? *)` (AWS syntax, UTC).
+    pub cron: Option<String>,
+}
+
+/// The seeds' file names.
+pub const HISTORICAL_FILE: &str = "tokens_analysis_old_table.csv";
+/// The seeds' file names.
+pub const CONSOLIDATED_FILE: &str = "tokens_analysis_consolidated.csv";
+
+impl Config {
+    /// Reads `path`; a missing default file is an empty configuration.
+    pub fn load(path: &Path, explicit: bool) -> Result<Config> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text).with_context(|| format!("cannot read configuration {}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => Ok(Config::default()),
+            Err(e) => Err(e).with_context(|| format!("cannot read configuration {}", path.display())),
+        }
+    }
+
+    /// Environment `name`, with the Lambdas' variables applied on top.
+    pub fn env(&self, name: &str, vars: impl Fn(&str) -> Option<String>) -> Result<Env> {
+        let mut env = self.env.get(name).cloned().ok_or_else(|| {
+            let known: Vec<&str> = self.env.keys().map(String::as_str).collect();
+            anyhow!("no environment {name:?} in the configuration (known: {})", known.join(", "))
+        })?;
+        env.apply_vars(vars);
+        Ok(env)
+    }
+}
+
+impl Env {
+    /// `DYNAMODB_TABLE_NAME`, `OLD_DYNAMODB_TABLE_NAME`, `S3_BUCKET_NAME`,
+    /// `S3_OUTPUT_PREFIX`, `S3_OLD_DATA_PREFIX`, `FILTER_DATE_START`,
+    /// `FILTER_DATE_END`, `ATHENA_DATABASE`, `ATHENA_WORKGROUP`, `ATHENA_VIEW_NAME`.
+    pub fn apply_vars(&mut self, vars: impl Fn(&str) -> Option<String>) {
+        let set = |slot: &mut Option<String>, name: &str| {
+            if let Some(v) = vars(name).filter(|v| !v.is_empty()) {
+                *slot = Some(v);
+            }
+        };
+        set(&mut self.new_table, "DYNAMODB_TABLE_NAME");
+        set(&mut self.old_table, "OLD_DYNAMODB_TABLE_NAME");
+        set(&mut self.bucket, "S3_BUCKET_NAME");
+        set(&mut self.output_prefix, "S3_OUTPUT_PREFIX");
+        set(&mut self.historical_prefix, "S3_OLD_DATA_PREFIX");
+        // Each Lambda read FILTER_DATE_START as its own start.
+        set(&mut self.dates.archival_start, "FILTER_DATE_START");
+        set(&mut self.dates.consolidated_start, "FILTER_DATE_START");
+        set(&mut self.dates.archival_end, "FILTER_DATE_END");
+        set(&mut self.athena.database, "ATHENA_DATABASE");
+        set(&mut self.athena.workgroup, "ATHENA_WORKGROUP");
+        set(&mut self.athena.view, "ATHENA_VIEW_NAME");
+    }
+
+    fn object(&self, prefix: &Option<String>, file: &str, what: &str) -> Result<String> {
+        let bucket = self.bucket.as_deref().ok_or_else(|| anyhow!("the environment has no bucket for the {what}"))?;
+        let prefix = prefix.as_deref().unwrap_or("");
+        let sep = if prefix.is_empty() || prefix.ends_with('/') { "" } else { "/" };
+        Ok(format!("s3://{bucket}/{prefix}{sep}{file}"))
+    }
+
+    /// `s3://bucket/<historical prefix>tokens_analysis_old_table.csv`.
+    pub fn historical_object(&self) -> Result<String> {
+        self.object(&self.historical_prefix, HISTORICAL_FILE, "historical file")
+    }
+
+    /// `s3://bucket/<output prefix>tokens_analysis_consolidated.csv`.
+    pub fn consolidated_object(&self) -> Result<String> {
+        self.object(&self.output_prefix, CONSOLIDATED_FILE, "consolidated file")
+    }
+
+    /// The cron of an enabled schedule, or why there is none.
+    pub fn enabled_schedule(&self, name: &str) -> Result<String> {
+        if self.schedule.enabled != Some(true) {
+            bail!(
+                "the schedule of environment {name:?} is disabled (schedule.enabled = false): \
+                 run `tally consolidate --env {name}` by hand"
+            );
+        }
+        self.schedule.cron.clone().ok_or_else(|| anyhow!("environment {name:?} has no schedule.cron"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOML: &str = r#"
+[env.prod]
+old_table = "BedrockChatStack-Old"
+new_table = "BedrockChatStack-New"
+bucket = "cat-prod-normalize-reports"
+output_prefix = "tokens-analysis/"
+historical_prefix = "archives/tokens-analysis/"
+dates = { archival_start = "2024-01-01", archival_end = "2025-11-30", consolidated_start = "2025-12-01" }
+athena = { database = "cat_prod_analytics_db", workgroup = "wg-cat-prod-analytics", view = "cat_prod_token_usage_analysis" }
+schedule = { enabled = true, cron = "cron(30 4 * * ? *)" }
+
+[env.test]
+bucket = "cat-test-normalize-reports"
+schedule = { enabled = false }
+"#;
+
+    #[test]
+    fn variables_override_the_file() {
+        let config: Config = toml::from_str(TOML).expect("toml");
+        let env = config
+            .env("prod", |name| match name {
+                "DYNAMODB_TABLE_NAME" => Some("other-table".into()),
+                "S3_OUTPUT_PREFIX" => Some("elsewhere".into()),
+                _ => None,
+            })
+            .expect("prod");
+        assert_eq!(env.new_table.as_deref(), Some("other-table"));
+        assert_eq!(
+            env.consolidated_object().expect("object"),
+            "s3://cat-prod-normalize-reports/elsewhere/tokens_analysis_consolidated.csv"
+        );
+        assert_eq!(
+            env.historical_object().expect("object"),
+            "s3://cat-prod-normalize-reports/archives/tokens-analysis/tokens_analysis_old_table.csv"
+        );
+        assert_eq!(env.enabled_schedule("prod").expect("cron"), "cron(30 4 * * ? *)");
+        let test = config.env("test", |_| None).expect("test");
+        assert!(test.enabled_schedule("test").is_err_and(|e| e.to_string().contains("disabled")));
+        assert!(config.env("staging", |_| None).is_err());
+        assert!(toml::from_str::<Config>("[env.x]\nbukcet = \"typo\"").is_err());
+    }
+}

@@ -1,0 +1,129 @@
+//! `tally schedule`: the daily consolidation at each time of the
+//! environment's cron (UTC), each run logged, a failed run followed by the
+//! next one, and a clean stop on SIGTERM or Ctrl-C (a run in progress is
+//! finished first, so nothing is left half-published).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, Context, Result};
+use clap::Parser;
+use tally_core::dates::{format_datetime, parse_datetime};
+
+use crate::cron::Schedule;
+use crate::{Cli, Command, ScheduleArgs};
+
+fn now_secs() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+fn log(line: &str) {
+    eprintln!("[tally schedule {} UTC] {line}", format_datetime(now_secs()));
+}
+
+/// Resolves when the process is asked to stop.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Runs the schedule of `args.env` until stopped.
+pub async fn run(args: &ScheduleArgs) -> Result<()> {
+    let explicit = args.config.as_os_str() != "tally.toml";
+    let config = crate::config::Config::load(&args.config, explicit)?;
+    let env = config.env(&args.env, |v| std::env::var(v).ok())?;
+    let expr = env.enabled_schedule(&args.env)?;
+    let schedule = Schedule::parse(&expr).map_err(|e| anyhow!("schedule.cron {expr:?}: {e}"))?;
+    let offset = match &args.fake_now {
+        Some(t) => {
+            parse_datetime(t).with_context(|| format!("--fake-now: not a YYYY-MM-DD HH:MM:SS time: {t:?}"))?
+                - now_secs()
+        }
+        None => 0,
+    };
+    let clock = || now_secs() + offset;
+    let started = clock();
+    if let Some(n) = args.dry_run {
+        let mut t = started;
+        for _ in 0..n {
+            let Some(next) = schedule.next_after(t, started) else { break };
+            println!("{}", format_datetime(next));
+            t = next;
+        }
+        return Ok(());
+    }
+    let mut argv = vec!["tally".to_string(), "consolidate".into(), "--env".into(), args.env.clone()];
+    argv.extend(["--config".into(), args.config.display().to_string(), "--json".into()]);
+    if let Some(url) = &args.endpoint_url {
+        argv.extend(["--endpoint-url".into(), url.clone()]);
+    }
+    let Command::Consolidate(job) = Cli::try_parse_from(&argv)?.command else {
+        return Err(anyhow!("internal: the consolidation arguments did not parse"));
+    };
+    log(&format!("environment {}: {expr}", args.env));
+    let stop = stop_signal();
+    tokio::pin!(stop);
+    loop {
+        let now = clock();
+        let Some(next) = schedule.next_after(now, started) else {
+            log("the schedule has no further runs; stopping");
+            return Ok(());
+        };
+        log(&format!("next run at {} UTC", format_datetime(next)));
+        let wait = Duration::from_secs((next - now).max(0) as u64);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = &mut stop => {
+                log("stop requested; stopping");
+                return Ok(());
+            }
+        }
+        log("run started");
+        let run = crate::consolidate(&job);
+        tokio::pin!(run);
+        let outcome = tokio::select! {
+            outcome = &mut run => outcome,
+            _ = &mut stop => {
+                log("stop requested; finishing the current run first");
+                let outcome = run.await;
+                report(outcome);
+                log("stopping");
+                return Ok(());
+            }
+        };
+        report(outcome);
+    }
+}
+
+fn report(outcome: Result<(crate::jobs::Output, Option<serde_json::Value>)>) {
+    match outcome {
+        Ok((out, refresh)) => {
+            let s = &out.stats;
+            log(&format!(
+                "run succeeded: {} rows to {} ({} USD, {} errors){}",
+                s.total_records,
+                out.location,
+                s.total_cost,
+                s.errors,
+                refresh.map(|r| format!(", Athena {}", r["state"].as_str().unwrap_or("?"))).unwrap_or_default()
+            ));
+        }
+        Err(e) => log(&format!("run failed: {e:#}; the previous output is untouched, waiting for the next run")),
+    }
+}
