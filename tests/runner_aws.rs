@@ -7,6 +7,7 @@
 mod support;
 
 use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
 
 use support::moto::{aws_env, Aws, Moto};
 use support::*;
@@ -336,4 +337,114 @@ fn an_environment_with_lambda_variables_runs_both_jobs_and_the_schedule() {
     let o = with_env(&["schedule", "--env", "ci", "--config", disabled.to_str().unwrap()]).output().unwrap();
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("is disabled"));
+}
+
+#[test]
+fn throttling_and_server_errors_are_retried_and_the_output_is_identical() {
+    use support::proxy::{Policy, Proxy};
+    let moto = Moto::start();
+    let rt = runtime();
+    let aws = rt.block_on(Aws::new(&moto.url()));
+    let (table, bucket) = (name("throttled"), name("throttled-out"));
+    rt.block_on(async {
+        aws.create_table(&table).await;
+        aws.create_bucket(&bucket).await;
+        aws.load_table(&table, &read(&fixture("old_table.jsonl"))).await;
+    });
+    let proxy = Proxy::start(moto.port, Policy { throttle_scans: 2, ..Policy::default() });
+    let out = format!("s3://{bucket}/old.csv");
+    let o = tally_via(
+        &proxy.url(),
+        &[
+            "archive",
+            "--table",
+            &table,
+            "--out",
+            &out,
+            "--start",
+            "2024-01-01",
+            "--end",
+            "2025-12-31",
+            "--segments",
+            "3",
+            "--json",
+        ],
+    );
+    let report = ok(&o);
+    assert_stats(&report, &fixture("expected_archive_v1.stats.json"));
+    assert!(proxy.injected.load(std::sync::atomic::Ordering::SeqCst) >= 3, "the proxy injected too few errors");
+    assert_eq!(rt.block_on(aws.get(&bucket, "old.csv")), read(&fixture("expected_archive_v1.csv")));
+}
+
+/// Runs `tally` with the emulator's credentials against `endpoint`.
+fn tally_via(endpoint: &str, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally"));
+    cmd.args(args);
+    for (k, v) in aws_env(endpoint) {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn the_emulator_stopping_mid_scan_or_a_refused_upload_leaves_the_old_output() {
+    use support::proxy::{Policy, Proxy};
+    let moto = Arc::new(Mutex::new(Moto::start()));
+    let port = moto.lock().unwrap().port;
+    let url = moto.lock().unwrap().url();
+    let rt = runtime();
+    let aws = rt.block_on(Aws::new(&url));
+    let (table, bucket) = (name("midscan"), name("midscan-out"));
+    rt.block_on(async {
+        aws.create_table(&table).await;
+        aws.create_bucket(&bucket).await;
+        aws.load_table(&table, &read(&fixture("new_table.jsonl"))).await;
+        aws.put(&bucket, "out.csv", b"previous output\n".to_vec()).await;
+    });
+    let out = format!("s3://{bucket}/out.csv");
+
+    // S3 refuses the upload: non-zero exit with the reason, old object kept.
+    let proxy = Proxy::start(port, Policy { refuse_puts: true, ..Policy::default() });
+    let o = tally_via(
+        &proxy.url(),
+        &["archive", "--table", &table, "--out", &out, "--start", "2025-12-01", "--max-attempts", "2"],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("cannot write") && err.contains("AccessDenied"), "{err}");
+    assert_eq!(rt.block_on(aws.get(&bucket, "out.csv")), b"previous output\n");
+    drop(proxy);
+
+    // The emulator stops after the first page of the scan (600 items of
+    // about 4.7 KB are three 1 MB pages): the scan fails, nothing is written.
+    let scratch = Scratch::new("midscan");
+    let local_out = scratch.path("out.csv");
+    std::fs::write(&local_out, b"previous output\n").unwrap();
+    let stopper = moto.clone();
+    let proxy = Proxy::start(
+        port,
+        Policy { after_scans: Some((1, Box::new(move || stopper.lock().unwrap().stop()))), ..Policy::default() },
+    );
+    let o = tally_via(
+        &proxy.url(),
+        &[
+            "archive",
+            "--table",
+            &table,
+            "--out",
+            local_out.to_str().unwrap(),
+            "--start",
+            "2025-12-01",
+            "--segments",
+            "1",
+            "--max-attempts",
+            "2",
+        ],
+    );
+    assert!(!o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("scan of table") && err.contains("failed"), "{err}");
+    // One page answered, then both attempts at the next one lost.
+    assert_eq!(proxy.scans.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(read(&local_out), b"previous output\n");
 }

@@ -10,18 +10,7 @@ use std::io::Write;
 use support::*;
 
 fn archive_args<'a>(dump: &'a str, out: &'a str) -> Vec<&'a str> {
-    vec![
-        "archive",
-        "--dump",
-        dump,
-        "--out",
-        out,
-        "--start",
-        "2024-01-01",
-        "--end",
-        "2025-12-31",
-        "--json",
-    ]
+    vec!["archive", "--dump", dump, "--out", out, "--start", "2024-01-01", "--end", "2025-12-31", "--json"]
 }
 
 #[test]
@@ -83,18 +72,11 @@ fn consolidation_matches_the_lambda_with_one_and_four_threads() {
         let out = s.path(&format!("consolidated-{threads}.csv"));
         let dump = fixture("new_table.jsonl");
         let hist = fixture("expected_archive_v1.csv");
-        let o = consolidate(
-            dump.to_str().unwrap(),
-            hist.to_str().unwrap(),
-            out.to_str().unwrap(),
-            &["--threads", threads],
-        );
+        let o =
+            consolidate(dump.to_str().unwrap(), hist.to_str().unwrap(), out.to_str().unwrap(), &["--threads", threads]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         assert_same_file(&out, &fixture("expected_consolidated.csv"));
-        assert_stats(
-            &String::from_utf8(o.stdout).unwrap(),
-            &fixture("expected_consolidated.stats.json"),
-        );
+        assert_stats(&String::from_utf8(o.stdout).unwrap(), &fixture("expected_consolidated.stats.json"));
     }
 }
 
@@ -104,24 +86,16 @@ fn consolidation_matches_the_lambda_with_one_and_four_threads() {
 fn every_dump_layout_gives_the_same_csv() {
     let s = Scratch::new("layouts");
     let jsonl = read(&fixture("old_table.jsonl"));
-    let lines: Vec<&[u8]> = jsonl
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .collect();
+    let lines: Vec<&[u8]> = jsonl.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
 
     let gz = s.path("old_table.jsonl.gz");
-    let mut enc = flate2::write::GzEncoder::new(
-        std::fs::File::create(&gz).unwrap(),
-        flate2::Compression::fast(),
-    );
+    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::fast());
     enc.write_all(&jsonl).unwrap();
     enc.finish().unwrap();
 
     let scan = s.path("scan.json");
-    let items: Vec<serde_json::Value> = lines
-        .iter()
-        .map(|l| serde_json::from_slice::<serde_json::Value>(l).unwrap()["Item"].clone())
-        .collect();
+    let items: Vec<serde_json::Value> =
+        lines.iter().map(|l| serde_json::from_slice::<serde_json::Value>(l).unwrap()["Item"].clone()).collect();
     let doc = serde_json::json!({"Items": items, "Count": items.len(), "ScannedCount": items.len(), "ConsumedCapacity": null});
     std::fs::write(&scan, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
 
@@ -129,27 +103,16 @@ fn every_dump_layout_gives_the_same_csv() {
     std::fs::create_dir_all(&export).unwrap();
     for (k, chunk) in lines.chunks(150).enumerate() {
         let part = export.join(format!("part-{k:04}.json.gz"));
-        let mut enc = flate2::write::GzEncoder::new(
-            std::fs::File::create(part).unwrap(),
-            flate2::Compression::fast(),
-        );
+        let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(part).unwrap(), flate2::Compression::fast());
         for line in chunk {
             enc.write_all(line).unwrap();
             enc.write_all(b"\n").unwrap();
         }
         enc.finish().unwrap();
     }
-    std::fs::write(
-        s.path("AWSDynamoDB/01700000000000-abcdef12/manifest-summary.json"),
-        b"{}",
-    )
-    .unwrap();
+    std::fs::write(s.path("AWSDynamoDB/01700000000000-abcdef12/manifest-summary.json"), b"{}").unwrap();
 
-    for (name, dump) in [
-        ("gz", gz),
-        ("scan", scan),
-        ("export", s.path("AWSDynamoDB")),
-    ] {
+    for (name, dump) in [("gz", gz), ("scan", scan), ("export", s.path("AWSDynamoDB"))] {
         let out = s.path(&format!("{name}.csv"));
         let report = tally_ok(&archive_args(dump.to_str().unwrap(), out.to_str().unwrap()));
         assert_same_file(&out, &fixture("expected_archive_v1.csv"));
@@ -171,10 +134,7 @@ fn bad_lines_are_reported_by_line_and_counted_and_the_rest_is_written() {
     assert_eq!(report["stats"]["total_records"], 589);
     assert_eq!(report["stats"]["dump_errors"][0]["at"], "line 601");
     assert_eq!(report["stats"]["error_items"][0]["at"], "?/x#CONV#1");
-    assert!(report["stats"]["error_items"][0]["error"]
-        .as_str()
-        .unwrap()
-        .contains("PK is of type N"));
+    assert!(report["stats"]["error_items"][0]["error"].as_str().unwrap().contains("PK is of type N"));
     assert_same_file(&out, &fixture("expected_archive_v1.csv"));
 }
 
@@ -184,18 +144,10 @@ fn a_missing_history_is_an_error_and_publishes_nothing() {
     let out = s.path("consolidated.csv");
     std::fs::write(&out, b"previous output\n").unwrap();
     let dump = fixture("new_table.jsonl");
-    let o = consolidate(
-        dump.to_str().unwrap(),
-        s.path("absent.csv").to_str().unwrap(),
-        out.to_str().unwrap(),
-        &[],
-    );
+    let o = consolidate(dump.to_str().unwrap(), s.path("absent.csv").to_str().unwrap(), out.to_str().unwrap(), &[]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("does not exist") && err.contains("--allow-missing-historical"),
-        "{err}"
-    );
+    assert!(err.contains("does not exist") && err.contains("--allow-missing-historical"), "{err}");
     assert_eq!(read(&out), b"previous output\n");
 
     let o = consolidate(
@@ -216,18 +168,10 @@ fn an_unreadable_history_is_an_error_and_publishes_nothing() {
     let hist = s.path("hist.csv");
     std::fs::write(&hist, b"create_date,input_token\n2025-01-01 00:00:00,1\n").unwrap();
     let dump = fixture("new_table.jsonl");
-    let o = consolidate(
-        dump.to_str().unwrap(),
-        hist.to_str().unwrap(),
-        out.to_str().unwrap(),
-        &[],
-    );
+    let o = consolidate(dump.to_str().unwrap(), hist.to_str().unwrap(), out.to_str().unwrap(), &[]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("unreadable") && err.contains("missing column"),
-        "{err}"
-    );
+    assert!(err.contains("unreadable") && err.contains("missing column"), "{err}");
     assert_eq!(read(&out), b"previous output\n");
 }
 
@@ -253,37 +197,21 @@ fn a_truncated_dump_fails_and_publishes_nothing() {
 #[test]
 fn the_demo_runs_both_jobs_and_consolidates() {
     let s = Scratch::new("demo");
-    let report = tally_ok(&[
-        "demo",
-        "--dir",
-        s.0.to_str().unwrap(),
-        "--items",
-        "300",
-        "--json",
-    ]);
+    let report = tally_ok(&["demo", "--dir", s.0.to_str().unwrap(), "--items", "300", "--json"]);
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     let consolidated = &report["consolidated"]["stats"];
     assert!(consolidated["duplicates_dropped"].as_u64().unwrap() > 0);
     assert_eq!(consolidated["errors"], 0);
     let csv = read(&s.path("tokens_analysis_consolidated.csv"));
-    assert!(csv.starts_with(b"create_date,input_token,output_token,precio_token_input,precio_token_output,total_price,pk,sk,source\n"));
-    assert_eq!(
-        csv.iter().filter(|&&b| b == b'\n').count() as u64,
-        consolidated["total_records"].as_u64().unwrap() + 1
-    );
+    assert!(csv.starts_with(
+        b"create_date,input_token,output_token,precio_token_input,precio_token_output,total_price,pk,sk,source\n"
+    ));
+    assert_eq!(csv.iter().filter(|&&b| b == b'\n').count() as u64, consolidated["total_records"].as_u64().unwrap() + 1);
 }
 
 #[test]
 fn bad_arguments_are_refused_with_a_message() {
-    let o = tally(&[
-        "archive",
-        "--dump",
-        "x",
-        "--out",
-        "y",
-        "--start",
-        "2025-13-01",
-    ]);
+    let o = tally(&["archive", "--dump", "x", "--out", "y", "--start", "2025-13-01"]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a YYYY-MM-DD day"));
     let o = tally(&[

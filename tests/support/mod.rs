@@ -77,3 +77,4 @@ pub fn assert_stats(json_report: &str, want_path: &Path) {
 }
 
 pub mod moto;
+pub mod proxy;
