@@ -42,9 +42,7 @@ struct ScenarioSpec {
 fn day(text: Option<String>, what: &str) -> Result<Option<Day>, JsError> {
     match text.as_deref() {
         None | Some("") => Ok(None),
-        Some(t) => Day::parse(t)
-            .map(Some)
-            .ok_or_else(|| JsError::new(&format!("{what}: not a YYYY-MM-DD day: {t:?}"))),
+        Some(t) => Day::parse(t).map(Some).ok_or_else(|| JsError::new(&format!("{what}: not a YYYY-MM-DD day: {t:?}"))),
     }
 }
 
@@ -54,18 +52,12 @@ fn filter(json: &str) -> Result<Filter, JsError> {
     } else {
         serde_json::from_str(json).map_err(|e| JsError::new(&format!("filter: {e}")))?
     };
-    Ok(Filter {
-        from: day(spec.from, "from")?,
-        to: day(spec.to, "to")?,
-        sources: spec.sources,
-    })
+    Ok(Filter { from: day(spec.from, "from")?, to: day(spec.to, "to")?, sources: spec.sources })
 }
 
 fn scenario(json: &str) -> Result<Scenario, JsError> {
-    let spec: ScenarioSpec =
-        serde_json::from_str(json).map_err(|e| JsError::new(&format!("scenario: {e}")))?;
-    let price =
-        |t: &str, what: &str| parse_price(t).map_err(|e| JsError::new(&format!("{what}: {e}")));
+    let spec: ScenarioSpec = serde_json::from_str(json).map_err(|e| JsError::new(&format!("scenario: {e}")))?;
+    let price = |t: &str, what: &str| parse_price(t).map_err(|e| JsError::new(&format!("{what}: {e}")));
     Ok(Scenario {
         prices: Prices {
             input_per_1k: price(&spec.input_per_1k, "input price")?,
@@ -91,9 +83,7 @@ impl Explorer {
     /// Reads a CSV (any shape Tally or the Python Lambdas wrote).
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: Vec<u8>) -> Result<Explorer, JsError> {
-        Table::from_csv(bytes)
-            .map(|table| Explorer { table })
-            .map_err(|e| JsError::new(&e.to_string()))
+        Table::from_csv(bytes).map(|table| Explorer { table }).map_err(|e| JsError::new(&e.to_string()))
     }
 
     /// Rows read.
@@ -121,18 +111,12 @@ impl Explorer {
 
     /// JSON `WhatIf` for a JSON `FilterSpec` and `ScenarioSpec`.
     pub fn whatif(&self, filter_json: &str, scenario_json: &str) -> Result<String, JsError> {
-        Ok(json(
-            &self
-                .table
-                .whatif(&filter(filter_json)?, &scenario(scenario_json)?),
-        ))
+        Ok(json(&self.table.whatif(&filter(filter_json)?, &scenario(scenario_json)?)))
     }
 
     /// The filtered rows re-priced under the scenario, as spreadsheet-safe CSV bytes.
     pub fn whatif_csv(&self, filter_json: &str, scenario_json: &str) -> Result<Vec<u8>, JsError> {
-        Ok(self
-            .table
-            .whatif_csv(&filter(filter_json)?, &scenario(scenario_json)?))
+        Ok(self.table.whatif_csv(&filter(filter_json)?, &scenario(scenario_json)?))
     }
 }
 

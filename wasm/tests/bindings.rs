@@ -5,7 +5,8 @@
 use tally_wasm::Explorer;
 use wasm_bindgen_test::wasm_bindgen_test;
 
-const CSV: &str = "\u{feff}source,pk,sk,create_date,total_price,input_token,output_token,precio_token_input,precio_token_output\r
+const CSV: &str =
+    "\u{feff}source,pk,sk,create_date,total_price,input_token,output_token,precio_token_input,precio_token_output\r
 new_table,<img src=x onerror=alert(1)>,s1,2025-12-02 08:15:00,0.011775,1234.0,538.0,0.003702,0.00807\r
 old_table,p2,s2,2025-12-01 00:00:00,1.8e-05,1,1,3e-06,1.5e-05\r
 old_table,sin_datos,sin_datos,,0.0,0,0,0.0,0.0\r
@@ -13,9 +14,7 @@ new_table,p3,s3,bad date,0,0,0,0,0\r
 ";
 
 fn explorer() -> Explorer {
-    Explorer::new(CSV.as_bytes().to_vec())
-        .map_err(|_| "load")
-        .unwrap()
+    Explorer::new(CSV.as_bytes().to_vec()).map_err(|_| "load").unwrap()
 }
 
 fn parse(s: &str) -> serde_json::Value {
@@ -39,11 +38,7 @@ fn views_follow_the_filter() {
     let all = parse(&e.views("{}", 10).map_err(|_| "views").unwrap());
     assert_eq!(all["headline"]["total_cost"], "0.011793");
     assert_eq!(all["top"][0]["pk"], "<img src=x onerror=alert(1)>");
-    let old = parse(
-        &e.views(r#"{"sources": ["old_table"]}"#, 10)
-            .map_err(|_| "views")
-            .unwrap(),
-    );
+    let old = parse(&e.views(r#"{"sources": ["old_table"]}"#, 10).map_err(|_| "views").unwrap());
     assert_eq!(old["headline"]["records"], 1);
     assert!(e.views(r#"{"from": "yesterday"}"#, 10).is_err());
 }
@@ -52,24 +47,13 @@ fn views_follow_the_filter() {
 fn whatif_reprices() {
     let e = explorer();
     let w = parse(
-        &e.whatif(
-            "{}",
-            r#"{"input_per_1k": "0.00025", "output_per_1k": "0.00125", "batch": true}"#,
-        )
-        .map_err(|_| "whatif")
-        .unwrap(),
+        &e.whatif("{}", r#"{"input_per_1k": "0.00025", "output_per_1k": "0.00125", "batch": true}"#)
+            .map_err(|_| "whatif")
+            .unwrap(),
     );
     // 1234 * 0.000125 = 0.00015425 -> 0.000154; 538 * 0.000625 = 0.00033625 -> 0.000336; 1/1 -> 0 + 0.000001
     assert_eq!(w["whatif_cost"], "0.000491");
-    assert!(e
-        .whatif("{}", r#"{"input_per_1k": "x", "output_per_1k": "1"}"#)
-        .is_err());
-    let csv = e
-        .whatif_csv(
-            "{}",
-            r#"{"input_per_1k": "0.003", "output_per_1k": "0.015"}"#,
-        )
-        .map_err(|_| "csv")
-        .unwrap();
+    assert!(e.whatif("{}", r#"{"input_per_1k": "x", "output_per_1k": "1"}"#).is_err());
+    let csv = e.whatif_csv("{}", r#"{"input_per_1k": "0.003", "output_per_1k": "0.015"}"#).map_err(|_| "csv").unwrap();
     assert!(String::from_utf8(csv).unwrap().starts_with("create_date,"));
 }
