@@ -123,8 +123,8 @@ impl Counter {
 
     /// `used_chunks`: a non-empty list whose object elements with a truthy
     /// `content` add `tokens(str(content))` to input.
-    fn used_chunks(&mut self, node: Value<'_>) {
-        let Some(chunks) = node.get("used_chunks") else {
+    fn used_chunks(&mut self, chunks: Option<Value<'_>>) {
+        let Some(chunks) = chunks else {
             return;
         };
         for chunk in chunks.items() {
@@ -154,25 +154,26 @@ impl Counter {
 
     /// v2's `item(e, role)`, with `full`'s additions.
     fn item(&mut self, e: Value<'_>, side: Side) {
-        let content_type = match e.get("content_type") {
+        let [content_type, body, role, content, text] = e.get_many(["content_type", "body", "role", "content", "text"]);
+        let content_type = match content_type {
             None => Some(&b"text"[..]),
             Some(t) => t.as_str(),
         };
         match content_type {
             Some(b"text") => {
-                if let Some(body) = e.get("body").and_then(|b| b.as_str()) {
+                if let Some(body) = body.and_then(|b| b.as_str()) {
                     self.text(side, body);
                 }
             }
             Some(b"toolUse") => {
-                if let Some(input) = e.get("body").and_then(|b| b.get("input")) {
+                if let Some(input) = body.and_then(|b| b.get("input")) {
                     if input.truthy() {
                         self.add(Side::Output, tokens_for_chars(json_len(input)));
                     }
                 }
             }
             Some(b"toolResult") => {
-                let results = e.get("body").and_then(|b| b.get("content"));
+                let results = body.and_then(|b| b.get("content"));
                 if let Some(results) = results.filter(|r| matches!(r.kind(), Kind::List(_))) {
                     for r in results.items().filter(|r| r.is_dict()) {
                         self.tool_result(r);
@@ -180,14 +181,14 @@ impl Counter {
                 }
             }
             Some(b"reasoning") if self.full => {
-                if let Some(text) = e.get("text").and_then(|t| t.as_str()) {
+                if let Some(text) = text.and_then(|t| t.as_str()) {
                     self.text(Side::Output, text);
                 }
             }
             Some(b"image" | b"attachment") if self.full => self.media += 1,
             _ => {}
         }
-        if let (Some(role), Some(content)) = (e.get("role"), e.get("content")) {
+        if let (Some(role), Some(content)) = (role, content) {
             self.content(content, side_of(Some(role)));
         }
     }
@@ -210,13 +211,14 @@ impl Counter {
 
     /// One message node (v2 / full); `full` also walks its `thinking_log`.
     fn node(&mut self, node: Value<'_>) {
-        let side = side_of(node.get("role"));
-        if let Some(content) = node.get("content") {
+        let [role, content, chunks, log] = node.get_many(["role", "content", "used_chunks", "thinking_log"]);
+        let side = side_of(role);
+        if let Some(content) = content {
             self.content(content, side);
         }
-        self.used_chunks(node);
+        self.used_chunks(chunks);
         if self.full {
-            if let Some(log) = node.get("thinking_log") {
+            if let Some(log) = log {
                 match log.kind() {
                     Kind::List(_) => {
                         for message in log.items().filter(|m| m.is_dict()) {
@@ -232,9 +234,10 @@ impl Counter {
 
     /// One node under v1's rules.
     fn node_v1(&mut self, node: Value<'_>) {
-        let side = side_of(node.get("role"));
-        self.used_chunks(node);
-        match node.get("content").map(|c| (c, c.kind())) {
+        let [role, content, chunks] = node.get_many(["role", "content", "used_chunks"]);
+        let side = side_of(role);
+        self.used_chunks(chunks);
+        match content.map(|c| (c, c.kind())) {
             Some((_, Kind::Str(s))) => self.text(side, s),
             Some((list, Kind::List(_))) => {
                 for e in list.items() {

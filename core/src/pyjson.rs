@@ -141,8 +141,9 @@ impl<'a> Doc<'a> {
             return Err(JsonError { what: "text too large", at: 0 });
         }
         let mut doc = Doc { text, owned: Vec::new(), nodes: Vec::new() };
-        let mut nodes = Vec::with_capacity(doc.text.len() / 24 + 4);
-        let mut owned = Vec::new();
+        let mut nodes = Vec::with_capacity(doc.text.len() / 12 + 4);
+        // Unescaped strings are never longer than their text: one allocation.
+        let mut owned = Vec::with_capacity(doc.text.len());
         let mut parser = Parser { s: &doc.text, i: 0, nodes: &mut nodes, owned: &mut owned };
         if parser.s.starts_with("\u{feff}".as_bytes()) {
             return Err(JsonError { what: "unexpected UTF-8 BOM", at: 0 });
@@ -764,6 +765,19 @@ impl<'d> Value<'d> {
     /// A dict's value for `key`.
     pub fn get(&self, key: &str) -> Option<Value<'d>> {
         self.entries().find(|(k, _)| *k == key.as_bytes()).map(|(_, v)| v)
+    }
+
+    /// A dict's values for several keys, in one pass over its entries.
+    pub fn get_many<const N: usize>(&self, keys: [&str; N]) -> [Option<Value<'d>>; N] {
+        let mut out = [None; N];
+        for (k, v) in self.entries() {
+            for (slot, want) in out.iter_mut().zip(keys) {
+                if k == want.as_bytes() {
+                    *slot = Some(v);
+                }
+            }
+        }
+        out
     }
 
     /// Whether a dict has `key`.
