@@ -253,22 +253,24 @@ fn parse_tokens(cell: &[u8]) -> Result<u64, String> {
 /// Reads a price, rounded half to even at 6 decimals, in millionths.
 fn parse_money(cell: &[u8]) -> Result<i64, String> {
     // Fast path: `d+.dddddd` with at most 6 decimals, as Tally writes them.
-    if let Some(dot) = cell.iter().position(|&b| b == b'.') {
-        let (int, frac) = (&cell[..dot], &cell[dot + 1..]);
-        if !int.is_empty()
-            && int.len() <= 12
-            && !frac.is_empty()
-            && frac.len() <= 6
-            && int.iter().chain(frac).all(u8::is_ascii_digit)
-        {
-            let mut v: i64 = 0;
-            for d in int.iter().chain(frac) {
-                v = v * 10 + (d - b'0') as i64;
+    let mut v: i64 = 0;
+    let mut i = 0;
+    while i < cell.len() && i < 12 && cell[i].is_ascii_digit() {
+        v = v * 10 + (cell[i] - b'0') as i64;
+        i += 1;
+    }
+    if i > 0 && cell.get(i) == Some(&b'.') {
+        let frac = &cell[i + 1..];
+        if (1..=6).contains(&frac.len()) {
+            let mut ok = true;
+            for &d in frac {
+                ok &= d.is_ascii_digit();
+                v = v * 10 + (d.wrapping_sub(b'0')) as i64;
             }
-            for _ in frac.len()..6 {
-                v *= 10;
+            if ok {
+                const SCALE: [i64; 7] = [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+                return Ok(v * SCALE[frac.len()]);
             }
-            return Ok(v);
         }
     }
     let bad = || format!("not a number: {}", quoted(cell));
@@ -313,6 +315,33 @@ impl<'r> Fields<'r> {
     pub fn get(&self, k: usize) -> &'r [u8] {
         self.bounds.get(k).map_or(&[], |&(a, b)| &self.bytes[a as usize..b as usize])
     }
+}
+
+/// The index of the first `,`, `\n`, `"` or `\r` at or after `i` (or
+/// `s.len()`), eight bytes at a time.
+#[inline]
+fn next_delimiter(s: &[u8], mut i: usize) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let eq = |w: u64, c: u8| {
+        let x = w ^ (LO * c as u64);
+        x.wrapping_sub(LO) & !x
+    };
+    while i + 8 <= s.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&s[i..i + 8]);
+        let w = u64::from_le_bytes(word);
+        // Each term's lowest flag is exact (borrows only spill upwards).
+        let hits = (eq(w, b',') | eq(w, b'\n') | eq(w, b'"') | eq(w, b'\r')) & HI;
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < s.len() && !matches!(s[i], b',' | b'\n' | b'"' | b'\r') {
+        i += 1;
+    }
+    i
 }
 
 /// The records of a CSV held in memory, read as the Lambdas' readers did:
@@ -363,25 +392,22 @@ impl<'a> Records<'a> {
         let mut field_start = start;
         let mut i = start;
         let mut fast = true;
-        while i < data.len() {
-            match data[i] {
-                b',' => {
+        loop {
+            i = next_delimiter(data, i);
+            match data.get(i) {
+                Some(b',') => {
                     self.bounds.push((field_start as u32, i as u32));
                     field_start = i + 1;
+                    i += 1;
                 }
-                b'\n' => break,
-                b'"' => {
+                Some(b'\n') | None => break,
+                Some(b'\r') if data.get(i + 1) == Some(&b'\n') => break,
+                Some(_) => {
+                    // A quote, or a lone carriage return.
                     fast = false;
                     break;
                 }
-                b'\r' if data.get(i + 1) == Some(&b'\n') => break,
-                b'\r' => {
-                    fast = false;
-                    break;
-                }
-                _ => {}
             }
-            i += 1;
         }
         if fast && data.len() < u32::MAX as usize {
             self.bounds.push((field_start as u32, i as u32));
@@ -489,7 +515,15 @@ impl Columns {
         if cell(6) == PLACEHOLDER_PK.as_bytes() {
             return Record::Placeholder;
         }
-        let text = |k: usize| std::str::from_utf8(cell(k)).map_err(|_| format!("not UTF-8 in {}", HEADER[k]));
+        let text = |k: usize| {
+            let bytes = cell(k);
+            // ASCII (the usual keys and sources) needs no UTF-8 decoding.
+            if bytes.is_ascii() {
+                std::str::from_utf8(bytes).map_err(|_| String::new())
+            } else {
+                std::str::from_utf8(bytes).map_err(|_| format!("not UTF-8 in {}", HEADER[k]))
+            }
+        };
         let parsed = (|| -> Result<RowRef<'r>, String> {
             Ok(RowRef {
                 create_date: parse_date(cell(0))?,
@@ -589,6 +623,18 @@ mod tests {
         assert_eq!(parse_money(b"0.0"), Ok(0));
         assert_eq!(parse_money(b"NaN"), Err("not a number: 'NaN'".into()));
         assert_eq!(parse_money(b"inf"), Err("not a number: 'inf'".into()));
+    }
+
+    #[test]
+    fn next_delimiter_finds_the_first() {
+        for text in ["", "abc", "abcdefgh,", "abcdefghijkl\n", "0123456789abcdef\"x", "é€😀abcdefghijk\r", ",x", "a,b"]
+        {
+            let b = text.as_bytes();
+            for start in 0..=b.len() {
+                let want = (start..b.len()).find(|&i| matches!(b[i], b',' | b'\n' | b'"' | b'\r')).unwrap_or(b.len());
+                assert_eq!(next_delimiter(b, start), want, "{text:?} from {start}");
+            }
+        }
     }
 
     #[test]

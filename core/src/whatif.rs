@@ -7,7 +7,7 @@
 //! milliseconds; the per-row rounding is the same half-to-even `round6` as
 //! [`crate::pricing`], which the tests check against the decimal path.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -17,6 +17,10 @@ use crate::dates::{format_datetime, Day};
 use crate::pricing::Prices;
 
 const NO_DATE: i64 = i64::MIN;
+
+/// Distinct sources kept apart; any more are counted together.
+const MAX_SOURCES: usize = 1024;
+const OTHER_SOURCES: &str = "(other sources)";
 
 /// A money amount in millionths, as a 6-decimal string (`-0` never appears).
 pub fn micros_text(m: i128) -> String {
@@ -299,9 +303,16 @@ impl Table {
             unreadable: Vec::new(),
             placeholder_rows: 0,
         };
-        let estimate = data.len() / 150 + 16;
-        t.secs.reserve(estimate);
-        let mut index: HashMap<String, u16> = HashMap::new();
+        let rows = data.len() / 150 + 16;
+        t.offset.reserve(rows);
+        t.secs.reserve(rows);
+        t.day.reserve(rows);
+        t.hour.reserve(rows);
+        t.input.reserve(rows);
+        t.output.reserve(rows);
+        t.total.reserve(rows);
+        t.source.reserve(rows);
+        let mut last_source = 0u16;
         {
             let mut records = Records::new(&data);
             if let Some((_, _, header)) = records.next_record() {
@@ -310,17 +321,27 @@ impl Table {
         }
         for_each_record(&data, |offset, record| match record {
             Record::Row(row) => {
-                let src = match index.get(row.source) {
-                    Some(&k) => k,
-                    None => {
-                        let k = t.sources.len().min(u16::MAX as usize) as u16;
-                        if (k as usize) == t.sources.len() {
+                // Few sources, mostly runs of one: the last one, then a scan.
+                let src = if t.sources.get(last_source as usize).is_some_and(|s| s == row.source) {
+                    last_source
+                } else {
+                    match t.sources.iter().position(|s| s == row.source) {
+                        Some(k) => k as u16,
+                        None if t.sources.len() < MAX_SOURCES => {
                             t.sources.push(row.source.to_string());
+                            (t.sources.len() - 1) as u16
                         }
-                        index.insert(row.source.to_string(), k);
-                        k
+                        // A file with thousands of sources: the rest share one.
+                        None => match t.sources.iter().position(|s| s == OTHER_SOURCES) {
+                            Some(k) => k as u16,
+                            None => {
+                                t.sources.push(OTHER_SOURCES.to_string());
+                                (t.sources.len() - 1) as u16
+                            }
+                        },
                     }
                 };
+                last_source = src;
                 let secs = row.create_date.unwrap_or(NO_DATE);
                 t.offset.push(offset);
                 t.secs.push(secs);

@@ -1,0 +1,51 @@
+//! The explorer's engine natively: CSV bytes to columns, every view, and
+//! one what-if recompute, on a consolidated CSV (default: the anchors'
+//! 1,000,000-row file that `bench/browser/run.mjs` makes in `bench/data/`).
+//!
+//!     cargo bench -p tally-core --bench explorer [-- FILE.csv]
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::print_stdout)]
+
+use std::time::Instant;
+
+use tally_core::pricing::{parse_price, Prices};
+use tally_core::whatif::{Filter, Scenario, Table};
+
+fn main() {
+    let default = concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/data/consolidated_1m.csv");
+    let path = std::env::args().skip(1).find(|a| !a.starts_with("--")).unwrap_or_else(|| default.to_string());
+    let bytes =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e} (make it with node bench/browser/run.mjs)"));
+    let mb = bytes.len() as f64 / 1e6;
+    let mut best = [f64::MAX; 4];
+    for _ in 0..3 {
+        let data = bytes.clone();
+        let t = Instant::now();
+        let table = Table::from_csv(data).unwrap();
+        let load = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let views = table.views(&Filter::default(), 10);
+        let view_secs = t.elapsed().as_secs_f64();
+        let scenario = Scenario {
+            prices: Prices {
+                input_per_1k: parse_price("0.0008").unwrap(),
+                output_per_1k: parse_price("0.004").unwrap(),
+            },
+            batch: false,
+        };
+        let t = Instant::now();
+        let w = table.whatif(&Filter::default(), &scenario);
+        let whatif = t.elapsed().as_secs_f64();
+        best = [best[0].min(load), best[1].min(view_secs), best[2].min(whatif), best[3].min(load + view_secs + whatif)];
+        assert_eq!(views.headline.records as usize, table.len());
+        assert!(!w.whatif_cost.is_empty());
+    }
+    println!("{path}: {mb:.0} MB");
+    println!(
+        "load {:.0} ms ({:.0} MB/s), views {:.0} ms, what-if {:.1} ms, all {:.0} ms (best of 3)",
+        best[0] * 1e3,
+        mb / best[0],
+        best[1] * 1e3,
+        best[2] * 1e3,
+        best[3] * 1e3
+    );
+}
