@@ -27,6 +27,7 @@ const page = {
   timers: new Map(),
   generations: new Map(),
   loadGeneration: 0,
+  ready: null,
 };
 
 // ---- busy tracking -------------------------------------------------------
@@ -101,6 +102,7 @@ async function open(source, name) {
   showPending();
   try {
     const { info, bytes, parse_ms: parseMs } = await page.client.open(source, (p) => load === page.loadGeneration && showProgress(p));
+    await page.ready;
     if (load !== page.loadGeneration) return;
     showProgress({ stage: 'views' });
     renderFileInfo(name, showBytes(bytes), info);
@@ -331,7 +333,16 @@ function setupScenarios() {
 
 // ---- start ---------------------------------------------------------------
 
-async function main() {
+/** The price catalog, the filter controls and the scenario cards. */
+async function setupExplorer() {
+  page.catalog = await loadCatalog();
+  byTestId('catalog-note').textContent = `Prices: web/prices.json, ${page.catalog.models.length} models, ${page.catalog.unit ?? 'per 1K tokens'}, as of ${page.catalog.as_of ?? '?'}.`;
+  setupFilter();
+  setupScenarios();
+  applyHash();
+}
+
+function main() {
   setState('empty');
   showPending();
   buildHeadline(byTestId('headline'));
@@ -342,17 +353,12 @@ async function main() {
     (v) => (byTestId('engine-version').textContent = `engine ${v}`),
     (e) => showError(`The engine could not start: ${e.message} (is web/pkg/ built? run scripts/build-wasm.sh)`),
   );
-  try {
-    page.catalog = await loadCatalog();
-  } catch (e) {
+  // A file can be chosen at once; showing it waits for the catalog (open() awaits page.ready).
+  page.ready = setupExplorer();
+  page.ready.catch((e) => {
     showError(e.message);
     setState('error');
-    return;
-  }
-  byTestId('catalog-note').textContent = `Prices: web/prices.json, ${page.catalog.models.length} models, ${page.catalog.unit ?? 'per 1K tokens'}, as of ${page.catalog.as_of ?? '?'}.`;
-  setupFilter();
-  setupScenarios();
-  applyHash();
+  });
   setupLoading();
 }
 

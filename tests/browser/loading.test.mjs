@@ -40,6 +40,25 @@ test('a CSV dropped on the page opens', async () => {
   assert.match(await page.locator('[data-testid="file-summary"]').textContent(), /^dropped\.csv /);
 });
 
+test('a file chosen before the price catalog arrived is still opened', async () => {
+  const stats = await readJson(join(FIXTURES, 'expected_consolidated.stats.json'));
+  const page = await browser.newPage();
+  // Hold prices.json back, so the file is chosen while the page is still starting.
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  await page.route('**/prices.json', async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto(browser.base);
+  await page.locator('[data-testid="file-input"]').setInputFiles(join(FIXTURES, 'expected_consolidated.csv'));
+  await page.waitForTimeout(300);
+  release();
+  await waitReady(page);
+  assert.equal((await kpis(page)).total_cost, stats.total_cost);
+  assert.equal(await page.locator('[data-kpi="whatif_total_cost"]').evaluate((n) => n.dataset.value), stats.total_cost);
+});
+
 test('a file without a needed column shows the error, and the page still works', async () => {
   const bad = join(dir, 'no_source.csv');
   await writeFile(bad, 'create_date,input_token,output_token,total_price,pk,sk\n2025-12-01 10:00:00,1,1,0.000018,a,a#CONV#1\n');
