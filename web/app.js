@@ -344,7 +344,6 @@ async function setupExplorer() {
 
 function main() {
   setState('empty');
-  showPending();
   buildHeadline(byTestId('headline'));
   page.charts.daily = dailyCostChart(byTestId('daily-chart'));
   page.charts.hourly = hourlyChart(byTestId('hourly-chart'));
@@ -354,11 +353,18 @@ function main() {
     (e) => showError(`The engine could not start: ${e.message} (is web/pkg/ built? run scripts/build-wasm.sh)`),
   );
   // A file can be chosen at once; showing it waits for the catalog (open() awaits page.ready).
+  page.pending += 1;
+  showPending();
   page.ready = setupExplorer();
-  page.ready.catch((e) => {
-    showError(e.message);
-    setState('error');
-  });
+  page.ready
+    .catch((e) => {
+      showError(e.message);
+      setState('error');
+    })
+    .finally(() => {
+      page.pending -= 1;
+      showPending();
+    });
   setupLoading();
 }
 
