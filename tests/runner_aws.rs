@@ -448,3 +448,44 @@ fn the_emulator_stopping_mid_scan_or_a_refused_upload_leaves_the_old_output() {
     assert_eq!(proxy.scans.load(std::sync::atomic::Ordering::SeqCst), 3);
     assert_eq!(read(&local_out), b"previous output\n");
 }
+
+#[test]
+fn full_reads_large_messages_from_their_bucket() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let aws = rt.block_on(Aws::new(&moto.url()));
+    let (table, large, out_bucket) = (name("large-t"), name("large-msgs"), name("large-out"));
+    // The case item holds only the root node; the whole map is in S3.
+    let case = read(&fixture("cases/large_message_root_only.item.json"));
+    let item: serde_json::Value = serde_json::from_slice(&case).unwrap();
+    let path = item["LargeMessagePath"]["S"].as_str().unwrap().to_string();
+    let line = serde_json::json!({ "Item": item }).to_string();
+    let full_map = r#"{"system": {"role": "system", "content": [{"content_type": "text", "body": ""}]}, "u1": {"role": "user", "content": [{"content_type": "text", "body": "una pregunta bastante larga sobre contratos"}]}, "a1": {"role": "assistant", "content": [{"content_type": "text", "body": "una respuesta todavía más larga sobre las cláusulas"}], "thinking_log": [{"role": "assistant", "content": [{"content_type": "toolUse", "body": {"input": {"q": "cláusulas"}}}]}]}}"#;
+    rt.block_on(async {
+        aws.create_table(&table).await;
+        aws.create_bucket(&large).await;
+        aws.create_bucket(&out_bucket).await;
+        aws.load_table(&table, line.as_bytes()).await;
+        aws.put(&large, &path, full_map.as_bytes().to_vec()).await;
+    });
+    let want = tally_core::estimate::estimate(
+        &tally_core::messagemap::MessageMap::from_text(full_map),
+        tally_core::estimate::Estimator::Full,
+    )
+    .tokens;
+    assert!(want.input > 1 && want.output > 1);
+    let out = format!("s3://{out_bucket}/full.csv");
+    let run = |extra: &[&str]| {
+        let mut args =
+            vec!["archive", "--table", &table, "--out", &out, "--start", "2025-01-01", "--estimator", "full", "--json"];
+        args.extend_from_slice(extra);
+        let report: serde_json::Value = serde_json::from_str(&ok(&tally_aws(&moto, &args))).unwrap();
+        (
+            report["stats"]["total_input_tokens"].as_u64().unwrap(),
+            report["stats"]["total_output_tokens"].as_u64().unwrap(),
+        )
+    };
+    // Without the bucket: what DynamoDB holds (the root node: nothing).
+    assert_eq!(run(&[]), (0, 0));
+    assert_eq!(run(&["--large-message-bucket", &large]), (want.input, want.output));
+}
