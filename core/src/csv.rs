@@ -192,9 +192,9 @@ pub struct RowRef<'a> {
     /// `total_price` in millionths.
     pub total_micros: i64,
     /// `pk`.
-    pub pk: &'a str,
+    pub pk: &'a [u8],
     /// `sk`.
-    pub sk: &'a str,
+    pub sk: &'a [u8],
     /// `source`.
     pub source: &'a str,
 }
@@ -210,11 +210,16 @@ impl RowRef<'_> {
             precio_token_input: dec(self.input_micros),
             precio_token_output: dec(self.output_micros),
             total_price: dec(self.total_micros),
-            pk: self.pk.to_string(),
-            sk: self.sk.to_string(),
+            pk: text_of(self.pk),
+            sk: text_of(self.sk),
             source: self.source.to_string(),
         }
     }
+}
+
+/// Text already checked to be UTF-8.
+pub fn text_of(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// What one record was.
@@ -515,6 +520,15 @@ impl Columns {
         if cell(6) == PLACEHOLDER_PK.as_bytes() {
             return Record::Placeholder;
         }
+        // Keys are checked, not converted: the explorer never needs them as text.
+        let checked = |k: usize| {
+            let bytes = cell(k);
+            if bytes.is_ascii() || std::str::from_utf8(bytes).is_ok() {
+                Ok(bytes)
+            } else {
+                Err(format!("not UTF-8 in {}", HEADER[k]))
+            }
+        };
         let text = |k: usize| {
             let bytes = cell(k);
             // ASCII (the usual keys and sources) needs no UTF-8 decoding.
@@ -532,8 +546,8 @@ impl Columns {
                 input_micros: parse_money(cell(3))?,
                 output_micros: parse_money(cell(4))?,
                 total_micros: parse_money(cell(5))?,
-                pk: text(6)?,
-                sk: text(7)?,
+                pk: checked(6)?,
+                sk: checked(7)?,
                 source: text(8)?,
             })
         })();

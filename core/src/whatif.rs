@@ -564,8 +564,8 @@ impl Table {
             input_token: row.input_token,
             output_token: row.output_token,
             total_price: micros_text(row.total_micros as i128),
-            pk: row.pk.to_string(),
-            sk: row.sk.to_string(),
+            pk: crate::csv::text_of(row.pk),
+            sk: crate::csv::text_of(row.sk),
             source: row.source.to_string(),
         })
     }
@@ -718,7 +718,8 @@ impl Table {
                 micros_text(pout as i128),
                 micros_text(*cost as i128)
             ));
-            for (k, text) in [row.pk, row.sk, row.source].into_iter().enumerate() {
+            let (pk, sk) = (crate::csv::text_of(row.pk), crate::csv::text_of(row.sk));
+            for (k, text) in [pk.as_str(), sk.as_str(), row.source].into_iter().enumerate() {
                 if k > 0 {
                     out.push(',');
                 }
