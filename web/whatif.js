@@ -178,7 +178,7 @@ export class ScenarioCard {
       append(
         this.monthly,
         el('strong', { text: money(result.monthly_projection) }),
-        ` (last 30 days of data, ${result.window_start} to ${result.window_end}; actual ${money(result.monthly_actual)})`,
+        ` per 30 days, at the rate of ${result.window_days === 30 ? 'the last 30 days of data' : `the ${result.window_days} day${result.window_days === 1 ? '' : 's'} of data`}, ${result.window_start} to ${result.window_end} (actual at that rate: ${money(result.monthly_actual)})`,
       );
     } else {
       this.monthly.textContent = '— (no dated conversations)';

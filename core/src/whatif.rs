@@ -29,24 +29,35 @@ pub fn micros_text(m: i128) -> String {
     format!("{sign}{}.{:06}", a / 1_000_000, a % 1_000_000)
 }
 
-/// `num / den` in millionths, rounded half to even.
+/// `num / den` rounded half to even, for either sign (0 when `den` is 0).
 fn div_half_even(num: i128, den: i128) -> i128 {
     if den == 0 {
         return 0;
     }
-    let (q, r) = (num.div_euclid(den), num.rem_euclid(den));
-    match (2 * r).cmp(&den) {
+    let (n, d) = (num.unsigned_abs(), den.unsigned_abs());
+    let (q, r) = (n / d, n % d);
+    let q = match (2 * r).cmp(&d) {
         std::cmp::Ordering::Greater => q + 1,
         std::cmp::Ordering::Equal if q % 2 != 0 => q + 1,
         _ => q,
+    } as i128;
+    if (num < 0) != (den < 0) {
+        -q
+    } else {
+        q
     }
 }
 
-/// `n / d` with 2 decimals, half to even.
+/// `n / d` with 2 decimals, half to even (`-0.50`, never `0.50`, for a small negative).
 fn avg2(n: i128, d: i128) -> String {
     let hundredths = div_half_even(n * 100, d);
-    format!("{}.{:02}", hundredths / 100, (hundredths % 100).abs())
+    let sign = if hundredths < 0 { "-" } else { "" };
+    let a = hundredths.unsigned_abs();
+    format!("{sign}{}.{:02}", a / 100, a % 100)
 }
+
+/// Days in the month of a run-rate projection.
+pub const PROJECTION_DAYS: i128 = 30;
 
 /// The rows of a consolidated CSV, by column.
 #[derive(Debug, Clone)]
@@ -202,14 +213,17 @@ pub struct WhatIf {
     pub difference_pct: String,
     /// Per day: actual and what-if cost.
     pub daily: Vec<WhatIfDay>,
-    /// First day of the 30-day window the projection uses (empty: no dated rows).
+    /// First day of the run-rate window: the later of 29 days before its end
+    /// and the first day with data (empty: no dated rows).
     pub window_start: String,
     /// Last day of that window (the last day with data).
     pub window_end: String,
-    /// What-if cost of the 30 days ending on the last day with data: the
-    /// monthly cost at that run-rate.
+    /// Days in the window (1 to 30).
+    pub window_days: u32,
+    /// What-if cost of the window scaled to 30 days: the monthly cost at the
+    /// run-rate of the last 30 days of data (or of all of it, when shorter).
     pub monthly_projection: String,
-    /// Actual cost of the same window.
+    /// Actual cost of the same window, scaled the same way.
     pub monthly_actual: String,
     /// Rows with no tokens but a recorded cost (unreadable maps): carried
     /// at their recorded cost, as no price can be applied to them.
@@ -647,14 +661,21 @@ impl Table {
             sparse.into_iter().map(|(d, (a, w))| (d, (a as i128, w as i128))).collect()
         };
         let (actual, whatif) = (actual as i128, whatif as i128);
-        let (mut window_start, mut window_end, mut month_whatif, mut month_actual) =
-            (String::new(), String::new(), 0i128, 0i128);
-        if let Some((&last, _)) = days.last_key_value() {
-            let first = last - 29;
+        let (mut window_start, mut window_end, mut window_days, mut month_whatif, mut month_actual) =
+            (String::new(), String::new(), 0u32, 0i128, 0i128);
+        if let (Some((&first_day, _)), Some((&last, _))) = (days.first_key_value(), days.last_key_value()) {
+            // The days the data covers, up to 30: a file (or a filter) of ten
+            // days projects ten days' cost times three, not ten days' cost.
+            let first = (last - (PROJECTION_DAYS as i32 - 1)).max(first_day);
+            let (mut a_sum, mut w_sum) = (0i128, 0i128);
             for (_, (a, w)) in days.range(first..=last) {
-                month_actual += a;
-                month_whatif += w;
+                a_sum += a;
+                w_sum += w;
             }
+            let n = i128::from(last - first + 1);
+            month_actual = div_half_even(a_sum * PROJECTION_DAYS, n);
+            month_whatif = div_half_even(w_sum * PROJECTION_DAYS, n);
+            window_days = n as u32;
             window_start = Day(first as i64).to_string();
             window_end = Day(last as i64).to_string();
         }
@@ -675,6 +696,7 @@ impl Table {
                 .collect(),
             window_start,
             window_end,
+            window_days,
             monthly_projection: micros_text(month_whatif),
             monthly_actual: micros_text(month_actual),
             rows_at_recorded_cost: carried,
@@ -811,6 +833,42 @@ mod tests {
         assert_eq!(w.rows_at_recorded_cost, 1);
         assert_eq!(w.window_end, "2025-12-02");
         assert_eq!(w.window_start, "2025-11-03");
+        assert_eq!(w.window_days, 30);
+    }
+
+    #[test]
+    fn small_negative_percentages_keep_their_sign() {
+        assert_eq!(avg2(-51, 10_000), "-0.01");
+        assert_eq!(avg2(-50, 10_000), "0.00"); // -0.005: a tie, to the even 0
+        assert_eq!(avg2(-1, 200), "0.00"); // rounds to zero: no sign
+        assert_eq!(avg2(-5_000, 10_000), "-0.50");
+        assert_eq!(avg2(-15_000, 10_000), "-1.50");
+        assert_eq!(avg2(5_000, 10_000), "0.50");
+        assert_eq!(avg2(1, 200), "0.00"); // 0.005 is a tie: half to even
+        assert_eq!(avg2(3, 200), "0.02");
+        assert_eq!(avg2(-3, 200), "-0.02");
+        assert_eq!(avg2(7, -10_000), "0.00");
+        assert_eq!(avg2(70, -10_000), "-0.01");
+    }
+
+    #[test]
+    fn projection_is_a_run_rate_over_the_days_covered() {
+        // Ten days of 1.000000 each: 30 days at that rate is 30.000000.
+        let mut csv = HEADER.join(",");
+        csv.push('\n');
+        for d in 1..=10 {
+            csv += &format!("2026-11-{d:02} 10:00:00,1000,0,1.000000,0.000000,1.000000,p{d},s{d},new_table\n");
+        }
+        let t = Table::from_csv(csv.into_bytes()).expect("table");
+        let w = t.whatif(&Filter::default(), &Scenario { prices: Prices::default(), batch: false });
+        assert_eq!((w.window_start.as_str(), w.window_end.as_str(), w.window_days), ("2026-11-01", "2026-11-10", 10));
+        assert_eq!(w.monthly_actual, "30.000000");
+        // 1000 input tokens at 0.003 = 0.003000 a day → 0.090000 a month.
+        assert_eq!(w.monthly_projection, "0.090000");
+        // A filter starting inside the data narrows the window the same way.
+        let f = Filter { from: Day::parse("2026-11-08"), ..Filter::default() };
+        let w = t.whatif(&f, &Scenario { prices: Prices::default(), batch: false });
+        assert_eq!((w.window_days, w.monthly_actual.as_str()), (3, "30.000000"));
     }
 
     #[test]

@@ -212,3 +212,34 @@ export function whatifTotal(csvText, inputPer1k, outputPer1k) {
   }
   return microsText(total);
 }
+
+/**
+ * The monthly projection at a scenario's prices, independently: the what-if
+ * cost of the days from max(last day − 29, first day) to the last day with a
+ * date, times 30 / those days, half to even. Returns { days, start, end, value }.
+ */
+export function monthlyProjection(csvText, inputPer1k, outputPer1k) {
+  const [header, ...rows] = parseCsv(csvText.replace(/^\uFEFF/, ''));
+  const col = Object.fromEntries(header.map((name, i) => [name, i]));
+  const byDay = new Map();
+  for (const r of rows) {
+    if (r.length === 1 && r[0] === '') continue;
+    const day = r[col.create_date].slice(0, 10);
+    if (!/^\d{4}-\d\d-\d\d$/.test(day)) continue;
+    const input = BigInt(r[col.input_token]);
+    const output = BigInt(r[col.output_token]);
+    const cost =
+      input === 0n && output === 0n && micros(r[col.total_price]) !== 0n
+        ? micros(r[col.total_price])
+        : round6Micros(input, inputPer1k) + round6Micros(output, outputPer1k);
+    byDay.set(day, (byDay.get(day) ?? 0n) + cost);
+  }
+  const days = [...byDay.keys()].sort();
+  const ms = (d) => Date.parse(`${d}T00:00:00Z`);
+  const last = days.at(-1);
+  const start = new Date(Math.max(ms(last) - 29 * 86_400_000, ms(days[0]))).toISOString().slice(0, 10);
+  let sum = 0n;
+  for (const [day, cost] of byDay) if (day >= start && day <= last) sum += cost;
+  const n = BigInt((ms(last) - ms(start)) / 86_400_000 + 1);
+  return { days: Number(n), start, end: last, value: microsText(divHalfEven(sum * 30n, n)) };
+}

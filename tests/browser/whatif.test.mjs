@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FIXTURES, WEB, micros, microsText, openFile, parseCsv, readJson, screenshot, startBrowser, waitIdle, whatifTotal } from './helpers.mjs';
+import { FIXTURES, WEB, micros, microsText, monthlyProjection, openFile, parseCsv, readJson, screenshot, startBrowser, waitIdle, whatifTotal } from './helpers.mjs';
 
 const CONSOLIDATED = join(FIXTURES, 'expected_consolidated.csv');
 const TOTAL = '[data-kpi="whatif_total_cost"]';
@@ -44,8 +44,14 @@ test('custom prices and batch: the what-if total matches an independent computat
   assert.equal(await card.locator('[data-testid="model"]').inputValue(), 'custom');
   const difference = await card.locator('[data-testid="whatif-difference"]').evaluate((n) => ({ ...n.dataset }));
   assert.equal(difference.value, microsText(micros(expected) - micros(stats.total_cost)));
-  assert.match(difference.pct, /^-\d+\.\d\d$/);
-  assert.match(await value(card.locator('[data-testid="monthly-projection"]')), /^\d+\.\d{6}$/);
+  // The percentage, independently: difference / actual × 100, 2 decimals, half to even.
+  const [d, a] = [micros(expected) - micros(stats.total_cost), micros(stats.total_cost)];
+  const hundredths = (-d * 20000n + a) / (2n * a); // -d > 0 here; (2x+1)/2 floors to nearest (no tie in this data)
+  assert.equal(difference.pct, `-${hundredths / 100n}.${String(hundredths % 100n).padStart(2, '0')}`);
+  const projection = monthlyProjection(csv, '0.0008', '0.004');
+  const monthly = card.locator('[data-testid="monthly-projection"]');
+  assert.equal(await value(monthly), projection.value);
+  assert.match(await monthly.textContent(), new RegExp(`${projection.start} to ${projection.end}`));
   await screenshot(page, 'whatif-custom');
 
   await card.locator('[data-testid="batch"]').check();
