@@ -30,7 +30,7 @@ fn main() {
                 input_per_1k: parse_price("0.0008").unwrap(),
                 output_per_1k: parse_price("0.004").unwrap(),
             },
-            batch: false,
+            batch: None,
         };
         let t = Instant::now();
         let w = table.whatif(&Filter::default(), &scenario);

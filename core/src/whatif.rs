@@ -94,9 +94,13 @@ pub struct Filter {
 pub struct Scenario {
     /// Per-1K prices.
     pub prices: Prices,
-    /// Batch inference: both prices halved.
-    pub batch: bool,
+    /// Batch inference: both prices times this multiplier ([`BATCH_MULTIPLIER`]
+    /// on Bedrock); `None` for on-demand.
+    pub batch: Option<Decimal>,
 }
+
+/// Bedrock's batch inference price, as a multiplier of the on-demand price.
+pub const BATCH_MULTIPLIER: Decimal = Decimal::from_parts(5, 0, 0, false, 1);
 
 /// Headline figures.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -297,12 +301,16 @@ impl Rate {
 }
 
 impl Scenario {
-    /// The prices actually applied (halved for batch).
+    /// On-demand prices.
+    pub fn on_demand(prices: Prices) -> Scenario {
+        Scenario { prices, batch: None }
+    }
+
+    /// The prices actually applied (times the batch multiplier, if any).
     pub fn effective(&self) -> Prices {
-        if self.batch {
-            self.prices.scaled(Decimal::new(5, 1))
-        } else {
-            self.prices
+        match self.batch {
+            Some(m) => self.prices.scaled(m),
+            None => self.prices,
         }
     }
 }
@@ -824,7 +832,7 @@ mod tests {
             input_per_1k: parse_price("0.00025").expect("p"),
             output_per_1k: parse_price("0.00125").expect("p"),
         };
-        let w = t.whatif(&Filter::default(), &Scenario { prices, batch: false });
+        let w = t.whatif(&Filter::default(), &Scenario::on_demand(prices));
         let mut want = Decimal::new(13080, 6);
         for (i, o) in [(1000, 2000), (6, 2), (10, 10)] {
             want += prices.price(Tokens { input: i, output: o }).expect("price").total;
@@ -860,20 +868,21 @@ mod tests {
             csv += &format!("2026-11-{d:02} 10:00:00,1000,0,1.000000,0.000000,1.000000,p{d},s{d},new_table\n");
         }
         let t = Table::from_csv(csv.into_bytes()).expect("table");
-        let w = t.whatif(&Filter::default(), &Scenario { prices: Prices::default(), batch: false });
+        let w = t.whatif(&Filter::default(), &Scenario::on_demand(Prices::default()));
         assert_eq!((w.window_start.as_str(), w.window_end.as_str(), w.window_days), ("2026-11-01", "2026-11-10", 10));
         assert_eq!(w.monthly_actual, "30.000000");
         // 1000 input tokens at 0.003 = 0.003000 a day → 0.090000 a month.
         assert_eq!(w.monthly_projection, "0.090000");
         // A filter starting inside the data narrows the window the same way.
         let f = Filter { from: Day::parse("2026-11-08"), ..Filter::default() };
-        let w = t.whatif(&f, &Scenario { prices: Prices::default(), batch: false });
+        let w = t.whatif(&f, &Scenario::on_demand(Prices::default()));
         assert_eq!((w.window_days, w.monthly_actual.as_str()), (3, "30.000000"));
     }
 
     #[test]
     fn exported_csv_neutralises_formulas() {
-        let csv = table().whatif_csv(&Filter::default(), &Scenario { prices: Prices::default(), batch: true });
+        let csv = table()
+            .whatif_csv(&Filter::default(), &Scenario { prices: Prices::default(), batch: Some(BATCH_MULTIPLIER) });
         let text = String::from_utf8(csv).expect("utf8");
         assert!(text.contains(",'=cmd,"), "{text}");
         assert!(text.lines().next().is_some_and(|h| h.ends_with(",actual_total_price")));

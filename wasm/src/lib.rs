@@ -8,15 +8,15 @@
 use serde::Deserialize;
 use tally_core::dates::Day;
 use tally_core::pricing::{parse_price, Prices};
-use tally_core::whatif::{Filter, Scenario, Table};
+use tally_core::whatif::{Filter, Scenario, Table, BATCH_MULTIPLIER};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
 /** Which rows a view looks at. Days are "YYYY-MM-DD"; empty or absent means unbounded. */
 export interface FilterSpec { from?: string; to?: string; sources?: string[] | null; }
-/** Prices per 1,000 tokens as decimal strings; batch halves both. */
-export interface ScenarioSpec { input_per_1k: string; output_per_1k: string; batch?: boolean; }
+/** Prices per 1,000 tokens as decimal strings; batch multiplies both by batch_multiplier (default "0.5"). */
+export interface ScenarioSpec { input_per_1k: string; output_per_1k: string; batch?: boolean; batch_multiplier?: string; }
 /** Explorer.info() */
 export interface TableInfo { rows: number; placeholder_rows: number; unreadable: { line: number; error: string }[]; sources: string[]; first_day: string; last_day: string; }
 "#;
@@ -37,6 +37,8 @@ struct ScenarioSpec {
     output_per_1k: String,
     #[serde(default)]
     batch: bool,
+    #[serde(default)]
+    batch_multiplier: Option<String>,
 }
 
 fn day(text: Option<String>, what: &str) -> Result<Option<Day>, JsError> {
@@ -63,7 +65,11 @@ fn scenario(json: &str) -> Result<Scenario, JsError> {
             input_per_1k: price(&spec.input_per_1k, "input price")?,
             output_per_1k: price(&spec.output_per_1k, "output price")?,
         },
-        batch: spec.batch,
+        batch: match (spec.batch, spec.batch_multiplier.as_deref()) {
+            (false, _) => None,
+            (true, None | Some("")) => Some(BATCH_MULTIPLIER),
+            (true, Some(m)) => Some(price(m, "batch multiplier")?),
+        },
     })
 }
 
