@@ -476,9 +476,11 @@ fn full_reads_large_messages_from_their_bucket() {
     assert!(want.input > 1 && want.output > 1);
     let out = format!("s3://{out_bucket}/full.csv");
     let run = |extra: &[&str]| {
-        let mut args =
-            vec!["archive", "--table", &table, "--out", &out, "--start", "2025-01-01", "--estimator", "full", "--json"];
+        let mut args = vec!["archive", "--table", &table, "--out", &out, "--start", "2025-01-01", "--json"];
         args.extend_from_slice(extra);
+        if !args.contains(&"--estimator") {
+            args.extend_from_slice(&["--estimator", "full"]);
+        }
         let report: serde_json::Value = serde_json::from_str(&ok(&tally_aws(&moto, &args))).unwrap();
         (
             report["stats"]["total_input_tokens"].as_u64().unwrap(),
@@ -488,4 +490,59 @@ fn full_reads_large_messages_from_their_bucket() {
     // Without the bucket: what DynamoDB holds (the root node: nothing).
     assert_eq!(run(&[]), (0, 0));
     assert_eq!(run(&["--large-message-bucket", &large]), (want.input, want.output));
+    // Regression: the compat estimators count what DynamoDB holds, as the
+    // Lambdas did, bucket or not (their numbers must not move).
+    let case_want: serde_json::Value =
+        serde_json::from_slice(&read(&fixture("cases/large_message_root_only.expected.json"))).unwrap();
+    for est in ["v1", "v2"] {
+        let pair = (case_want[est][0].as_u64().unwrap(), case_want[est][1].as_u64().unwrap());
+        assert_eq!(run(&["--estimator", est]), pair, "{est} without the bucket");
+        assert_eq!(run(&["--estimator", est, "--large-message-bucket", &large]), pair, "{est} with the bucket");
+    }
+    // A map missing from the bucket: what DynamoDB holds, with a warning.
+    rt.block_on(aws.delete(&large, &path));
+    assert_eq!(run(&["--large-message-bucket", &large]), (0, 0));
+}
+
+#[test]
+fn a_large_output_is_uploaded_in_parts_encrypted_and_equal_to_the_local_file() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let aws = rt.block_on(Aws::new(&moto.url()));
+    let (table, bucket) = (name("multipart-t"), name("multipart-out"));
+    // A history of 120,000 rows makes a consolidated CSV above the 16 MB
+    // single-request limit, so the output goes up as a multipart upload.
+    let mut history = String::from(
+        "create_date,input_token,output_token,precio_token_input,precio_token_output,total_price,pk,sk,source\n",
+    );
+    for i in 0..120_000u64 {
+        let (m, d, h) = (1 + i % 11, 1 + i % 28, i % 24);
+        history += &format!(
+            "2025-{m:02}-{d:02} {h:02}:00:00,{i},{o},0.000000,0.000000,0.000000,user-{i:06}@example.com,user-{i:06}@example.com#CONV#{i:020},old_table\n",
+            o = i / 2
+        );
+    }
+    let dir = Scratch::new("multipart");
+    let local_history = dir.path("history.csv");
+    std::fs::write(&local_history, &history).unwrap();
+    rt.block_on(async {
+        aws.create_table(&table).await;
+        aws.create_bucket(&bucket).await;
+        aws.load_table(&table, &read(&fixture("new_table.jsonl"))).await;
+        aws.put(&bucket, "history.csv", history.into_bytes()).await;
+    });
+    let local_out = dir.path("consolidated.csv");
+    let common = ["consolidate", "--table", &table, "--start", "2025-12-01", "--json"];
+    let mut to_s3 = common.to_vec();
+    let (hist_url, out_url) = (format!("s3://{bucket}/history.csv"), format!("s3://{bucket}/out/consolidated.csv"));
+    to_s3.extend_from_slice(&["--historical", &hist_url, "--out", &out_url, "--sse", "AES256"]);
+    ok(&tally_aws(&moto, &to_s3));
+    let mut to_file = common.to_vec();
+    to_file.extend_from_slice(&["--historical", local_history.to_str().unwrap(), "--out", local_out.to_str().unwrap()]);
+    ok(&tally_aws(&moto, &to_file));
+    let written = rt.block_on(aws.get(&bucket, "out/consolidated.csv"));
+    assert!(written.len() > 16 * 1024 * 1024, "{} bytes: not a multipart-sized output", written.len());
+    assert!(written == std::fs::read(&local_out).unwrap(), "the S3 object differs from the local file");
+    assert_eq!(rt.block_on(aws.encryption(&bucket, "out/consolidated.csv")).as_deref(), Some("AES256"));
+    assert_eq!(rt.block_on(aws.content_type(&bucket, "out/consolidated.csv")).as_deref(), Some("text/csv"));
 }

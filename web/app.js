@@ -55,6 +55,15 @@ function schedule(key, fn, delay = 60) {
   );
 }
 
+/** Drops a scheduled run of `key` not yet started (it will not run). */
+function cancel(key) {
+  if (!page.timers.has(key)) return;
+  clearTimeout(page.timers.get(key));
+  page.timers.delete(key);
+  page.pending -= 1;
+  showPending();
+}
+
 /** A token for the latest request under `key`: isLatest() is false once a newer one started. */
 function generation(key) {
   const n = (page.generations.get(key) ?? 0) + 1;
@@ -248,16 +257,20 @@ function nextTask() {
 }
 
 async function refreshCard(card) {
-  if (!page.loaded || !card.valid) return;
+  if (!page.loaded || card.destroyed || !card.valid) return;
   const token = generation(`card-${card.id}`);
+  // Shown only while it is still the card's latest request, the card is on
+  // the page, and its prices are still the ones sent.
+  const scenario = card.scenario;
+  const current = () => token.isLatest() && !card.destroyed && card.valid && card.scenario === scenario;
   try {
-    const result = await page.client.whatif(engineFilter(), engineScenario(card.scenario));
-    if (token.isLatest()) {
+    const result = await page.client.whatif(engineFilter(), engineScenario(scenario, page.catalog));
+    if (current()) {
       card.showError('');
       card.render(result);
     }
   } catch (e) {
-    if (token.isLatest()) card.showError(e.message);
+    if (current()) card.showError(e.message);
   }
 }
 
@@ -278,13 +291,14 @@ function placeCards() {
 function addCard(scenario) {
   const card = new ScenarioCard(page.catalog, scenario, {
     onChange: (c, { typing }) => {
+      if (c.destroyed) return;
       saveState();
       // While prices are typed, wait for a pause; a picked model re-prices at once.
       schedule(`card-${c.id}`, () => refreshCard(c), typing ? 120 : 0);
     },
     onRemove: (c) => {
       page.cards = page.cards.filter((x) => x !== c);
-      c.destroy();
+      dropCard(c);
       placeCards();
       saveState();
     },
@@ -296,9 +310,17 @@ function addCard(scenario) {
   return card;
 }
 
+/** Takes a card off the page for good: its pending refresh is dropped, a running one is ignored. */
+function dropCard(card) {
+  const key = `card-${card.id}`;
+  cancel(key);
+  page.generations.delete(key);
+  card.destroy();
+}
+
 async function exportCsv(card) {
   if (!page.loaded) return;
-  const data = await page.client.whatifCsv(engineFilter(), engineScenario(card.scenario));
+  const data = await page.client.whatifCsv(engineFilter(), engineScenario(card.scenario, page.catalog));
   const url = URL.createObjectURL(new Blob([data], { type: 'text/csv;charset=utf-8' }));
   const slug = card.scenario.model.replace(/[^A-Za-z0-9.]+/g, '-').replace(/^-|-$/g, '');
   const name = `tally-whatif-${slug || 'custom'}${card.scenario.batch ? '-batch' : ''}.csv`;
@@ -313,7 +335,7 @@ async function exportCsv(card) {
 function applyHash() {
   const { scenarios, filter } = readState(location.hash, page.catalog);
   page.filter = filter;
-  for (const card of page.cards) card.destroy();
+  for (const card of page.cards) dropCard(card);
   page.cards = [];
   for (const s of scenarios.length ? scenarios : [defaultScenario(page.catalog)]) addCard(s);
   showFilter();

@@ -34,9 +34,11 @@ function base(yTitle) {
 function lazyChart(canvas, type, options) {
   let chart = null;
   let unavailable = false;
+  let destroyed = false;
   return {
     update(labels, datasets) {
-      if (unavailable) return;
+      // A destroyed chart stays destroyed: no new Chart on a detached canvas.
+      if (unavailable || destroyed) return;
       if (!chartsAvailable) {
         unavailable = true;
         canvas.replaceWith(
@@ -56,6 +58,7 @@ function lazyChart(canvas, type, options) {
       chart.update('none');
     },
     destroy() {
+      destroyed = true;
       chart?.destroy();
       chart = null;
     },

@@ -12,6 +12,9 @@
 export const CUSTOM = 'custom';
 const MAX_SCENARIOS = 6;
 
+/** The engine's own batch multiplier (ScenarioSpec's default), used when the catalog names none. */
+export const ENGINE_BATCH_MULTIPLIER = '0.5';
+
 /** Loads the price catalog shipped beside the page. */
 export async function loadCatalog(url = new URL('./prices.json', import.meta.url)) {
   const response = await fetch(url);
@@ -21,7 +24,7 @@ export async function loadCatalog(url = new URL('./prices.json', import.meta.url
     (m) => typeof m.id === 'string' && isPrice(m.input_per_1k) && isPrice(m.output_per_1k),
   );
   if (models.length === 0) throw new Error('the price catalog lists no usable model');
-  return { ...catalog, models };
+  return { ...catalog, models, batch_multiplier: catalog.batch_multiplier ?? ENGINE_BATCH_MULTIPLIER };
 }
 
 /** A price as the engine accepts it from the page: a plain non-negative decimal. */
@@ -56,9 +59,17 @@ export function normalize(catalog, s) {
   return { ...s, model: same ? s.model : CUSTOM };
 }
 
-/** What the engine takes: { input_per_1k, output_per_1k, batch }. */
-export function engineScenario(s) {
-  return { input_per_1k: s.input_per_1k.trim(), output_per_1k: s.output_per_1k.trim(), batch: !!s.batch };
+/**
+ * What the engine takes: { input_per_1k, output_per_1k, batch, batch_multiplier };
+ * the multiplier is the catalog's, the same one the card's label shows.
+ */
+export function engineScenario(s, catalog) {
+  return {
+    input_per_1k: s.input_per_1k.trim(),
+    output_per_1k: s.output_per_1k.trim(),
+    batch: !!s.batch,
+    batch_multiplier: catalog?.batch_multiplier ?? ENGINE_BATCH_MULTIPLIER,
+  };
 }
 
 const enc = (text) => encodeURIComponent(text).replace(/~/g, '%7E');

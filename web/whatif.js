@@ -19,6 +19,7 @@ export class ScenarioCard {
     this.scenario = { ...scenario };
     this.hooks = hooks;
     this.id = ++serial;
+    this.destroyed = false;
     this.#build();
     this.#showScenario();
   }
@@ -71,7 +72,7 @@ export class ScenarioCard {
         el('label', { htmlFor: id('output') }, 'Output $ / 1K tokens'),
         this.output,
         el('span'),
-        el('label', { class: 'check' }, this.batch, ` Batch inference (× ${this.catalog.batch_multiplier ?? '0.5'})`),
+        el('label', { class: 'check' }, this.batch, ` Batch inference (× ${this.catalog.batch_multiplier})`),
       ),
       this.sourceNote,
       this.error,
@@ -163,6 +164,7 @@ export class ScenarioCard {
 
   /** Shows an Explorer.whatif() result. */
   render(result) {
+    if (this.destroyed) return;
     this.totalTile.dataset.value = result.whatif_cost;
     this.total.textContent = money(result.whatif_cost);
     this.actual.textContent = `${money(result.actual_cost)} for ${count(result.records)} conversations`;
@@ -188,7 +190,9 @@ export class ScenarioCard {
     this.chart.update(result);
   }
 
+  /** Removes the card; it renders nothing afterwards. */
   destroy() {
+    this.destroyed = true;
     this.chart.destroy();
     this.root.remove();
   }

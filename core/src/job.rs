@@ -43,10 +43,12 @@ pub struct Evaluation {
 }
 
 /// Reads an item's date and map and runs one estimator. `large_map`, when
-/// given, is the full message map fetched for a large-message item.
+/// given, is the full message map fetched for a large-message item: only
+/// `full` reads it; `v1` and `v2` count what DynamoDB holds, as the Lambdas
+/// did (spec 6.3), so their numbers never depend on a bucket being given.
 pub fn evaluate(item: &Item, estimator: Estimator, large_map: Option<&str>) -> Evaluation {
     let create_time = CreateTime::from_attr(item.get("CreateTime"));
-    let map = match large_map {
+    let map = match large_map.filter(|_| estimator == Estimator::Full) {
         Some(text) => MessageMap::from_text(text),
         None => MessageMap::from_attr(item.get("MessageMap")),
     };

@@ -36,8 +36,11 @@ impl Clients {
             .with_max_attempts(opts.max_attempts.max(1))
             .with_initial_backoff(Duration::from_millis(100))
             .with_max_backoff(Duration::from_secs(20));
+        // A stalled body (no byte for a minute) fails the attempt instead of
+        // hanging a scheduled run; the whole operation has ten minutes.
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(10))
+            .read_timeout(Duration::from_secs(60))
             .operation_attempt_timeout(Duration::from_secs(60))
             .operation_timeout(Duration::from_secs(600))
             .build();

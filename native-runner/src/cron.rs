@@ -82,6 +82,16 @@ fn field(text: &str, lo: u32, hi: u32, names: &[&str], base: u32) -> Result<Vec<
     Ok(set)
 }
 
+/// `v` when it is in `lo..=hi`; an error naming the field otherwise (a
+/// value that can never match would silently end the schedule).
+fn within(v: u32, lo: u32, hi: u32, field: &str) -> Result<u32, String> {
+    if (lo..=hi).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{field:?}: {v} is outside {lo}-{hi}"))
+    }
+}
+
 impl Schedule {
     /// Parses `cron(...)` or `rate(...)`.
     pub fn parse(text: &str) -> Result<Schedule, String> {
@@ -114,16 +124,18 @@ impl Schedule {
         let dom = match dom {
             "?" => DayOfMonth::Any,
             "L" => DayOfMonth::Last,
-            d if d.ends_with('W') => DayOfMonth::NearestWeekday(number(&d[..d.len() - 1], &[], 0)?),
+            d if d.ends_with('W') => DayOfMonth::NearestWeekday(within(number(&d[..d.len() - 1], &[], 0)?, 1, 31, d)?),
             d => DayOfMonth::Days(field(d, 1, 31, &[], 0)?),
         };
         let dow = match dow {
             "?" => DayOfWeek::Any,
             d if d.contains('#') => {
                 let (day, nth) = d.split_once('#').unwrap_or((d, "1"));
-                DayOfWeek::Nth(number(day, &DAYS, 1)?, number(nth, &[], 0)?)
+                DayOfWeek::Nth(within(number(day, &DAYS, 1)?, 1, 7, d)?, within(number(nth, &[], 0)?, 1, 5, d)?)
             }
-            d if d.len() > 1 && d.ends_with('L') => DayOfWeek::Last(number(&d[..d.len() - 1], &DAYS, 1)?),
+            d if d.len() > 1 && d.ends_with('L') => {
+                DayOfWeek::Last(within(number(&d[..d.len() - 1], &DAYS, 1)?, 1, 7, d)?)
+            }
             "L" => DayOfWeek::Last(7),
             d => DayOfWeek::Days(field(d, 1, 7, &DAYS, 1)?),
         };
@@ -263,6 +275,13 @@ mod tests {
             "cron(61 4 * * ? *)",
             "rate(0 days)",
             "cron(0/0 * * * ? *)",
+            // Values that parse but could never match would end the schedule silently.
+            "cron(0 0 ? * 9#1 *)",
+            "cron(0 0 ? * 2#6 *)",
+            "cron(0 0 ? * 2#0 *)",
+            "cron(0 0 0W * ? *)",
+            "cron(0 0 32W * ? *)",
+            "cron(0 0 ? * 8L *)",
         ] {
             assert!(Schedule::parse(bad).is_err(), "{bad}");
         }

@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
+use tally_core::estimate::Estimator;
 use tally_core::job::{JobSpec, Run};
 use tally_core::{Attr, Item};
+use tokio::task::JoinSet;
 
 use crate::aws::{describe, Clients};
 use crate::progress::Progress;
@@ -55,25 +57,38 @@ fn large_map_key(item: &Item) -> Option<String> {
     Some(format!("{pk}/{conv}/message_map.json"))
 }
 
-/// Pushes one item, fetching its full map first when it is a large message.
+/// Pushes one item, fetching its full map first when it is a large message
+/// and the estimator is `full` (the compat estimators count what DynamoDB
+/// holds, as the Lambdas did). A map that is not in the bucket falls back to
+/// what DynamoDB holds, with a warning; any other S3 failure stops the run.
 async fn push(run: &mut Run, item: Item, clients: &Clients, large: Option<&LargeMessages>) -> Result<()> {
+    let wanted = run.spec().estimator == Estimator::Full;
     let is_large = matches!(item.get("IsLargeMessage"), Some(Attr::Bool(true)));
-    if let (true, Some(large)) = (is_large, large) {
+    if let (true, true, Some(large)) = (wanted, is_large, large) {
         if let Some(key) = large_map_key(&item) {
             let url = S3Url { bucket: large.bucket.clone(), key };
-            let bytes = crate::s3::get(&clients.s3, &url)
+            let found = crate::s3::get_optional(&clients.s3, &url)
                 .await
                 .with_context(|| format!("large message of {}", item.key_for_messages()))?;
-            let text = String::from_utf8_lossy(&bytes);
-            run.push_with_map(&item, Some(&text));
-            return Ok(());
+            match found {
+                Some(bytes) => {
+                    let text = String::from_utf8_lossy(&bytes);
+                    run.push_with_map(&item, Some(&text));
+                    return Ok(());
+                }
+                None => eprintln!(
+                    "warning: large message of {} not found at {url}: counting what DynamoDB holds",
+                    item.key_for_messages()
+                ),
+            }
         }
     }
     run.push(&item);
     Ok(())
 }
 
-/// Scans `table` with `segments` parallel segments.
+/// Scans `table` with `segments` parallel segments; the first failure
+/// aborts the other segments.
 pub async fn scan(
     clients: &Clients,
     table: &str,
@@ -88,7 +103,7 @@ pub async fn scan(
         .map(|segment| {
             let (clients, table, spec, large, progress) =
                 (clients.clone(), table.to_string(), spec.clone(), large.clone(), progress.clone());
-            tokio::spawn(async move {
+            async move {
                 let mut run = Run::new(spec);
                 let mut pages = clients
                     .dynamodb
@@ -109,28 +124,34 @@ pub async fn scan(
                     }
                 }
                 Ok::<Run, anyhow::Error>(run)
-            })
+            }
         })
         .collect();
+    // The first failing segment stops the others: the run cannot be
+    // published anyway, so there is no point scanning the rest of the table.
+    let mut tasks: JoinSet<Result<Run>> = tasks.into_iter().collect();
     let mut total: Option<Run> = None;
-    let mut first_error = None;
-    for task in tasks {
-        match task.await {
+    let mut failure = None;
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
             Ok(Ok(run)) => match &mut total {
                 Some(t) => t.merge(run),
                 None => total = Some(run),
             },
             Ok(Err(e)) => {
-                first_error.get_or_insert(e);
+                failure = Some(e);
+                break;
             }
             Err(e) => {
-                first_error.get_or_insert(anyhow!("a scan task failed: {e}"));
+                failure = Some(anyhow!("a scan task failed: {e}"));
+                break;
             }
         }
     }
-    if let Some(e) = first_error {
+    tasks.abort_all();
+    progress.finish();
+    if let Some(e) = failure {
         return Err(e);
     }
-    progress.finish();
     Ok(total.unwrap_or_else(|| Run::new(spec.clone())))
 }

@@ -1,5 +1,5 @@
-//! Where data is read from and written to: local paths for now (S3 URLs
-//! come with the AWS runner).
+//! Where data is read from and written to: local paths and S3 objects, and
+//! the parts of a dump (one file, or the data folder of an Export to S3).
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -62,14 +62,17 @@ impl Part {
         }
     }
 
-    /// Opens the part as a buffered, decompressed reader (an S3 object is
-    /// downloaded whole: export parts are small; the items still stream).
+    /// Opens the part as a buffered, decompressed reader. An S3 object is
+    /// streamed as it downloads: a 10 GB dump never has to fit in memory.
+    /// (Called from the reader thread, outside the async runtime.)
     fn open(&self) -> Result<Box<dyn BufRead + Send>> {
         let raw: Box<dyn Read + Send> = match self {
             Part::Local(p) => Box::new(fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?),
             Part::S3(url, client, handle) => {
-                let bytes = handle.block_on(crate::s3::get(client, url))?;
-                Box::new(std::io::Cursor::new(bytes))
+                let body = handle
+                    .block_on(crate::s3::open(client, url))?
+                    .ok_or_else(|| anyhow::anyhow!("{url} does not exist"))?;
+                Box::new(S3Reader { body, handle: handle.clone(), url: url.clone(), chunk: bytes::Bytes::new() })
             }
         };
         Ok(if self.is_gz() {
@@ -78,6 +81,53 @@ impl Part {
             Box::new(BufReader::with_capacity(1 << 20, raw))
         })
     }
+}
+
+/// An S3 object's body as a blocking reader, one downloaded chunk at a time.
+struct S3Reader {
+    body: aws_sdk_s3::primitives::ByteStream,
+    handle: tokio::runtime::Handle,
+    url: S3Url,
+    chunk: bytes::Bytes,
+}
+
+impl Read for S3Reader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.chunk.is_empty() {
+            match self.handle.block_on(crate::s3::next_chunk(&mut self.body, &self.url)) {
+                Ok(Some(chunk)) => self.chunk = chunk,
+                Ok(None) => return Ok(0),
+                Err(e) => return Err(std::io::Error::other(format!("{e:#}"))),
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk.split_to(n));
+        Ok(n)
+    }
+}
+
+/// The export id of an Export-to-S3 part (`.../AWSDynamoDB/<id>/data/...`).
+fn export_id(path: &str) -> Option<&str> {
+    let mut parts = path.split('/');
+    parts.by_ref().find(|p| *p == "AWSDynamoDB")?;
+    parts.next()
+}
+
+/// Refuses parts from more than one Export to S3: reading two exports of the
+/// same table would count every conversation twice.
+fn one_export<'a>(names: impl Iterator<Item = &'a str>, shown: &str) -> Result<()> {
+    let mut ids: Vec<&str> = names.filter_map(export_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.len() > 1 {
+        bail!(
+            "{shown} holds {} exports ({}): point --dump at one export's data/ folder \
+             (AWSDynamoDB/<id>/data/), or each table would be counted more than once",
+            ids.len(),
+            ids.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// Whether a file name is a dump part (export manifests are not).
@@ -106,6 +156,8 @@ impl DumpSource {
             if files.is_empty() {
                 bail!("no dump files (*.json, *.jsonl, *.gz) in {}", path.display());
             }
+            let names: Vec<String> = files.iter().map(|f| f.to_string_lossy().replace('\\', "/")).collect();
+            one_export(names.iter().map(String::as_str), &path.display().to_string())?;
             files
         } else {
             vec![path.to_path_buf()]
@@ -123,6 +175,7 @@ impl DumpSource {
             if keys.is_empty() {
                 bail!("no dump parts (*.json.gz, *.jsonl, ...) under {url}");
             }
+            one_export(keys.iter().map(String::as_str), &url.to_string())?;
             keys
         } else {
             vec![url.key.clone()]
@@ -191,4 +244,19 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_of_two_exports_are_refused() {
+        let one = ["p/AWSDynamoDB/0001-a/data/x.json.gz", "p/AWSDynamoDB/0001-a/data/y.json.gz"];
+        assert!(one_export(one.into_iter(), "s3://b/p/").is_ok());
+        assert!(one_export(["plain.jsonl"].into_iter(), "d").is_ok());
+        let two = ["p/AWSDynamoDB/0001-a/data/x.json.gz", "p/AWSDynamoDB/0002-b/data/x.json.gz"];
+        let err = one_export(two.into_iter(), "s3://b/p/").expect_err("two exports").to_string();
+        assert!(err.contains("2 exports (0001-a, 0002-b)"), "{err}");
+    }
 }

@@ -176,8 +176,11 @@ pub struct ConsolidateArgs {
     #[arg(long)]
     allow_missing_historical: bool,
     /// Refresh the Athena view once the output is written.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_athena")]
     athena: bool,
+    /// Do not refresh the Athena view, even if the environment says to.
+    #[arg(long)]
+    no_athena: bool,
     #[command(flatten)]
     names: AthenaArgs,
 }
@@ -199,6 +202,10 @@ pub struct ScheduleArgs {
     /// Pretend the clock reads this UTC time now (YYYY-MM-DD HH:MM:SS), for rehearsals.
     #[arg(long, value_name = "TIME", hide = true)]
     fake_now: Option<String>,
+    /// More `tally consolidate` options for every run, after `--`
+    /// (e.g. `-- --sse aws:kms --segments 16 --no-athena`).
+    #[arg(last = true, value_name = "CONSOLIDATE OPTIONS")]
+    consolidate_options: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -325,8 +332,42 @@ impl Common {
     }
 }
 
+/// What a consolidation did: the output it wrote, and the Athena refresh
+/// when one was asked for (it can fail after the output was published).
+#[derive(Debug)]
+pub struct Consolidated {
+    /// The output written.
+    pub output: Output,
+    /// The refresh: its id and state, or why it failed.
+    pub athena: Option<Result<serde_json::Value>>,
+}
+
+impl Consolidated {
+    /// The Athena part of the report: the refresh, or `{"error": ...}`.
+    pub fn athena_report(&self) -> Option<serde_json::Value> {
+        self.athena.as_ref().map(|r| match r {
+            Ok(v) => v.clone(),
+            Err(e) => serde_json::json!({ "error": format!("{e:#}") }),
+        })
+    }
+}
+
+/// The output was published but the Athena view was not refreshed (exit 3).
+#[derive(Debug)]
+pub struct ViewNotRefreshed(pub String);
+
+impl std::fmt::Display for ViewNotRefreshed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the consolidated file was written, but the Athena view was not refreshed: {}", self.0)
+    }
+}
+
+impl std::error::Error for ViewNotRefreshed {}
+
 /// Runs the daily consolidation as configured (used by `consolidate` and `schedule`).
-pub async fn consolidate(c: &ConsolidateArgs) -> Result<(Output, Option<serde_json::Value>)> {
+/// An error means nothing was published; a failed Athena refresh comes back
+/// in [`Consolidated::athena`].
+pub async fn consolidate(c: &ConsolidateArgs) -> Result<Consolidated> {
     let env = c.common.environment()?;
     let job = c.common.resolve(Job::Consolidate, c.estimator, env.as_ref())?;
     anyhow::ensure!(
@@ -341,18 +382,16 @@ pub async fn consolidate(c: &ConsolidateArgs) -> Result<(Output, Option<serde_js
     let ctx = c.common.ctx();
     let history =
         jobs::History { place: Place::parse(&historical), allow_missing: c.allow_missing_historical, prefer: c.prefer };
-    let out = jobs::consolidate(&ctx, &job.items, &job.spec, &history, &job.out).await?;
-    let refresh_wanted = c.athena || env.as_ref().and_then(|e| e.athena.refresh).unwrap_or(false);
-    let refresh = if refresh_wanted {
+    let output = jobs::consolidate(&ctx, &job.items, &job.spec, &history, &job.out).await?;
+    let refresh_wanted = !c.no_athena && (c.athena || env.as_ref().and_then(|e| e.athena.refresh).unwrap_or(false));
+    let athena = if refresh_wanted {
         let names = c.names.names(env.as_ref());
-        let refresh = athena::refresh_view(ctx.clients().await, &names, Duration::from_secs(300))
-            .await
-            .context("the consolidated file was written, but the Athena view was not refreshed")?;
-        Some(serde_json::to_value(refresh)?)
+        let refresh = athena::refresh_view(ctx.clients().await, &names, Duration::from_secs(300)).await;
+        Some(refresh.and_then(|r| Ok(serde_json::to_value(r)?)))
     } else {
         None
     };
-    Ok((out, refresh))
+    Ok(Consolidated { output, athena })
 }
 
 /// Prints the result: one JSON object, or a short summary.
@@ -412,8 +451,11 @@ async fn run(cli: Cli) -> Result<()> {
             report(&out, a.common.json, None);
         }
         Command::Consolidate(c) => {
-            let (out, refresh) = consolidate(&c).await?;
-            report(&out, c.common.json, refresh);
+            let done = consolidate(&c).await?;
+            report(&done.output, c.common.json, done.athena_report());
+            if let Some(Err(e)) = done.athena {
+                return Err(ViewNotRefreshed(format!("{e:#}")).into());
+            }
         }
         Command::AthenaSql(a) => {
             println!("{};\n", athena::table_ddl(&a.names.names(None), &a.location)?);
@@ -438,7 +480,12 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tally: error: {e:#}");
-            ExitCode::FAILURE
+            // 3: published, but the view was not refreshed; 1: nothing published.
+            if e.downcast_ref::<ViewNotRefreshed>().is_some() {
+                ExitCode::from(3)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -61,13 +61,21 @@ impl std::str::FromStr for Sse {
     }
 }
 
-/// Reads a whole object; `Ok(None)` when it does not exist.
-pub async fn get_optional(s3: &aws_sdk_s3::Client, url: &S3Url) -> Result<Option<Vec<u8>>> {
+/// How long a body may go without a byte before the read fails.
+const STALL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The next chunk of a body; an error if none comes within [`STALL`].
+pub async fn next_chunk(body: &mut ByteStream, url: &S3Url) -> Result<Option<bytes::Bytes>> {
+    match tokio::time::timeout(STALL, body.try_next()).await {
+        Ok(chunk) => chunk.with_context(|| format!("reading {url}")),
+        Err(_) => bail!("reading {url}: no data for {} s", STALL.as_secs()),
+    }
+}
+
+/// Opens an object for streaming; `Ok(None)` when it does not exist.
+pub async fn open(s3: &aws_sdk_s3::Client, url: &S3Url) -> Result<Option<ByteStream>> {
     match s3.get_object().bucket(&url.bucket).key(&url.key).send().await {
-        Ok(out) => {
-            let bytes = out.body.collect().await.with_context(|| format!("reading {url}"))?;
-            Ok(Some(bytes.into_bytes().to_vec()))
-        }
+        Ok(out) => Ok(Some(out.body)),
         Err(err) => {
             let missing = err.as_service_error().is_some_and(|e| e.is_no_such_key());
             if missing {
@@ -79,9 +87,16 @@ pub async fn get_optional(s3: &aws_sdk_s3::Client, url: &S3Url) -> Result<Option
     }
 }
 
-/// Reads a whole object that must exist.
-pub async fn get(s3: &aws_sdk_s3::Client, url: &S3Url) -> Result<Vec<u8>> {
-    get_optional(s3, url).await?.ok_or_else(|| anyhow!("{url} does not exist"))
+/// Reads a whole object; `Ok(None)` when it does not exist.
+pub async fn get_optional(s3: &aws_sdk_s3::Client, url: &S3Url) -> Result<Option<Vec<u8>>> {
+    let Some(mut body) = open(s3, url).await? else {
+        return Ok(None);
+    };
+    let mut bytes = Vec::new();
+    while let Some(chunk) = next_chunk(&mut body, url).await? {
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Some(bytes))
 }
 
 /// The keys under a prefix, in name order.

@@ -73,7 +73,9 @@ pub async fn run(args: &ScheduleArgs) -> Result<()> {
     if let Some(url) = &args.endpoint_url {
         argv.extend(["--endpoint-url".into(), url.clone()]);
     }
-    let Command::Consolidate(job) = Cli::try_parse_from(&argv)?.command else {
+    argv.extend(args.consolidate_options.iter().cloned());
+    let parsed = Cli::try_parse_from(&argv).context("the consolidation options after --")?;
+    let Command::Consolidate(job) = parsed.command else {
         return Err(anyhow!("internal: the consolidation arguments did not parse"));
     };
     log(&format!("environment {}: {expr}", args.env));
@@ -86,12 +88,20 @@ pub async fn run(args: &ScheduleArgs) -> Result<()> {
             return Ok(());
         };
         log(&format!("next run at {} UTC", format_datetime(next)));
-        let wait = Duration::from_secs((next - now).max(0) as u64);
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = &mut stop => {
-                log("stop requested; stopping");
-                return Ok(());
+        // Sleep a minute at a time and read the wall clock again, so a
+        // suspended machine or a clock step does not shift the runs.
+        loop {
+            let left = next - clock();
+            if left <= 0 {
+                break;
+            }
+            let nap = Duration::from_secs(left.min(60) as u64);
+            tokio::select! {
+                _ = tokio::time::sleep(nap) => {}
+                _ = &mut stop => {
+                    log("stop requested; stopping");
+                    return Ok(());
+                }
             }
         }
         log("run started");
@@ -100,9 +110,11 @@ pub async fn run(args: &ScheduleArgs) -> Result<()> {
         let outcome = tokio::select! {
             outcome = &mut run => outcome,
             _ = &mut stop => {
-                log("stop requested; finishing the current run first");
-                let outcome = run.await;
-                report(outcome);
+                log("stop requested; finishing the current run first (stop again to abandon it)");
+                tokio::select! {
+                    outcome = &mut run => report(outcome),
+                    _ = stop_signal() => log("second stop request: the run is abandoned (an unfinished write leaves the previous output)"),
+                }
                 log("stopping");
                 return Ok(());
             }
@@ -111,17 +123,18 @@ pub async fn run(args: &ScheduleArgs) -> Result<()> {
     }
 }
 
-fn report(outcome: Result<(crate::jobs::Output, Option<serde_json::Value>)>) {
+fn report(outcome: Result<crate::Consolidated>) {
     match outcome {
-        Ok((out, refresh)) => {
-            let s = &out.stats;
+        Ok(done) => {
+            let s = &done.output.stats;
+            let athena = match &done.athena {
+                None => String::new(),
+                Some(Ok(r)) => format!(", Athena {}", r["state"].as_str().unwrap_or("?")),
+                Some(Err(e)) => format!("; the Athena view was NOT refreshed: {e:#}"),
+            };
             log(&format!(
-                "run succeeded: {} rows to {} ({} USD, {} errors){}",
-                s.total_records,
-                out.location,
-                s.total_cost,
-                s.errors,
-                refresh.map(|r| format!(", Athena {}", r["state"].as_str().unwrap_or("?"))).unwrap_or_default()
+                "run succeeded: {} rows to {} ({} USD, {} errors){athena}",
+                s.total_records, done.output.location, s.total_cost, s.errors,
             ));
         }
         Err(e) => log(&format!("run failed: {e:#}; the previous output is untouched, waiting for the next run")),

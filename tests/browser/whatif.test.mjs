@@ -124,3 +124,65 @@ test('an invalid price is flagged and not sent', async () => {
   assert.equal(await card.locator('[data-testid="price-input"]').getAttribute('aria-invalid'), 'true');
   assert.equal(await value(page.locator(TOTAL)), before);
 });
+
+test('the batch multiplier comes from the catalog: label and figures together', async () => {
+  const csv = await readFile(CONSOLIDATED, 'utf8');
+  const catalog = await readJson(join(WEB, 'prices.json'));
+  const page = await browser.newPage();
+  await page.route('**/prices.json', (route) =>
+    route.fulfill({ contentType: 'application/json', body: JSON.stringify({ ...catalog, batch_multiplier: '0.25' }) }),
+  );
+  await page.goto(browser.base);
+  await openFile(page, CONSOLIDATED);
+  const card = page.locator('[data-testid="scenario"]').first();
+  assert.match(await card.locator('label.check').textContent(), /× 0\.25\b/);
+  await card.locator('[data-testid="batch"]').check();
+  await waitIdle(page);
+  // The seed default (0.003 / 0.015) at a quarter of the price.
+  assert.equal(await value(page.locator(TOTAL)), whatifTotal(csv, '0.00075', '0.00375'));
+  assert.deepEqual(page.events.errors, []);
+});
+
+test('a card removed while its refresh is pending is not refreshed; the others still are', async () => {
+  const csv = await readFile(CONSOLIDATED, 'utf8');
+  const page = await browser.newPage();
+  await page.goto(browser.base);
+  await openFile(page, CONSOLIDATED);
+  await page.locator('[data-testid="add-scenario"]').click();
+  await waitIdle(page);
+  const cards = page.locator('[data-testid="scenario"]');
+  const second = cards.nth(1);
+  // Typing waits for a pause before re-pricing: remove the card inside that pause.
+  await second.locator('[data-testid="price-input"]').fill('0.001');
+  await second.locator('[data-testid="remove-scenario"]').click();
+  assert.equal(await cards.count(), 1);
+  await page.waitForTimeout(400);
+  await waitIdle(page);
+  // Only the page's two charts and the remaining card's are alive (no chart on a detached canvas).
+  assert.equal(await page.evaluate(() => Object.keys(globalThis.Chart.instances).length), 3);
+
+  await setPrices(cards.first(), '0.0008', '0.004');
+  await waitIdle(page);
+  assert.equal(await value(page.locator(TOTAL)), whatifTotal(csv, '0.0008', '0.004'));
+  assert.doesNotMatch(page.url(), /0\.001~/);
+  assert.deepEqual(page.events.errors, []);
+});
+
+test('cards replaced by a new hash are not refreshed after they are gone', async () => {
+  const csv = await readFile(CONSOLIDATED, 'utf8');
+  const page = await browser.newPage();
+  await page.goto(browser.base);
+  await openFile(page, CONSOLIDATED);
+  const card = page.locator('[data-testid="scenario"]').first();
+  await card.locator('[data-testid="price-input"]').fill('0.001');
+  // Replace every card (as a pasted URL would) before the typed price is sent.
+  await page.evaluate(() => {
+    location.hash = 's=custom~0.00025~0.00125~0';
+  });
+  await page.waitForTimeout(400);
+  await waitIdle(page);
+  assert.equal(await page.locator('[data-testid="scenario"]').count(), 1);
+  assert.equal(await value(page.locator(TOTAL)), whatifTotal(csv, '0.00025', '0.00125'));
+  assert.equal(await page.evaluate(() => Object.keys(globalThis.Chart.instances).length), 3);
+  assert.deepEqual(page.events.errors, []);
+});

@@ -174,6 +174,16 @@ impl Aws {
         out.body.collect().await.unwrap().into_bytes().to_vec()
     }
 
+    pub async fn delete(&self, bucket: &str, key: &str) {
+        self.s3.delete_object().bucket(bucket).key(key).send().await.unwrap();
+    }
+
+    /// The object's server-side encryption (`AES256`, `aws:kms`), if any.
+    pub async fn encryption(&self, bucket: &str, key: &str) -> Option<String> {
+        let out = self.s3.head_object().bucket(bucket).key(key).send().await.unwrap();
+        out.server_side_encryption().map(|e| e.as_str().to_string())
+    }
+
     pub async fn content_type(&self, bucket: &str, key: &str) -> Option<String> {
         let out = self.s3.head_object().bucket(bucket).key(key).send().await.unwrap();
         out.content_type().map(String::from)
