@@ -3,7 +3,7 @@
 //! 1,000,000-row file that `bench/browser/run.mjs` makes in `bench/data/`).
 //!
 //!     cargo bench -p tally-core --bench explorer [-- FILE.csv]
-#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::print_stdout)]
+#![allow(clippy::disallowed_macros, clippy::disallowed_methods, clippy::unwrap_used, clippy::print_stdout)]
 
 use std::time::Instant;
 

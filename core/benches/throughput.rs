@@ -8,7 +8,7 @@
 //! message map, estimate, price, keep the row. Then the same corpus is
 //! streamed from a file by a child process that keeps no rows, at N and 2N
 //! items, to show that peak memory does not grow with the number of items.
-#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::print_stdout)]
+#![allow(clippy::disallowed_macros, clippy::disallowed_methods, clippy::unwrap_used, clippy::print_stdout)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

@@ -59,9 +59,9 @@ impl Row {
             date,
             self.input_token.to_string(),
             self.output_token.to_string(),
-            format!("{:.6}", self.precio_token_input),
-            format!("{:.6}", self.precio_token_output),
-            format!("{:.6}", self.total_price),
+            format!("{:.6}", money6(self.precio_token_input)),
+            format!("{:.6}", money6(self.precio_token_output)),
+            format!("{:.6}", money6(self.total_price)),
             self.pk.clone(),
             self.sk.clone(),
             self.source.clone(),
@@ -110,6 +110,17 @@ fn push_field(out: &mut String, field: &str) {
     }
 }
 
+/// A price as written: rounded half to even at 6 decimals (`{:.6}` alone
+/// truncates), `-0` as `0`. Rows priced by the core already are.
+#[inline]
+fn money6(d: Decimal) -> Decimal {
+    if d.scale() == 6 && d.is_sign_positive() {
+        d
+    } else {
+        crate::pricing::round6(d)
+    }
+}
+
 /// Appends one CSV line (with its `\n`) for `row`.
 pub fn push_row(out: &mut String, row: &Row) {
     if let Some(secs) = row.create_date {
@@ -118,7 +129,11 @@ pub fn push_row(out: &mut String, row: &Row) {
     let _ = write!(
         out,
         ",{},{},{:.6},{:.6},{:.6},",
-        row.input_token, row.output_token, row.precio_token_input, row.precio_token_output, row.total_price
+        row.input_token,
+        row.output_token,
+        money6(row.precio_token_input),
+        money6(row.precio_token_output),
+        money6(row.total_price)
     );
     push_field(out, &row.pk);
     out.push(',');
@@ -237,9 +252,13 @@ fn quoted(s: &[u8]) -> String {
     format!("'{}'", String::from_utf8_lossy(s))
 }
 
+/// The largest token count read (a quadrillion): beyond it a cell is out of
+/// range, so sums over millions of rows cannot overflow.
+pub const MAX_TOKENS: u64 = 1_000_000_000_000_000;
+
 /// Reads a token count: an integer, possibly written `1234.0`.
 fn parse_tokens(cell: &[u8]) -> Result<u64, String> {
-    if !cell.is_empty() && cell.len() <= 19 && cell.iter().all(u8::is_ascii_digit) {
+    if !cell.is_empty() && cell.len() <= 15 && cell.iter().all(u8::is_ascii_digit) {
         return Ok(cell.iter().fold(0u64, |v, d| v * 10 + (d - b'0') as u64));
     }
     let text = std::str::from_utf8(cell).map_err(|_| format!("not a number: {}", quoted(cell)))?;
@@ -252,6 +271,7 @@ fn parse_tokens(cell: &[u8]) -> Result<u64, String> {
     }
     num.trunc_i128()
         .and_then(|v| u64::try_from(v).ok())
+        .filter(|&v| v <= MAX_TOKENS)
         .ok_or_else(|| format!("token count out of range: {}", quoted(cell)))
 }
 
@@ -303,9 +323,17 @@ fn parse_date(cell: &[u8]) -> Result<Option<i64>, String> {
 pub struct Fields<'r> {
     bytes: &'r [u8],
     bounds: &'r [(u32, u32)],
+    /// A quoted field that never closes: the record is unreadable, and
+    /// reading went on at the next line.
+    unterminated: bool,
 }
 
 impl<'r> Fields<'r> {
+    /// Whether the record had a quoted field that never closed.
+    pub fn is_unterminated(&self) -> bool {
+        self.unterminated
+    }
+
     /// Number of fields.
     pub fn len(&self) -> usize {
         self.bounds.len()
@@ -386,7 +414,13 @@ impl<'a> Records<'a> {
                     self.pos += 1;
                     self.line += 1;
                 }
-                Some(b'\r') => self.pos += 1,
+                Some(b'\r') => {
+                    // A lone carriage return ends a line too (old Mac files).
+                    if data.get(self.pos + 1) != Some(&b'\n') {
+                        self.line += 1;
+                    }
+                    self.pos += 1;
+                }
                 Some(_) => break,
             }
         }
@@ -424,7 +458,7 @@ impl<'a> Records<'a> {
             if self.pos > i {
                 self.line += 1;
             }
-            return Some((line, start, Fields { bytes: data, bounds: &self.bounds }));
+            return Some((line, start, Fields { bytes: data, bounds: &self.bounds, unterminated: false }));
         }
         self.slow_record(start, line)
     }
@@ -471,11 +505,27 @@ impl<'a> Records<'a> {
             }
         }
         let consumed = &self.data[start..start + nin_total];
-        self.line += consumed.iter().filter(|&&b| b == b'\n').count() as u64;
+        // A record that runs to the end of the file across lines with an odd
+        // number of quotes has a quoted field that never closed: one bad
+        // record, and reading goes on at the next line rather than losing
+        // the rest of the file inside the quotes.
+        let at_end = start + nin_total >= self.data.len();
+        if at_end && consumed.iter().filter(|&&b| b == b'"').count() % 2 == 1 {
+            if let Some(eol) = consumed.iter().position(|&b| b == b'\n' || b == b'\r') {
+                self.pos = start + eol + 1;
+                if consumed[eol] == b'\r' && self.data.get(self.pos) == Some(&b'\n') {
+                    self.pos += 1;
+                }
+                self.line += 1;
+                self.bounds.clear();
+                return Some((line, start, Fields { bytes: &[], bounds: &self.bounds, unterminated: true }));
+            }
+        }
+        self.line += line_breaks(consumed);
         self.pos = start + nin_total;
         if consumed.last() == Some(&b'\r') && self.data.get(self.pos) == Some(&b'\n') {
+            // `\r\n` split by the reader: the `\r` was counted as the break.
             self.pos += 1;
-            self.line += 1;
         }
         self.bounds.clear();
         let mut a = 0;
@@ -486,8 +536,19 @@ impl<'a> Records<'a> {
         if self.pos == start {
             return None;
         }
-        Some((line, start, Fields { bytes: &self.unquoted[..nout_total], bounds: &self.bounds }))
+        Some((line, start, Fields { bytes: &self.unquoted[..nout_total], bounds: &self.bounds, unterminated: false }))
     }
+}
+
+/// Line breaks in `s`: `\n`, and `\r` not followed by `\n`.
+fn line_breaks(s: &[u8]) -> u64 {
+    let mut n = 0;
+    for (k, &b) in s.iter().enumerate() {
+        if b == b'\n' || b == b'\r' && s.get(k + 1) != Some(&b'\n') {
+            n += 1;
+        }
+    }
+    n
 }
 
 /// Where each of the nine columns is in the file's header.
@@ -513,6 +574,9 @@ impl Columns {
 
     /// Checks and converts one record's cells.
     pub fn record<'r>(&self, cells: &Fields<'r>, line: u64) -> Record<'r> {
+        if cells.unterminated {
+            return Record::Bad(BadRow { line, error: "a quoted field never closes".into() });
+        }
         if cells.len() != self.width {
             return Record::Bad(BadRow { line, error: format!("expected {} fields, got {}", self.width, cells.len()) });
         }
@@ -619,6 +683,20 @@ mod tests {
     }
 
     #[test]
+    fn prices_are_rounded_half_even_when_written() {
+        let r = Row {
+            precio_token_input: Decimal::new(12_345_675, 10), // 0.0012345675 → 0.001235 (not truncated)
+            precio_token_output: Decimal::new(-1, 8),         // -0.00000001 → 0.000000, no sign
+            total_price: Decimal::new(12_345, 7),             // 0.0012345 → 0.001234 (a tie, to even)
+            ..row()
+        };
+        let mut s = String::new();
+        push_row(&mut s, &r);
+        assert!(s.contains(",0.001235,0.000000,0.001234,"), "{s}");
+        assert_eq!(&r.cells()[3..6], ["0.001235", "0.000000", "0.001234"]);
+    }
+
+    #[test]
     fn round_trips() {
         let rows = vec![row(), Row { create_date: None, pk: "x\ny".into(), ..row() }];
         let bytes = to_csv_bytes(&rows);
@@ -630,6 +708,9 @@ mod tests {
     #[test]
     fn numbers_the_lambdas_wrote() {
         assert_eq!(parse_tokens(b"1234.0"), Ok(1234));
+        assert_eq!(parse_tokens(b"1000000000000000"), Ok(MAX_TOKENS));
+        assert_eq!(parse_tokens(b"1000000000000001"), Err("token count out of range: '1000000000000001'".into()));
+        assert!(parse_tokens(b"18446744073709551615").is_err());
         assert_eq!(parse_tokens(b"12.5"), Err("not an integer: '12.5'".into()));
         assert_eq!(parse_tokens(b"diez"), Err("not a number: 'diez'".into()));
         assert_eq!(parse_money(b"3e-06"), Ok(3));
@@ -649,6 +730,37 @@ mod tests {
                 assert_eq!(next_delimiter(b, start), want, "{text:?} from {start}");
             }
         }
+    }
+
+    const H: &str =
+        "create_date,input_token,output_token,precio_token_input,precio_token_output,total_price,pk,sk,source";
+
+    #[test]
+    fn an_unterminated_quote_loses_one_record_not_the_rest_of_the_file() {
+        let text = format!(
+            "{H}\n2025-12-01 10:00:00,1,1,0.000003,0.000015,0.000018,a,b,new_table\n\
+             2025-12-01 10:00:00,1,1,0.000003,0.000015,0.000018,\"broken,b,new_table\n\
+             2025-12-02 10:00:00,2,2,0.000006,0.000030,0.000036,c,d,new_table\n\
+             2025-12-03 10:00:00,3,3,0.000009,0.000045,0.000054,e,f,new_table\n"
+        );
+        let read = read_rows(text.as_bytes()).expect("csv");
+        assert_eq!(read.rows.iter().map(|r| r.pk.as_str()).collect::<Vec<_>>(), ["a", "c", "e"]);
+        assert_eq!(read.unreadable, vec![BadRow { line: 3, error: "a quoted field never closes".into() }]);
+    }
+
+    #[test]
+    fn lone_carriage_returns_end_lines() {
+        let text = format!(
+            "{H}\r2025-12-01 10:00:00,1,1,0.000003,0.000015,0.000018,a,b,new_table\r\r\
+             2025-12-01 10:00:00,x,1,0.000003,0.000015,0.000018,c,d,new_table\r\
+             2025-12-01 10:00:00,1,1,0.000003,0.000015,0.000018,\"e\",f,new_table\r\
+             2025-12-01 10:00:00,y,1,0.000003,0.000015,0.000018,\"g\",h,new_table\r\n\
+             2025-12-01 10:00:00,z,1,0.000003,0.000015,0.000018,i,j,new_table\n"
+        );
+        let read = read_rows(text.as_bytes()).expect("csv");
+        assert_eq!(read.rows.iter().map(|r| r.pk.as_str()).collect::<Vec<_>>(), ["a", "e"]);
+        let lines: Vec<u64> = read.unreadable.iter().map(|b| b.line).collect();
+        assert_eq!(lines, [4, 6, 7], "{:?}", read.unreadable);
     }
 
     #[test]

@@ -378,23 +378,3 @@ mod tests {
         }
     }
 }
-#[cfg(test)]
-mod probe {
-    #[test]
-    #[allow(clippy::disallowed_methods)]
-    fn probe_fixture_lines() {
-        let text =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/new_table.jsonl"))
-                .unwrap_or_default();
-        let mut bad = 0;
-        for l in text.lines() {
-            if super::export_line(l.as_bytes()).is_none() {
-                bad += 1;
-                if bad < 3 {
-                    eprintln!("{}", &l[..200.min(l.len())]);
-                }
-            }
-        }
-        eprintln!("fallbacks: {bad} of {}", text.lines().count());
-    }
-}

@@ -117,8 +117,8 @@ pub(crate) fn skip_plain(s: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// A parsed (or built) JSON document.
-#[derive(Debug, Clone, Default)]
+/// A parsed (or built) JSON document; it always has a root node.
+#[derive(Debug, Clone)]
 pub struct Doc<'a> {
     text: Cow<'a, [u8]>,
     owned: Vec<u8>,

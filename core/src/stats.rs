@@ -132,9 +132,9 @@ impl Totals {
         let mut t = Totals::default();
         for row in rows {
             t.records += 1;
-            t.input_tokens += row.input_token;
-            t.output_tokens += row.output_token;
-            t.cost += row.total_price;
+            t.input_tokens = t.input_tokens.saturating_add(row.input_token);
+            t.output_tokens = t.output_tokens.saturating_add(row.output_token);
+            t.cost = t.cost.checked_add(row.total_price).unwrap_or(Decimal::MAX);
         }
         t
     }
@@ -160,7 +160,7 @@ impl Stats {
             total_records: t.records,
             total_input_tokens: t.input_tokens,
             total_output_tokens: t.output_tokens,
-            total_tokens: t.input_tokens + t.output_tokens,
+            total_tokens: t.input_tokens.saturating_add(t.output_tokens),
             total_input_cost: priced(t.input_tokens, spec.prices.input_per_1k),
             total_output_cost: priced(t.output_tokens, spec.prices.output_per_1k),
             total_cost: money(t.cost),

@@ -278,7 +278,9 @@ impl Rate {
                 return i64::try_from(q).unwrap_or(i64::MAX);
             }
         }
-        let num = tokens as u128 * self.mantissa;
+        let Some(num) = (tokens as u128).checked_mul(self.mantissa) else {
+            return i64::MAX;
+        };
         if self.divisor == 1 {
             return i64::try_from(num).unwrap_or(i64::MAX);
         }
@@ -472,6 +474,7 @@ impl Table {
         let mut per_source = vec![empty; ns];
         let mut hours = [(0u64, 0u128, 0u128, 0i128); 24];
         let mut days: BTreeMap<i32, (u64, Vec<i128>)> = BTreeMap::new();
+        let top_n = top_n.min(self.len());
         let mut top: Vec<(i64, usize)> = Vec::with_capacity(top_n + 1);
         let mut last_day = i32::MIN;
         let mut day_acc: Option<&mut (u64, Vec<i128>)> = None;
@@ -482,8 +485,8 @@ impl Table {
             let (inp, out, cost, secs) = (self.input[i], self.output[i], self.total[i] as i128, self.secs[i]);
             for acc in [&mut all, &mut per_source[self.source[i] as usize]] {
                 acc.records += 1;
-                acc.input += inp;
-                acc.output += out;
+                acc.input = acc.input.saturating_add(inp);
+                acc.output = acc.output.saturating_add(out);
                 acc.cost += cost;
                 if secs != NO_DATE {
                     acc.first = acc.first.min(secs);
@@ -648,13 +651,13 @@ impl Table {
             if d != i32::MIN {
                 if dense.is_some() {
                     let slot = &mut buckets[(d - base) as usize];
-                    slot.0 += recorded;
-                    slot.1 += cost;
+                    slot.0 = slot.0.saturating_add(recorded);
+                    slot.1 = slot.1.saturating_add(cost);
                     slot.2 = true;
                 } else {
                     let slot = sparse.entry(d).or_insert((0, 0));
-                    slot.0 += recorded;
-                    slot.1 += cost;
+                    slot.0 = slot.0.saturating_add(recorded);
+                    slot.1 = slot.1.saturating_add(cost);
                 }
             }
         }

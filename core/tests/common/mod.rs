@@ -1,6 +1,6 @@
 //! Shared helpers for the fixture-driven tests: the fixtures are read in
 //! place from `../shared/fixtures` beside the project root.
-#![allow(clippy::disallowed_methods, dead_code, unreachable_pub)]
+#![allow(clippy::disallowed_macros, clippy::disallowed_methods, dead_code, unreachable_pub)]
 
 use std::path::PathBuf;
 
