@@ -229,3 +229,75 @@ fn bad_arguments_are_refused_with_a_message() {
     ]);
     assert!(!o.status.success());
 }
+
+#[test]
+fn whatif_reprices_a_csv_as_the_decimal_pricing_does() {
+    use rust_decimal::Decimal;
+    use tally_core::pricing::{parse_price, Prices};
+    let csv = fixture("expected_consolidated.csv");
+    let report = tally_ok(&[
+        "whatif",
+        csv.to_str().unwrap(),
+        "--prices",
+        "0.0008/0.004",
+        "--model",
+        "3 Haiku",
+        "--batch",
+        "--source",
+        "new_table",
+        "--top",
+        "3",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&report).unwrap();
+    // Independently: every new_table row priced by the jobs' decimal
+    // pricing (rows without tokens keep their recorded cost), at half price.
+    let rows = tally_core::csv::read_rows(&read(&csv)).unwrap().rows;
+    let want = |input: &str, output: &str| -> String {
+        let half = Decimal::new(5, 1);
+        let prices = Prices {
+            input_per_1k: parse_price(input).unwrap() * half,
+            output_per_1k: parse_price(output).unwrap() * half,
+        };
+        let total: Decimal = rows
+            .iter()
+            .filter(|r| r.source == "new_table")
+            .map(|r| {
+                if r.input_token == 0 && r.output_token == 0 && !r.total_price.is_zero() {
+                    r.total_price
+                } else {
+                    prices.price(tally_core::Tokens { input: r.input_token, output: r.output_token }).unwrap().total
+                }
+            })
+            .sum();
+        format!("{total:.6}")
+    };
+    let scenarios = v["scenarios"].as_array().unwrap();
+    assert_eq!(scenarios.len(), 2);
+    assert_eq!(scenarios[0]["name"], "Claude 3 Haiku");
+    assert_eq!(scenarios[0]["whatif_cost"], want("0.00025", "0.00125"));
+    assert_eq!(scenarios[1]["whatif_cost"], want("0.0008", "0.004"));
+    assert_eq!(scenarios[1]["batch"], "0.5");
+    let stats: serde_json::Value = serde_json::from_slice(&read(&fixture("expected_consolidated.stats.json"))).unwrap();
+    assert_eq!(v["views"]["headline"]["records"], stats["records_by_source"]["new_table"]);
+    assert_eq!(v["views"]["top"].as_array().unwrap().len(), 3);
+
+    // Unreadable lines are listed with their line numbers, and the rest is re-priced.
+    let damaged = fixture("python_written/damaged_rows.csv");
+    let want_bad: serde_json::Value =
+        serde_json::from_slice(&read(&fixture("python_written/damaged_rows.expected.json"))).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&tally_ok(&["whatif", damaged.to_str().unwrap(), "--prices", "0.003/0.015", "--json"]))
+            .unwrap();
+    let lines =
+        |x: &serde_json::Value| x.as_array().unwrap().iter().map(|b| b["line"].as_u64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(lines(&v["unreadable"]), lines(&want_bad["unreadable_rows"]));
+    assert_eq!(v["rows"].as_u64().unwrap() as usize, want_bad["rows"].as_array().unwrap().len());
+
+    // A model that is not in the catalog, or a missing file: a clear message.
+    let out = tally(&["whatif", csv.to_str().unwrap(), "--model", "gpt-7"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no model matches \"gpt-7\""));
+    let out = tally(&["whatif", "no-such.csv"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such.csv does not exist"));
+}

@@ -232,6 +232,21 @@ pub struct WhatIf {
     /// Rows with no tokens but a recorded cost (unreadable maps): carried
     /// at their recorded cost, as no price can be applied to them.
     pub rows_at_recorded_cost: u64,
+    /// Per source (sources with rows in the filter, in first-seen order).
+    pub by_source: Vec<WhatIfSource>,
+}
+
+/// One source's cost, actual and under the scenario.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WhatIfSource {
+    /// `source`.
+    pub source: String,
+    /// Rows.
+    pub records: u64,
+    /// Actual cost.
+    pub actual: String,
+    /// Cost under the scenario.
+    pub whatif: String,
 }
 
 /// One day of a what-if.
@@ -633,6 +648,7 @@ impl Table {
         let mut buckets: Vec<(i64, i64, bool)> =
             vec![(0, 0, false); dense.map_or(0, |(lo, hi)| (hi.0 - lo.0 + 1) as usize)];
         let mut sparse: BTreeMap<i32, (i64, i64)> = BTreeMap::new();
+        let mut per_source = vec![(0u64, 0i64, 0i64); self.sources.len()];
         for i in 0..self.len() {
             if !everything && !keep(i) {
                 continue;
@@ -647,6 +663,10 @@ impl Table {
             records += 1;
             actual = actual.saturating_add(recorded);
             whatif = whatif.saturating_add(cost);
+            let src = &mut per_source[self.source[i] as usize];
+            src.0 += 1;
+            src.1 = src.1.saturating_add(recorded);
+            src.2 = src.2.saturating_add(cost);
             let d = self.day[i];
             if d != i32::MIN {
                 if dense.is_some() {
@@ -710,6 +730,18 @@ impl Table {
             window_days,
             monthly_projection: micros_text(month_whatif),
             monthly_actual: micros_text(month_actual),
+            by_source: self
+                .sources
+                .iter()
+                .zip(per_source)
+                .filter(|(_, p)| p.0 > 0)
+                .map(|(name, (n, a, w))| WhatIfSource {
+                    source: name.clone(),
+                    records: n,
+                    actual: micros_text(a as i128),
+                    whatif: micros_text(w as i128),
+                })
+                .collect(),
             rows_at_recorded_cost: carried,
         }
     }
@@ -845,6 +877,13 @@ mod tests {
         assert_eq!(w.window_end, "2025-12-02");
         assert_eq!(w.window_start, "2025-11-03");
         assert_eq!(w.window_days, 30);
+        // The sources add up to the totals.
+        let sum = |f: fn(&WhatIfSource) -> &String| {
+            w.by_source.iter().map(|b| parse_price(f(b)).expect("money")).sum::<Decimal>()
+        };
+        assert_eq!(format!("{:.6}", sum(|b| &b.whatif)), w.whatif_cost);
+        assert_eq!(format!("{:.6}", sum(|b| &b.actual)), w.actual_cost);
+        assert_eq!(w.by_source.iter().map(|b| b.records).sum::<u64>(), w.records);
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod location;
 mod progress;
 mod s3;
 mod schedule;
+mod whatif;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,6 +58,8 @@ enum Command {
     Schedule(ScheduleArgs),
     /// Sample tables, both jobs on local files, and how to open the explorer.
     Demo(DemoArgs),
+    /// Re-price a CSV under other prices (catalog models or custom), side by side.
+    Whatif(whatif::WhatIfArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -463,6 +466,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Schedule(s) => schedule::run(&s).await?,
         Command::Demo(d) => demo::run(&d.dir, d.items, d.json).await.context("demo")?,
+        Command::Whatif(w) => whatif::run(w).await?,
     }
     Ok(())
 }

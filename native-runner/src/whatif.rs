@@ -1,0 +1,327 @@
+//! `tally whatif`: the explorer's re-pricing on the command line. A CSV of
+//! the consolidated schema (local or S3) under one or more scenarios, side by
+//! side with what it cost, from the same core engine and the same price
+//! catalog (`web/prices.json`, built in) as the browser.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use tally_core::dates::Day;
+use tally_core::pricing::{parse_price, Prices};
+use tally_core::whatif::{Filter, Scenario, Table, Views, WhatIf};
+
+use crate::aws::{AwsOptions, Clients};
+use crate::location::{read_optional, Place};
+
+/// The explorer's price catalog, built in.
+const CATALOG: &str = include_str!("../../web/prices.json");
+
+#[derive(Args, Debug)]
+pub struct WhatIfArgs {
+    /// The CSV (tokens_analysis_consolidated.csv or any of its schema): a path or s3://B/K.
+    #[arg(value_name = "PATH|s3://B/K", required_unless_present = "list_models")]
+    csv: Option<String>,
+    /// A model of the catalog: its id, or a unique part of its name or id (repeatable).
+    /// With neither --model nor --prices, every model of the catalog.
+    #[arg(long = "model", value_name = "MODEL")]
+    models: Vec<String>,
+    /// Custom prices per 1K tokens, INPUT/OUTPUT, e.g. 0.0008/0.004 (repeatable).
+    #[arg(long = "prices", value_name = "IN/OUT")]
+    prices: Vec<Prices>,
+    /// Batch inference: every scenario at the catalog's batch multiplier.
+    #[arg(long)]
+    batch: bool,
+    /// Only rows on or after this day (YYYY-MM-DD).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::parse_day)]
+    from: Option<Day>,
+    /// Only rows on or before this day.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::parse_day)]
+    to: Option<Day>,
+    /// Only these sources (repeatable), e.g. new_table.
+    #[arg(long = "source", value_name = "NAME")]
+    sources: Vec<String>,
+    /// The most expensive conversations to list.
+    #[arg(long, default_value_t = 10)]
+    top: usize,
+    /// Another price catalog, in the shape of web/prices.json.
+    #[arg(long, value_name = "PATH")]
+    catalog: Option<PathBuf>,
+    /// Print the catalog's models and stop.
+    #[arg(long)]
+    list_models: bool,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    json: bool,
+    /// A custom AWS endpoint, such as a local emulator (also AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+}
+
+/// The catalog: per-1K prices as decimal strings, the batch multiplier.
+#[derive(Debug, Deserialize)]
+struct Catalog {
+    #[serde(default)]
+    batch_multiplier: Option<String>,
+    #[serde(default)]
+    as_of: Option<String>,
+    models: Vec<Model>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Model {
+    id: String,
+    name: String,
+    input_per_1k: String,
+    output_per_1k: String,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    date: Option<String>,
+}
+
+/// One scenario of the comparison.
+#[derive(Debug, Serialize)]
+struct Named {
+    name: String,
+    model: Option<String>,
+    input_per_1k: String,
+    output_per_1k: String,
+    batch: Option<String>,
+    #[serde(flatten)]
+    result: WhatIf,
+}
+
+fn load_catalog(path: Option<&PathBuf>) -> Result<Catalog> {
+    let text = match path {
+        Some(p) => String::from_utf8(
+            read_optional(p)?.with_context(|| format!("price catalog {} does not exist", p.display()))?,
+        )
+        .with_context(|| format!("price catalog {} is not UTF-8", p.display()))?,
+        None => CATALOG.to_string(),
+    };
+    let shown = path.map_or_else(|| "the built-in catalog".to_string(), |p| p.display().to_string());
+    serde_json::from_str(&text).with_context(|| format!("cannot read {shown}"))
+}
+
+/// The model `wanted` names: its exact id, else the one whose name or id contains it.
+fn find<'c>(catalog: &'c Catalog, wanted: &str) -> Result<&'c Model> {
+    if let Some(m) = catalog.models.iter().find(|m| m.id == wanted) {
+        return Ok(m);
+    }
+    let w = wanted.to_lowercase();
+    let hits: Vec<&Model> = catalog
+        .models
+        .iter()
+        .filter(|m| m.name.to_lowercase().contains(&w) || m.id.to_lowercase().contains(&w))
+        .collect();
+    match hits[..] {
+        [one] => Ok(one),
+        [] => bail!("no model matches {wanted:?} (tally whatif --list-models shows them)"),
+        _ => bail!(
+            "{wanted:?} matches {} models: {}",
+            hits.len(),
+            hits.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join("; ")
+        ),
+    }
+}
+
+fn model_prices(m: &Model) -> Result<Prices> {
+    let p = |t: &str| parse_price(t).with_context(|| format!("model {}: bad price {t:?}", m.id));
+    Ok(Prices { input_per_1k: p(&m.input_per_1k)?, output_per_1k: p(&m.output_per_1k)? })
+}
+
+async fn read_csv(place: &Place, endpoint_url: Option<String>) -> Result<Vec<u8>> {
+    match place {
+        Place::Local(p) => read_optional(p)?.with_context(|| format!("{} does not exist", p.display())),
+        Place::S3(url) => {
+            let clients = Clients::load(&AwsOptions { endpoint_url, max_attempts: 8 }).await;
+            crate::s3::get_optional(&clients.s3, url).await?.with_context(|| format!("{url} does not exist"))
+        }
+    }
+}
+
+/// Runs `tally whatif`.
+pub async fn run(args: WhatIfArgs) -> Result<()> {
+    let catalog = load_catalog(args.catalog.as_ref())?;
+    if args.list_models {
+        let mut out = String::new();
+        let _ = writeln!(out, "{:<58} {:>10} {:>10}  id; source, date", "model (USD per 1K tokens)", "input", "output");
+        for m in &catalog.models {
+            let _ = writeln!(
+                out,
+                "{:<58} {:>10} {:>10}  {}; {}, {}",
+                m.name,
+                m.input_per_1k,
+                m.output_per_1k,
+                m.id,
+                m.source.as_deref().unwrap_or("-"),
+                m.date.as_deref().unwrap_or("-")
+            );
+        }
+        return emit(&out);
+    }
+    let batch = match (args.batch, catalog.batch_multiplier.as_deref()) {
+        (false, _) => None,
+        (true, None) => Some(tally_core::whatif::BATCH_MULTIPLIER),
+        (true, Some(m)) => Some(parse_price(m).context("the catalog's batch_multiplier")?),
+    };
+    let mut scenarios: Vec<(String, Option<String>, Prices)> = Vec::new();
+    for wanted in &args.models {
+        let m = find(&catalog, wanted)?;
+        scenarios.push((m.name.clone(), Some(m.id.clone()), model_prices(m)?));
+    }
+    for p in &args.prices {
+        scenarios.push((format!("custom {}/{}", p.input_per_1k, p.output_per_1k), None, *p));
+    }
+    if scenarios.is_empty() {
+        for m in &catalog.models {
+            scenarios.push((m.name.clone(), Some(m.id.clone()), model_prices(m)?));
+        }
+    }
+
+    let csv_arg = args.csv.as_deref().unwrap_or_default();
+    let place = Place::parse(csv_arg);
+    let bytes = read_csv(&place, args.endpoint_url.clone()).await?;
+    let table = Table::from_csv(bytes).with_context(|| format!("cannot read {place}"))?;
+    let filter =
+        Filter { from: args.from, to: args.to, sources: (!args.sources.is_empty()).then(|| args.sources.clone()) };
+    let views = table.views(&filter, args.top);
+    let mut results: Vec<Named> = scenarios
+        .into_iter()
+        .map(|(name, model, prices)| Named {
+            name,
+            model,
+            input_per_1k: prices.input_per_1k.normalize().to_string(),
+            output_per_1k: prices.output_per_1k.normalize().to_string(),
+            batch: batch.map(|b| b.normalize().to_string()),
+            result: table.whatif(&filter, &Scenario { prices, batch }),
+        })
+        .collect();
+    if args.models.is_empty() && args.prices.is_empty() {
+        // Every model: cheapest first.
+        results.sort_by_key(|n| parse_price(&n.result.whatif_cost).unwrap_or(Decimal::MAX));
+    }
+
+    let unreadable = table.unreadable();
+    for bad in unreadable.iter().take(10) {
+        eprintln!("  unreadable: line {}: {}", bad.line, bad.error);
+    }
+    if unreadable.len() > 10 {
+        eprintln!("  ... and {} more unreadable lines", unreadable.len() - 10);
+    }
+    if args.json {
+        let value = serde_json::json!({
+            "file": place.to_string(),
+            "rows": table.len(),
+            "placeholder_rows": table.placeholder_rows(),
+            "unreadable": unreadable,
+            "catalog_as_of": catalog.as_of,
+            "views": views,
+            "scenarios": results,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    emit(&tables(&place, &table, &views, &results, unreadable.len()))
+}
+
+/// Writes the report to standard output; a closed pipe (`| head`) is not an error.
+fn emit(text: &str) -> Result<()> {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("cannot write to standard output"),
+        _ => Ok(()),
+    }
+}
+
+fn tables(place: &Place, table: &Table, views: &Views, results: &[Named], unreadable: usize) -> String {
+    let mut out = String::new();
+    let h = &views.headline;
+    let _ = writeln!(
+            out,
+        "{place}: {} conversations ({} rows read, {} unreadable lines); {} input + {} output tokens; cost {} USD (average {})",
+        h.records,
+        table.len(),
+        unreadable,
+        h.input_tokens,
+        h.output_tokens,
+        h.total_cost,
+        h.avg_cost
+    );
+    for s in &views.by_source {
+        let _ = writeln!(
+            out,
+            "  {:<12} {:>8} rows {:>14} USD  {} .. {}",
+            s.source, s.records, s.total_cost, s.earliest, s.latest
+        );
+    }
+    let _ = writeln!(out);
+    let window = results
+        .first()
+        .filter(|r| r.result.window_days > 0)
+        .map(|r| format!("{} to {}", r.result.window_start, r.result.window_end));
+    let _ = writeln!(
+        out,
+        "{:<58} {:>16} {:>16} {:>9} {:>16}",
+        "scenario (prices per 1K tokens)", "total USD", "difference", "%", "per 30 days"
+    );
+    if let Some(first) = results.first() {
+        let _ = writeln!(
+            out,
+            "{:<58} {:>16} {:>16} {:>9} {:>16}",
+            "actual (recorded)", first.result.actual_cost, "", "", first.result.monthly_actual
+        );
+    }
+    for r in results {
+        let label = format!(
+            "{} ({}/{}{})",
+            r.name,
+            r.input_per_1k,
+            r.output_per_1k,
+            r.batch.as_deref().map(|b| format!(", batch x{b}")).unwrap_or_default()
+        );
+        let pct = if r.result.difference_pct.is_empty() { "-".to_string() } else { r.result.difference_pct.clone() };
+        let _ = writeln!(
+            out,
+            "{:<58} {:>16} {:>16} {:>9} {:>16}",
+            label, r.result.whatif_cost, r.result.difference, pct, r.result.monthly_projection
+        );
+    }
+    if let Some(w) = window {
+        let _ = writeln!(out, "(per 30 days: at the rate of {w})");
+    }
+    if !views.top.is_empty() {
+        let _ = writeln!(out, "\nThe {} most expensive conversations:", views.top.len());
+        for t in &views.top {
+            let _ = writeln!(
+                out,
+                "  {:>12} USD  {:>9} in {:>9} out  {:<19}  {}  {}  ({})",
+                t.total_price, t.input_token, t.output_token, t.create_date, t.pk, t.sk, t.source
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_catalog_reads_and_models_are_found() {
+        let c = load_catalog(None).expect("catalog");
+        assert!(c.models.len() >= 10);
+        for m in &c.models {
+            model_prices(m).expect("every price is a decimal");
+        }
+        assert!(find(&c, "3 Haiku").is_ok());
+        assert!(find(&c, "claude").is_err(), "ambiguous");
+        assert!(find(&c, "no such model").is_err());
+        let first = &c.models[0];
+        assert_eq!(find(&c, &first.id).expect("by id").id, first.id);
+    }
+}
