@@ -8,9 +8,9 @@
 
 import { ExplorerClient } from './explorer.js';
 import { el, clear, byTestId } from './dom.js';
-import { bytes as showBytes } from './format.js';
-import { loadCatalog, defaultScenario, readState, writeState, engineScenario, MAX_SCENARIOS } from './scenario.js';
-import { buildHeadline, renderHeadline, renderBySource, renderHourly, renderTop, renderFileInfo } from './views.js';
+import { bytes as showBytes, count, money } from './format.js';
+import { loadCatalog, emptyCatalog, defaultScenario, readState, writeState, engineScenario, MAX_SCENARIOS } from './scenario.js';
+import { buildHeadline, renderHeadline, renderBySource, renderDaily, renderHourly, renderTop, renderFileInfo } from './views.js';
 import { dailyCostChart, hourlyChart } from './charts.js';
 import { ScenarioCard } from './whatif.js';
 
@@ -26,6 +26,8 @@ const page = {
   pending: 0,
   timers: new Map(),
   generations: new Map(),
+  announcements: new Map(),
+  announceTimer: 0,
   loadGeneration: 0,
   ready: null,
 };
@@ -34,6 +36,21 @@ const page = {
 
 function showPending() {
   document.body.dataset.pending = String(page.pending);
+  // Screen readers: the figures are being recomputed.
+  byTestId('results').setAttribute('aria-busy', String(page.pending > 0));
+}
+
+/**
+ * Tells screen readers (the polite status region) what changed: the latest
+ * message per key (the views, each card), said together once figures settle.
+ */
+function announce(key, message) {
+  page.announcements.set(key, message);
+  clearTimeout(page.announceTimer);
+  page.announceTimer = setTimeout(() => {
+    byTestId('status').textContent = [...page.announcements.values()].join(' ');
+    page.announcements.clear();
+  }, 250);
 }
 
 /** Runs fn after `delay` ms, replacing a run of the same key not yet started. */
@@ -90,10 +107,11 @@ function hideError() {
 function showProgress({ stage, loaded, total }) {
   const bar = byTestId('progress');
   const label = byTestId('progress-label');
+  // `total` can be short of the bytes read (a compressed Content-Length): the bar stops at full.
   if (stage === 'reading' && total > 0) {
     bar.max = total;
-    bar.value = loaded;
-    label.textContent = `Reading ${showBytes(loaded)} of ${showBytes(total)}…`;
+    bar.value = Math.min(loaded, total);
+    label.textContent = loaded <= total ? `Reading ${showBytes(loaded)} of ${showBytes(total)}…` : `Reading ${showBytes(loaded)}…`;
   } else {
     bar.removeAttribute('value');
     label.textContent = stage === 'reading' ? `Reading ${showBytes(loaded)}…` : stage === 'parsing' ? `Parsing ${showBytes(total)}…` : 'Computing views…';
@@ -111,7 +129,8 @@ async function open(source, name) {
   showPending();
   try {
     const { info, bytes, parse_ms: parseMs } = await page.client.open(source, (p) => load === page.loadGeneration && showProgress(p));
-    await page.ready;
+    // The scenarios need the catalog; the views do not, so a failed start still shows them.
+    await page.ready.catch(() => {});
     if (load !== page.loadGeneration) return;
     showProgress({ stage: 'views' });
     renderFileInfo(name, showBytes(bytes), info);
@@ -186,6 +205,7 @@ function setupFilterControls(info) {
     box.min = info.first_day;
     box.max = info.last_day;
   }
+  fitDaysToFile(info);
   if (page.filter.sources) {
     const known = page.filter.sources.filter((s) => info.sources.includes(s));
     page.filter.sources = known.length || page.filter.sources.length === 0 ? known : null;
@@ -198,9 +218,39 @@ function setupFilterControls(info) {
   showFilter();
 }
 
+/**
+ * A newly opened file keeps the filter's days only where they fall within its
+ * own days; a bound outside them (from an earlier file, or a shared URL) is
+ * cleared, and the page says so.
+ */
+function fitDaysToFile(info) {
+  const note = byTestId('filter-note');
+  note.hidden = true;
+  if (!info.first_day || !info.last_day) return;
+  const outside = (day) => day && (day < info.first_day || day > info.last_day);
+  const cleared = ['from', 'to'].filter((key) => outside(page.filter[key]));
+  if (cleared.length === 0) return;
+  const was = cleared.map((key) => `${key === 'from' ? 'From' : 'To'} ${page.filter[key]}`).join(', ');
+  for (const key of cleared) page.filter[key] = '';
+  note.textContent = `The date filter (${was}) was outside this file's days, ${info.first_day} to ${info.last_day}, and was cleared.`;
+  note.hidden = false;
+  saveState();
+}
+
+/** Says when the days cannot match anything (from after to). */
+function checkDays() {
+  const { from, to } = page.filter;
+  const wrong = !!(from && to && from > to);
+  const box = byTestId('filter-error');
+  box.textContent = wrong ? `"From" (${from}) is after "To" (${to}): no conversation can match. Change one of them.` : '';
+  box.hidden = !wrong;
+  for (const key of ['from', 'to']) byTestId(`filter-${key}`).setAttribute('aria-invalid', String(wrong));
+}
+
 function showFilter() {
   byTestId('filter-from').value = page.filter.from;
   byTestId('filter-to').value = page.filter.to;
+  checkDays();
   for (const box of document.querySelectorAll('[data-testid="filter-source"]')) {
     box.checked = page.filter.sources === null || page.filter.sources.includes(box.value);
   }
@@ -214,6 +264,8 @@ function readSourceBoxes() {
 }
 
 function filterChanged() {
+  checkDays();
+  byTestId('filter-note').hidden = true;
   saveState();
   if (page.loaded) schedule('all', refreshAll);
 }
@@ -240,8 +292,10 @@ async function refreshViews() {
   if (!token.isLatest()) return;
   renderHeadline(byTestId('headline'), views.headline);
   renderBySource(byTestId('by-source'), views);
+  renderDaily(byTestId('daily-table'), views);
   renderHourly(byTestId('hourly-table'), views);
   renderTop(byTestId('top10'), views);
+  announce('views', `Figures updated: ${count(views.headline.records)} conversations, total cost ${money(views.headline.total_cost)}.`);
   // Charts draw in their own tasks, so the page answers input in between.
   await nextTask();
   if (!token.isLatest()) return;
@@ -268,6 +322,7 @@ async function refreshCard(card) {
     if (current()) {
       card.showError('');
       card.render(result);
+      announce(`card-${card.id}`, `${card.name} re-priced: ${money(result.whatif_cost)}.`);
     }
   } catch (e) {
     if (current()) card.showError(e.message);
@@ -315,6 +370,7 @@ function dropCard(card) {
   const key = `card-${card.id}`;
   cancel(key);
   page.generations.delete(key);
+  page.announcements.delete(key);
   card.destroy();
 }
 
@@ -355,10 +411,43 @@ function setupScenarios() {
 
 // ---- start ---------------------------------------------------------------
 
+/**
+ * The price catalog: a catalog that cannot be used leaves custom prices only,
+ * and says so in the what-if section (the rest of the page does not need it).
+ */
+async function setupCatalog() {
+  let error = null;
+  try {
+    page.catalog = await loadCatalog();
+  } catch (e) {
+    error = e;
+    page.catalog = { ...emptyCatalog(), dropped: e.dropped ?? [] };
+  }
+  const { models, unit, as_of: asOf, dropped, warnings } = page.catalog;
+  byTestId('catalog-note').textContent = error
+    ? 'Prices: web/prices.json could not be used; enter custom prices (USD per 1,000 tokens).'
+    : `Prices: web/prices.json, ${models.length} models, ${typeof unit === 'string' ? unit : 'per 1K tokens'}, as of ${typeof asOf === 'string' ? asOf : '?'}.`;
+  const box = byTestId('catalog-error');
+  box.textContent = error ? `The price catalog could not be used: ${error.message}. Custom prices still work.` : '';
+  box.hidden = !error;
+  renderCatalogProblems(byTestId('catalog-problems'), dropped, warnings);
+}
+
+/** The catalog entries left out, and other catalog problems, listed (as text). */
+function renderCatalogProblems(root, dropped, warnings) {
+  clear(root).hidden = dropped.length === 0 && warnings.length === 0;
+  if (dropped.length) {
+    root.append(
+      el('p', { class: 'warning', text: `${dropped.length} ${dropped.length === 1 ? 'entry' : 'entries'} of the price catalog could not be used and ${dropped.length === 1 ? 'is' : 'are'} not offered:` }),
+      el('ul', { data: { testid: 'catalog-dropped' } }, dropped.map(({ entry, reason }) => el('li', {}, el('code', { text: entry }), `: ${reason}`))),
+    );
+  }
+  for (const warning of warnings) root.append(el('p', { class: 'warning', text: `Price catalog: ${warning}.` }));
+}
+
 /** The price catalog, the filter controls and the scenario cards. */
 async function setupExplorer() {
-  page.catalog = await loadCatalog();
-  byTestId('catalog-note').textContent = `Prices: web/prices.json, ${page.catalog.models.length} models, ${page.catalog.unit ?? 'per 1K tokens'}, as of ${page.catalog.as_of ?? '?'}.`;
+  await setupCatalog();
   setupFilter();
   setupScenarios();
   applyHash();
@@ -374,7 +463,8 @@ function main() {
     (v) => (byTestId('engine-version').textContent = `engine ${v}`),
     (e) => showError(`The engine could not start: ${e.message} (is web/pkg/ built? run scripts/build-wasm.sh)`),
   );
-  // A file can be chosen at once; showing it waits for the catalog (open() awaits page.ready).
+  // A file can be chosen at once; showing it waits for the catalog (open() awaits page.ready,
+  // which resolves even when the catalog cannot be used).
   page.pending += 1;
   showPending();
   page.ready = setupExplorer();

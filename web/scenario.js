@@ -15,16 +15,70 @@ const MAX_SCENARIOS = 6;
 /** The engine's own batch multiplier (ScenarioSpec's default), used when the catalog names none. */
 export const ENGINE_BATCH_MULTIPLIER = '0.5';
 
-/** Loads the price catalog shipped beside the page. */
+/**
+ * Loads the price catalog shipped beside the page. Resolves to the catalog
+ * with only its usable models, plus `dropped` ([{ entry, reason }]: the
+ * entries left out, to be shown, not silently skipped) and `warnings`
+ * (other problems worked around). Throws when there is no usable catalog at
+ * all; the error's `dropped` then lists what was there.
+ */
 export async function loadCatalog(url = new URL('./prices.json', import.meta.url)) {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`could not load the price catalog (${url}): HTTP ${response.status}`);
-  const catalog = await response.json();
-  const models = (catalog.models ?? []).filter(
-    (m) => typeof m.id === 'string' && isPrice(m.input_per_1k) && isPrice(m.output_per_1k),
-  );
-  if (models.length === 0) throw new Error('the price catalog lists no usable model');
-  return { ...catalog, models, batch_multiplier: catalog.batch_multiplier ?? ENGINE_BATCH_MULTIPLIER };
+  let catalog;
+  try {
+    catalog = JSON.parse(await response.text());
+  } catch (e) {
+    throw new Error(`the price catalog (${url}) is not valid JSON: ${e.message}`);
+  }
+  if (!catalog || typeof catalog !== 'object' || !Array.isArray(catalog.models)) {
+    throw new Error(`the price catalog (${url}) has no "models" list`);
+  }
+  const models = [];
+  const dropped = [];
+  const seen = new Set();
+  catalog.models.forEach((m, i) => {
+    const entry = typeof m?.id === 'string' && m.id ? m.id : `entry ${i + 1}`;
+    const reason = modelProblem(m, seen);
+    if (reason) {
+      dropped.push({ entry, reason });
+      return;
+    }
+    seen.add(m.id);
+    models.push({
+      ...m,
+      name: typeof m.name === 'string' && m.name ? m.name : m.id,
+      input_per_1k: m.input_per_1k.trim(),
+      output_per_1k: m.output_per_1k.trim(),
+    });
+  });
+  const warnings = [];
+  let batchMultiplier = catalog.batch_multiplier ?? ENGINE_BATCH_MULTIPLIER;
+  if (!isPrice(batchMultiplier)) {
+    warnings.push(`batch_multiplier ${JSON.stringify(batchMultiplier)} is not a plain decimal string; using ${ENGINE_BATCH_MULTIPLIER}`);
+    batchMultiplier = ENGINE_BATCH_MULTIPLIER;
+  }
+  if (models.length === 0) {
+    throw Object.assign(new Error('the price catalog lists no usable model'), { dropped });
+  }
+  return { ...catalog, models, batch_multiplier: batchMultiplier.trim(), dropped, warnings };
+}
+
+/** Why a catalog entry cannot be used, or '' when it can. */
+function modelProblem(m, seen) {
+  if (!m || typeof m !== 'object') return 'not an object';
+  if (typeof m.id !== 'string' || !m.id) return 'no "id"';
+  if (m.id === CUSTOM) return `"${CUSTOM}" is reserved`;
+  if (seen.has(m.id)) return 'the same id as an earlier entry';
+  for (const key of ['input_per_1k', 'output_per_1k']) {
+    if (!isPrice(m[key])) return `${key} ${JSON.stringify(m[key]) ?? 'missing'} is not a plain decimal string`;
+  }
+  return '';
+}
+
+/** The catalog used when web/prices.json cannot be: no models, custom prices only. */
+export function emptyCatalog() {
+  return { models: [], batch_multiplier: ENGINE_BATCH_MULTIPLIER, dropped: [], warnings: [] };
 }
 
 /** A price as the engine accepts it from the page: a plain non-negative decimal. */
@@ -37,10 +91,10 @@ export function findModel(catalog, id) {
   return catalog.models.find((m) => m.id === id);
 }
 
-/** The default scenario: the catalog's default (or first) model. */
+/** The default scenario: the catalog's default (or first) model; empty custom prices without a catalog. */
 export function defaultScenario(catalog) {
   const m = catalog.models.find((x) => x.default) ?? catalog.models[0];
-  return fromModel(m, false);
+  return m ? fromModel(m, false) : { model: CUSTOM, input_per_1k: '', output_per_1k: '', batch: false };
 }
 
 /** The scenario for a catalog model. */

@@ -34,11 +34,15 @@ export function renderHeadline(root, headline) {
   }
 }
 
-function table(columns, rows, rowProps = () => ({})) {
+/**
+ * A table of rows: columns are [key, label, class, show]; each cell carries
+ * data-col and data-value (the exact value), and shows show(value) or the value, as text.
+ */
+export function table(columns, rows, rowProps = () => ({})) {
   return el(
     'table',
     {},
-    el('thead', {}, el('tr', {}, columns.map(([, label, cls]) => el('th', { class: cls, text: label })))),
+    el('thead', {}, el('tr', {}, columns.map(([, label, cls]) => el('th', { class: cls, scope: 'col', text: label })))),
     el(
       'tbody',
       {},
@@ -67,6 +71,21 @@ export function renderBySource(root, views) {
   ];
   clear(root).append(
     views.by_source.length ? table(columns, views.by_source, () => ({ data: { testid: 'source-row' } })) : el('p', { class: 'muted', text: 'No conversations match the filter.' }),
+  );
+}
+
+/** The daily chart's figures as a table (its text alternative): a column per source shown. */
+export function renderDaily(root, views) {
+  const shown = new Set(views.by_source.map((s) => s.source));
+  const columns = [
+    ['day', 'Day', 'date'],
+    ['records', 'Conversations', 'num', count],
+    ...views.sources.flatMap((source, k) => (shown.has(source) ? [[`source${k}`, source, 'num', money]] : [])),
+    ['total_cost', 'Total', 'num', money],
+  ];
+  const rows = views.daily.map((d) => ({ ...d, ...Object.fromEntries(d.cost_by_source.map((cost, k) => [`source${k}`, cost])) }));
+  clear(root).append(
+    rows.length ? table(columns, rows, () => ({ data: { testid: 'day-row' } })) : el('p', { class: 'muted', text: 'No dated conversations match the filter.' }),
   );
 }
 

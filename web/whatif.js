@@ -6,8 +6,20 @@ import { el, append } from './dom.js';
 import { count, money, percent, signedMoney } from './format.js';
 import { CUSTOM, findModel, fromModel, isPrice } from './scenario.js';
 import { whatifChart } from './charts.js';
+import { table } from './views.js';
 
 let serial = 0;
+
+/** A catalog field shown as text: strings only (the catalog is hand-edited data). */
+const text = (value, fallback) => (typeof value === 'string' && value ? value : fallback);
+
+/** When a catalog price holds: "as of 2026-09", or "list price before 2025-12-01 (price table of 2026-09)". */
+function priceDate(m) {
+  const date = text(m.date, '?');
+  if (text(m.valid_until, '')) return `list price before ${m.valid_until} (price table of ${date})`;
+  if (text(m.valid_from, '')) return `price from ${m.valid_from} (price table of ${date})`;
+  return `as of ${date}`;
+}
 
 export class ScenarioCard {
   /**
@@ -22,6 +34,8 @@ export class ScenarioCard {
     this.destroyed = false;
     this.#build();
     this.#showScenario();
+    // A scenario without usable prices (no catalog, say) starts stale, asking for them.
+    if (!this.#checkPrices()) this.#setStale(true);
   }
 
   #build() {
@@ -40,13 +54,15 @@ export class ScenarioCard {
         autocomplete: 'off',
         spellcheck: false,
         data: { testid },
+        attrs: { 'aria-describedby': id('error') },
         on: { input: () => this.#editPrices() },
       });
     this.input = priceInput('input', 'price-input');
     this.output = priceInput('output', 'price-output');
     this.batch = el('input', { id: id('batch'), type: 'checkbox', data: { testid: 'batch' }, on: { change: () => this.#changed() } });
     this.sourceNote = el('p', { class: 'price-source muted', data: { testid: 'price-source' } });
-    this.error = el('p', { class: 'error', hidden: true, data: { testid: 'scenario-error' } });
+    this.priceNote = el('p', { class: 'price-note', hidden: true, data: { testid: 'price-note' } });
+    this.error = el('p', { id: id('error'), class: 'error', hidden: true, data: { testid: 'scenario-error' } });
 
     this.total = el('div', { class: 'kpi-value', text: '–' });
     this.totalTile = el('div', { class: 'kpi', data: { testid: 'whatif-total', value: '' } }, el('div', { class: 'kpi-label', text: 'Re-priced total' }), this.total);
@@ -54,14 +70,16 @@ export class ScenarioCard {
     this.difference = el('dd', { data: { testid: 'whatif-difference' } });
     this.monthly = el('dd', { data: { testid: 'monthly-projection' } });
     this.carried = el('p', { class: 'muted', hidden: true, data: { testid: 'rows-at-recorded-cost' } });
-    this.canvas = el('canvas', { attrs: { 'aria-label': 'actual and what-if cost per day', role: 'img' } });
+    this.canvas = el('canvas', { attrs: { 'aria-label': 'actual and what-if cost per day (the figures are in the table below)', role: 'img' } });
+    this.dailyTable = el('div', { class: 'table-wrap scroll', data: { testid: 'whatif-daily-table' } });
     this.exportButton = el('button', { type: 'button', text: 'Export re-priced CSV', data: { testid: 'export-csv' }, on: { click: () => this.hooks.onExport(this) } });
     this.removeButton = el('button', { type: 'button', class: 'link', text: 'Remove', data: { testid: 'remove-scenario' }, on: { click: () => this.hooks.onRemove(this) } });
 
+    this.titleNode = el('h3', { id: id('title'), class: 'scenario-title', text: `Scenario ${this.id}` });
     this.root = el(
       'article',
-      { class: 'card scenario', data: { testid: 'scenario' } },
-      el('header', { class: 'card-head' }, el('h3', { class: 'scenario-title', text: `Scenario ${this.id}` }), this.removeButton),
+      { class: 'card scenario', data: { testid: 'scenario' }, attrs: { 'aria-labelledby': id('title') } },
+      el('header', { class: 'card-head' }, this.titleNode, this.removeButton),
       el(
         'div',
         { class: 'scenario-form' },
@@ -75,6 +93,7 @@ export class ScenarioCard {
         el('label', { class: 'check' }, this.batch, ` Batch inference (× ${this.catalog.batch_multiplier})`),
       ),
       this.sourceNote,
+      this.priceNote,
       this.error,
       el(
         'div',
@@ -84,6 +103,7 @@ export class ScenarioCard {
       ),
       this.carried,
       el('div', { class: 'chart small' }, this.canvas),
+      el('details', { class: 'chart-data' }, el('summary', { text: 'Actual and what-if cost per day as a table' }), this.dailyTable),
       el('div', { class: 'card-foot' }, this.exportButton),
     );
     this.chart = whatifChart(this.canvas);
@@ -96,7 +116,8 @@ export class ScenarioCard {
   setPlace(index, cards) {
     if (index === 0) this.totalTile.dataset.kpi = 'whatif_total_cost';
     else delete this.totalTile.dataset.kpi;
-    this.root.querySelector('.scenario-title').textContent = `Scenario ${index + 1}`;
+    this.titleNode.textContent = `Scenario ${index + 1}`;
+    this.removeButton.setAttribute('aria-label', `Remove scenario ${index + 1}`);
     this.removeButton.hidden = cards === 1;
   }
 
@@ -109,11 +130,12 @@ export class ScenarioCard {
     this.#showSource();
   }
 
+  /** Where the model's prices come from, when they hold, and the catalog's caveats about them. */
   #showSource() {
     const m = findModel(this.catalog, this.select.value);
-    this.sourceNote.textContent = m ? `Source: ${m.source}; as of ${m.date}.` : 'Custom prices (per 1,000 tokens, USD).';
-    if (m?.note) this.sourceNote.title = m.note;
-    else this.sourceNote.removeAttribute('title');
+    this.sourceNote.textContent = m ? `Source: ${text(m.source, 'not given')}; ${priceDate(m)}.` : 'Custom prices (per 1,000 tokens, USD).';
+    this.priceNote.textContent = m ? text(m.note, '') : '';
+    this.priceNote.hidden = !this.priceNote.textContent;
   }
 
   #pickModel() {
@@ -141,10 +163,32 @@ export class ScenarioCard {
     return isPrice(this.input.value) && isPrice(this.output.value);
   }
 
-  #changed(typing = false) {
+  /** Flags each price box, and says what is wrong; true when both prices are valid. */
+  #checkPrices() {
     for (const box of [this.input, this.output]) box.setAttribute('aria-invalid', String(!isPrice(box.value)));
-    if (!this.valid) {
-      this.showError('Prices must be plain decimals, e.g. 0.003.');
+    if (this.valid) return true;
+    const empty = !this.input.value.trim() && !this.output.value.trim();
+    this.showError(empty ? 'Enter the input and output prices (plain decimals, e.g. 0.003).' : 'Prices must be plain decimals, e.g. 0.003.');
+    return false;
+  }
+
+  /**
+   * A stale card's figures are not those of its prices (they are invalid):
+   * no total is shown until valid prices are priced again.
+   */
+  #setStale(stale) {
+    this.stale = stale;
+    this.root.classList.toggle('stale', stale);
+    this.exportButton.disabled = stale;
+    if (stale) {
+      this.totalTile.dataset.value = '';
+      this.total.textContent = '—';
+    }
+  }
+
+  #changed(typing = false) {
+    if (!this.#checkPrices()) {
+      this.#setStale(true);
       return;
     }
     this.showError('');
@@ -165,6 +209,7 @@ export class ScenarioCard {
   /** Shows an Explorer.whatif() result. */
   render(result) {
     if (this.destroyed) return;
+    this.#setStale(false);
     this.totalTile.dataset.value = result.whatif_cost;
     this.total.textContent = money(result.whatif_cost);
     this.actual.textContent = `${money(result.actual_cost)} for ${count(result.records)} conversations`;
@@ -188,6 +233,19 @@ export class ScenarioCard {
     this.carried.hidden = result.rows_at_recorded_cost === 0;
     this.carried.textContent = `${count(result.rows_at_recorded_cost)} conversations without token counts are kept at their recorded cost.`;
     this.chart.update(result);
+    const columns = [
+      ['day', 'Day', 'date'],
+      ['actual', 'Actual', 'num', money],
+      ['whatif', 'What-if', 'num', money],
+    ];
+    this.dailyTable.replaceChildren(
+      result.daily.length ? table(columns, result.daily, () => ({ data: { testid: 'whatif-day-row' } })) : el('p', { class: 'muted', text: 'No dated conversations match the filter.' }),
+    );
+  }
+
+  /** The card's name, as headed: "Scenario 2". */
+  get name() {
+    return this.titleNode.textContent;
   }
 
   /** Removes the card; it renders nothing afterwards. */

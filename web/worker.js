@@ -13,16 +13,35 @@ ready.catch(() => {}); // reported to the page by the first operation that needs
 let explorer = null;
 let latestOpen = 0;
 
-/** Reads a stream to one Uint8Array, reporting bytes read. */
-async function readStream(stream, total, report) {
+/**
+ * Reads a stream to one Uint8Array, reporting bytes read against `total`
+ * (0: unknown). With `size`, the exact byte count when it is known, the bytes
+ * go straight into one buffer of that size; otherwise (or when the stream
+ * turns out longer) the chunks are kept and joined at the end.
+ */
+async function readStream(stream, { total = 0, size = 0 }, report) {
   const reader = stream.getReader();
-  const chunks = [];
+  let buffer = null;
+  if (size > 0) {
+    try {
+      buffer = new Uint8Array(size);
+    } catch {
+      buffer = null; // too large to reserve up front: read in chunks
+    }
+  }
+  let chunks = buffer ? null : [];
   let loaded = 0;
-  let lastReport = 0;
+  let lastReport = -Infinity; // the first chunk is always reported
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    chunks.push(value);
+    if (buffer && loaded + value.byteLength > buffer.byteLength) {
+      // Longer than announced: keep what was read as the first chunk and go on in chunks.
+      chunks = [buffer.subarray(0, loaded)];
+      buffer = null;
+    }
+    if (buffer) buffer.set(value, loaded);
+    else chunks.push(value);
     loaded += value.byteLength;
     const now = performance.now();
     if (now - lastReport > 50) {
@@ -30,22 +49,33 @@ async function readStream(stream, total, report) {
       report({ stage: 'reading', loaded, total });
     }
   }
-  const bytes = new Uint8Array(loaded);
+  report({ stage: 'reading', loaded, total });
+  if (buffer) return loaded === buffer.byteLength ? buffer : buffer.subarray(0, loaded);
+  return join(chunks, loaded);
+}
+
+/** The chunks as one Uint8Array of `length` bytes. */
+function join(chunks, length) {
+  if (chunks.length === 1 && chunks[0].byteLength === length) return chunks[0];
+  const bytes = new Uint8Array(length);
   let at = 0;
   for (const chunk of chunks) {
     bytes.set(chunk, at);
     at += chunk.byteLength;
   }
-  report({ stage: 'reading', loaded, total });
   return bytes;
 }
 
 async function fetchBytes(url, report) {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`could not fetch ${url}: HTTP ${response.status}`);
+  // Content-Length counts the bytes sent: the file's size only when they are not
+  // compressed (it still serves as the progress's total; the page caps the fraction).
   const total = Number(response.headers.get('Content-Length')) || 0;
+  const encoding = (response.headers.get('Content-Encoding') ?? 'identity').trim().toLowerCase();
+  const size = encoding === 'identity' ? total : 0;
   if (!response.body) return new Uint8Array(await response.arrayBuffer());
-  return readStream(response.body, total, report);
+  return readStream(response.body, { total, size }, report);
 }
 
 const ops = {
@@ -54,7 +84,7 @@ const ops = {
     const mine = ++latestOpen;
     await ready;
     let bytes;
-    if (file) bytes = await readStream(file.stream(), file.size, report);
+    if (file) bytes = await readStream(file.stream(), { total: file.size, size: file.size }, report);
     else if (url) bytes = await fetchBytes(url, report);
     else bytes = new Uint8Array(buffer);
     if (mine !== latestOpen) throw new Error('superseded by a newer file');

@@ -4,10 +4,54 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { FIXTURES, kpis, openFile, readJson, screenshot, startBrowser, waitReady } from './helpers.mjs';
+
+/** A CSV server for ?csv= (CORS): handler(req, res) answers each request. Resolves to { url, close() }. */
+function csvServer(handler) {
+  const server = createServer(handler);
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        url: `http://127.0.0.1:${server.address().port}/`,
+        close: () =>
+          new Promise((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+      }),
+    );
+  });
+}
+
+/** (An init script) watches the progress bar and its label: window.__progress.seen lists what they showed. */
+function watchProgress() {
+  const w = (window.__progress = { seen: [] });
+  const start = new MutationObserver(() => {
+    if (document.querySelector('[data-testid="progress-label"]')) {
+      start.disconnect();
+      watch();
+    }
+  });
+  start.observe(document, { childList: true, subtree: true });
+  function watch() {
+    const bar = document.querySelector('[data-testid="progress"]');
+    const label = document.querySelector('[data-testid="progress-label"]');
+    const note = () => w.seen.push({ value: bar.getAttribute('value'), max: bar.getAttribute('max'), label: label.textContent });
+    new MutationObserver(note).observe(bar, { attributes: true, attributeFilter: ['value', 'max'] });
+    new MutationObserver(note).observe(label, { childList: true, characterData: true, subtree: true });
+  }
+}
+
+/** "195.6 kB" → 195600 (approximately: as shown). */
+function shownBytes(text) {
+  const [, n, unit] = /^([\d.]+) (B|kB|MB|GB)$/.exec(text);
+  return Number(n) * { B: 1, kB: 1e3, MB: 1e6, GB: 1e9 }[unit];
+}
 
 let browser;
 let dir;
@@ -25,6 +69,10 @@ test('a CSV dropped on the page opens', async () => {
   const text = await readFile(join(FIXTURES, 'expected_consolidated.csv'), 'utf8');
   const page = await browser.newPage();
   await page.goto(browser.base);
+  await page.waitForFunction(() => document.body.dataset.pending === '0');
+  assert.equal(await page.evaluate(() => document.body.dataset.state), 'empty');
+  assert.equal(await page.locator('.empty-state').isVisible(), true);
+  await screenshot(page, 'empty');
   await page.evaluate(
     ({ name, text }) => {
       const data = new DataTransfer();
@@ -38,7 +86,88 @@ test('a CSV dropped on the page opens', async () => {
   await waitReady(page);
   assert.equal((await kpis(page)).total_cost, stats.total_cost);
   assert.match(await page.locator('[data-testid="file-summary"]').textContent(), /^dropped\.csv /);
+  assert.equal(await page.locator('.empty-state').isHidden(), true);
+  await screenshot(page, 'dropped');
 });
+
+test('while a CSV loads, the progress shows how much of it was read', async () => {
+  const stats = await readJson(join(FIXTURES, 'expected_consolidated.stats.json'));
+  const body = await readFile(join(FIXTURES, 'expected_consolidated.csv'));
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  // Sends the first half, then holds the rest back until the screenshot is taken.
+  const server = await csvServer(async (req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/csv', 'Content-Length': body.length, 'Access-Control-Allow-Origin': '*' });
+    const half = Math.floor(body.length / 2);
+    res.write(body.subarray(0, half));
+    await held;
+    res.end(body.subarray(half));
+  });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${browser.base}?csv=${encodeURIComponent(`${server.url}slow.csv`)}`);
+    await page.waitForFunction(() => {
+      const bar = document.querySelector('[data-testid="progress"]');
+      return document.body.dataset.state === 'loading' && !document.querySelector('[data-testid="loading"]').hidden && bar.value > 0;
+    });
+    assert.equal(await page.locator('[data-testid="progress"]').isVisible(), true);
+    const [label, bar] = await Promise.all([
+      page.locator('[data-testid="progress-label"]').textContent(),
+      page.locator('[data-testid="progress"]').evaluate((b) => ({ value: b.value, max: b.max })),
+    ]);
+    assert.match(label, /^Reading [\d.]+ kB of [\d.]+ kB…$/);
+    assert.equal(bar.max, body.length);
+    assert.ok(bar.value > 0 && bar.value < body.length, JSON.stringify(bar));
+    await screenshot(page, 'loading-progress');
+    release();
+    await waitReady(page);
+    assert.equal(await page.locator('[data-testid="loading"]').isHidden(), true);
+    assert.equal((await kpis(page)).total_cost, stats.total_cost);
+    assert.deepEqual(page.events.errors, []);
+  } finally {
+    release();
+    await server.close();
+  }
+});
+
+for (const expose of [false, true]) {
+  test(`a gzip-encoded CSV (Content-Length: the compressed size${expose ? ', Content-Encoding visible' : ''}) loads whole; the progress never passes 100 %`, async () => {
+    const stats = await readJson(join(FIXTURES, 'expected_consolidated.stats.json'));
+    const body = gzipSync(await readFile(join(FIXTURES, 'expected_consolidated.csv')));
+    const server = await csvServer((req, res) => {
+      res.writeHead(200, {
+        'Content-Type': 'text/csv',
+        'Content-Encoding': 'gzip',
+        'Content-Length': body.length,
+        'Access-Control-Allow-Origin': '*',
+        // Without this a cross-origin page cannot see Content-Encoding, and takes the
+        // compressed length for the file's: the worker must cope with more bytes.
+        ...(expose ? { 'Access-Control-Expose-Headers': 'Content-Encoding' } : {}),
+      });
+      res.end(body);
+    });
+    try {
+      const page = await browser.newPage();
+      await page.addInitScript(`(${watchProgress})()`);
+      await page.goto(`${browser.base}?csv=${encodeURIComponent(`${server.url}gzip.csv`)}`);
+      await waitReady(page);
+      const values = await kpis(page);
+      assert.equal(values.records, String(stats.total_records));
+      assert.equal(values.total_cost, stats.total_cost);
+      const seen = await page.evaluate(() => window.__progress.seen);
+      // The whole file was read, more bytes than Content-Length: a full bar, and no "of" total.
+      assert.ok(seen.some((s) => /^Reading [\d.]+ kB…$/.test(s.label) && s.value !== null && s.value === s.max), JSON.stringify(seen));
+      for (const s of seen) {
+        if (s.value !== null && s.max !== null) assert.ok(Number(s.value) <= Number(s.max), JSON.stringify(s));
+        const m = /^Reading (.+) of (.+)…$/.exec(s.label);
+        if (m) assert.ok(shownBytes(m[1]) <= shownBytes(m[2]), s.label);
+      }
+      assert.deepEqual(page.events.errors, []);
+    } finally {
+      await server.close();
+    }
+  });
+}
 
 test('a file chosen before the price catalog arrived is still opened', async () => {
   const stats = await readJson(join(FIXTURES, 'expected_consolidated.stats.json'));

@@ -1,11 +1,12 @@
 // Opens each CSV in the shapes the Python Lambdas wrote and checks rows,
-// dropped placeholders and unreadable lines against its .expected.json.
+// dropped placeholders, unreadable lines, the total cost and the table of the
+// most expensive conversations against its .expected.json.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, kpis, openFile, readJson, screenshot, startBrowser } from './helpers.mjs';
+import { FIXTURES, kpis, micros, microsText, openFile, readJson, screenshot, startBrowser } from './helpers.mjs';
 
 const DIR = join(FIXTURES, 'python_written');
 const CASES = readdirSync(DIR)
@@ -26,7 +27,7 @@ test('the python_written fixtures are there', () => {
 });
 
 for (const name of CASES) {
-  test(`python_written/${name}.csv: rows, placeholders and unreadable lines`, async () => {
+  test(`python_written/${name}.csv: rows, placeholders, unreadable lines, total cost and top 10`, async () => {
     const expected = await readJson(join(DIR, `${name}.expected.json`));
     const page = await browser.newPage();
     await page.goto(browser.base);
@@ -43,6 +44,27 @@ for (const name of CASES) {
     const sum = (key) => expected.rows.reduce((n, r) => n + BigInt(r[key]), 0n);
     assert.equal(values.input_tokens, String(sum('input_token')));
     assert.equal(values.output_tokens, String(sum('output_token')));
+    // Money in exact micro-dollars: the total is the sum of the rows' total_price.
+    const totalCost = expected.rows.reduce((n, r) => n + micros(r.total_price), 0n);
+    assert.equal(values.total_cost, microsText(totalCost));
+
+    // Every expected row (≤ 5) is in the top 10: total price descending, ties by pk then sk.
+    const byCost = [...expected.rows].sort((a, b) => {
+      const d = micros(b.total_price) - micros(a.total_price);
+      if (d !== 0n) return d > 0n ? 1 : -1;
+      return a.pk < b.pk ? -1 : a.pk > b.pk ? 1 : a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0;
+    });
+    assert.ok(byCost.length <= 10);
+    const top = await page.$$eval('[data-testid="top10"] [data-testid="top-row"]', (rows) =>
+      rows.map((r) => {
+        const cell = (col) => r.querySelector(`[data-col="${col}"]`);
+        return { pk: cell('pk').textContent, sk: cell('sk').textContent, date: cell('create_date').dataset.value, total_price: cell('total_price').dataset.value };
+      }),
+    );
+    assert.deepEqual(
+      top,
+      byCost.map((r) => ({ pk: r.pk, sk: r.sk, date: r.create_date, total_price: microsText(micros(r.total_price)) })),
+    );
 
     const listed = await page.$$eval('[data-testid="unreadable"] li[data-line]', (items) =>
       items.map((li) => ({ line: Number(li.dataset.line), text: li.textContent })),

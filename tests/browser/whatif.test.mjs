@@ -112,17 +112,33 @@ test('python_written files: rows without tokens keep their recorded cost', async
   }
 });
 
-test('an invalid price is flagged and not sent', async () => {
+test('an invalid price is flagged, not sent, and the old total is not left on screen', async () => {
   const page = await browser.newPage();
   await page.goto(browser.base);
   await openFile(page, CONSOLIDATED);
   const card = page.locator('[data-testid="scenario"]').first();
-  const before = await value(page.locator(TOTAL));
+  const total = page.locator(TOTAL);
+  const before = await value(total);
+  assert.notEqual(before, '');
   await card.locator('[data-testid="price-input"]').fill('abc');
   await waitIdle(page);
   assert.equal(await card.locator('[data-testid="scenario-error"]').isVisible(), true);
   assert.equal(await card.locator('[data-testid="price-input"]').getAttribute('aria-invalid'), 'true');
-  assert.equal(await value(page.locator(TOTAL)), before);
+  assert.equal(await card.locator('[data-testid="price-output"]').getAttribute('aria-invalid'), 'false');
+  // The card is marked stale: no total until the prices are valid again.
+  assert.equal(await card.evaluate((c) => c.classList.contains('stale')), true);
+  assert.equal(await value(total), '');
+  assert.equal(await total.locator('.kpi-value').textContent(), '—');
+  assert.equal(await card.locator('[data-testid="export-csv"]').isDisabled(), true);
+  assert.doesNotMatch(page.url(), /abc/);
+
+  await card.locator('[data-testid="price-input"]').fill('0.003');
+  await waitIdle(page);
+  assert.equal(await value(total), before);
+  assert.equal(await card.evaluate((c) => c.classList.contains('stale')), false);
+  assert.equal(await card.locator('[data-testid="price-input"]').getAttribute('aria-invalid'), 'false');
+  assert.equal(await card.locator('[data-testid="scenario-error"]').isHidden(), true);
+  assert.deepEqual(page.events.errors, []);
 });
 
 test('the batch multiplier comes from the catalog: label and figures together', async () => {
