@@ -26,26 +26,46 @@ fn archive_matches_the_lambda_byte_for_byte() {
 #[test]
 fn daily_v2_and_full_match_the_expected_files() {
     let s = Scratch::new("daily");
-    for (estimator, expected) in [("v2", "expected_new_v2"), ("full", "expected_new_full")] {
-        let out = s.path(&format!("{estimator}.csv"));
-        let dump = fixture("new_table.jsonl");
-        let report = tally_ok(&[
-            "archive",
-            "--dump",
-            dump.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--start",
-            "2025-12-01",
-            "--estimator",
-            estimator,
-            "--source",
-            "new_table",
-            "--json",
-        ]);
-        assert_same_file(&out, &fixture(&format!("{expected}.csv")));
-        assert_stats(&report, &fixture(&format!("{expected}.stats.json")));
-    }
+    let dump = fixture("new_table.jsonl");
+    let args = |estimator: &'static str, out: &std::path::Path, end: Option<&'static str>| {
+        let mut args = vec!["archive", "--dump", dump.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        args.extend(["--start", "2025-12-01", "--estimator", estimator, "--source", "new_table", "--json"]);
+        args.extend(end.map(|e| ["--end", e]).into_iter().flatten());
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let run = |args: Vec<String>| tally_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+
+    // v2 with no end date ends today (UTC); the fixtures' rows are the same
+    // for any today from 2026-11-20 to 2034-12-31.
+    let out = s.path("v2-today.csv");
+    assert_stats_ending_today(|| run(args("v2", &out, None)), &fixture("expected_new_v2.stats.json"));
+    assert_same_file(&out, &fixture("expected_new_v2.csv"));
+    // With the fixtures' own end date, every statistic is theirs.
+    let out = s.path("v2.csv");
+    assert_stats(&run(args("v2", &out, Some("2026-12-01"))), &fixture("expected_new_v2.stats.json"));
+    assert_same_file(&out, &fixture("expected_new_v2.csv"));
+    // full has no upper bound: the items dated after today are kept.
+    let out = s.path("full.csv");
+    assert_stats(&run(args("full", &out, None)), &fixture("expected_new_full.stats.json"));
+    assert_same_file(&out, &fixture("expected_new_full.csv"));
+}
+
+#[test]
+fn the_summary_names_the_dates_it_used() {
+    let s = Scratch::new("summary");
+    let out = s.path("v2.csv");
+    let dump = fixture("new_table.jsonl");
+    let args = ["archive", "--dump", dump.to_str().unwrap(), "--out", out.to_str().unwrap(), "--start", "2025-12-01"];
+    let before = today_utc();
+    let text = tally_ok(&[&args[..], &["--estimator", "v2"]].concat());
+    let after = today_utc();
+    assert!(
+        text.contains(&format!("dates: from 2025-12-01 to {before} (UTC, estimator v2)"))
+            || text.contains(&format!("dates: from 2025-12-01 to {after} (UTC, estimator v2)")),
+        "{text}"
+    );
+    let text = tally_ok(&[&args[..], &["--estimator", "full"]].concat());
+    assert!(text.contains("dates: from 2025-12-01 no end date (UTC, estimator full)"), "{text}");
 }
 
 fn consolidate(dump: &str, historical: &str, out: &str, extra: &[&str]) -> std::process::Output {
@@ -72,11 +92,14 @@ fn consolidation_matches_the_lambda_with_one_and_four_threads() {
         let out = s.path(&format!("consolidated-{threads}.csv"));
         let dump = fixture("new_table.jsonl");
         let hist = fixture("expected_archive_v1.csv");
-        let o =
-            consolidate(dump.to_str().unwrap(), hist.to_str().unwrap(), out.to_str().unwrap(), &["--threads", threads]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let run = || {
+            let (dump, hist, out) = (dump.to_str().unwrap(), hist.to_str().unwrap(), out.to_str().unwrap());
+            let o = consolidate(dump, hist, out, &["--threads", threads]);
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            String::from_utf8(o.stdout).unwrap()
+        };
+        assert_stats_ending_today(run, &fixture("expected_consolidated.stats.json"));
         assert_same_file(&out, &fixture("expected_consolidated.csv"));
-        assert_stats(&String::from_utf8(o.stdout).unwrap(), &fixture("expected_consolidated.stats.json"));
     }
 }
 
@@ -130,9 +153,12 @@ fn bad_lines_are_reported_by_line_and_counted_and_the_rest_is_written() {
     let out = s.path("out.csv");
     let report = tally_ok(&archive_args(dump.to_str().unwrap(), out.to_str().unwrap()));
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let want: serde_json::Value = serde_json::from_slice(&read(&fixture("expected_archive_v1.stats.json"))).unwrap();
+    let fixture_lines = read(&fixture("old_table.jsonl")).iter().filter(|&&b| b == b'\n').count();
     assert_eq!(report["stats"]["errors"], 2);
-    assert_eq!(report["stats"]["total_records"], 589);
-    assert_eq!(report["stats"]["dump_errors"][0]["at"], "line 601");
+    assert_eq!(report["stats"]["total_records"], want["total_records"]);
+    assert_eq!(report["stats"]["scanned"], want["scanned"].as_u64().unwrap() + 1);
+    assert_eq!(report["stats"]["dump_errors"][0]["at"], format!("line {}", fixture_lines + 1));
     assert_eq!(report["stats"]["error_items"][0]["at"], "?/x#CONV#1");
     assert!(report["stats"]["error_items"][0]["error"].as_str().unwrap().contains("PK is of type N"));
     assert_same_file(&out, &fixture("expected_archive_v1.csv"));

@@ -262,7 +262,7 @@ fn parse_tokens(cell: &[u8]) -> Result<u64, String> {
         return Ok(cell.iter().fold(0u64, |v, d| v * 10 + (d - b'0') as u64));
     }
     let text = std::str::from_utf8(cell).map_err(|_| format!("not a number: {}", quoted(cell)))?;
-    let num = numtext::parse(text, true).ok_or_else(|| format!("not a number: {}", quoted(cell)))?;
+    let num = numtext::parse(text).ok_or_else(|| format!("not a number: {}", quoted(cell)))?;
     if !num.is_integral() {
         return Err(format!("not an integer: {}", quoted(cell)));
     }
@@ -300,7 +300,7 @@ fn parse_money(cell: &[u8]) -> Result<i64, String> {
     }
     let bad = || format!("not a number: {}", quoted(cell));
     let text = std::str::from_utf8(cell).map_err(|_| bad())?;
-    let num = numtext::parse(text, true).ok_or_else(bad)?;
+    let num = numtext::parse(text).ok_or_else(bad)?;
     num.micros_half_even()
         .and_then(|m| i64::try_from(m).ok())
         .filter(|m| m.unsigned_abs() < 10_000_000_000_000_000)

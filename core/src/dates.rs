@@ -10,39 +10,99 @@ use crate::numtext;
 /// Seconds of 0001-01-01 00:00:00 and 9999-12-31 23:59:59.
 const MIN_SECS: i64 = -62_135_596_800;
 const MAX_SECS: i64 = 253_402_300_799;
+/// The first millisecond the Lambdas can date: 0001-01-02 00:00:00.000
+/// (Python's `fromtimestamp` probes one day back).
+const MIN_COMPAT_MS: i128 = (MIN_SECS as i128 + 86_400) * 1000;
+/// The last millisecond of year 9999.
+const MAX_MS: i128 = MAX_SECS as i128 * 1000 + 999;
+
+/// How an estimator reads `CreateTime` (spec section 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateReading {
+    /// v1, v2: the Lambdas' `if create_time: int(create_time)`.
+    PythonInt,
+    /// `full`: an N, or an S holding a decimal number, truncated toward zero.
+    Decimal,
+}
+
+/// The last millisecond of the end day that a date range keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndBound {
+    /// `23:59:59.000`: the archival Lambda (v1) compares with a whole second.
+    WholeSecond,
+    /// `23:59:59.999`: v2 and `full`.
+    LastMillisecond,
+}
 
 /// What an item's `CreateTime` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CreateTime {
-    /// Missing or `NULL`: empty date, not filtered.
-    Missing,
-    /// The value 0: empty date, not filtered.
-    Zero,
-    /// Not a number (or outside years 1..9999): empty date, not filtered, counted.
+    /// No date (missing, `NULL`, zero, ...): empty `create_date`, never filtered out.
+    NoDate,
+    /// Not a date the rules can read (or out of range): empty `create_date`,
+    /// never filtered out, counted.
     Invalid,
     /// Epoch milliseconds, truncated toward zero.
     Millis(i64),
 }
 
 impl CreateTime {
-    /// Reads the attribute (N, or S holding a number).
-    pub fn from_attr(attr: Option<&Attr>) -> CreateTime {
+    /// Reads the attribute as the estimator's rules say.
+    pub fn read(attr: Option<&Attr>, reading: DateReading) -> CreateTime {
+        match reading {
+            DateReading::PythonInt => Self::python_int(attr),
+            DateReading::Decimal => Self::decimal(attr),
+        }
+    }
+
+    /// `if create_time: int(create_time)` on the value boto3 gives, then
+    /// `datetime.fromtimestamp`'s range.
+    fn python_int(attr: Option<&Attr>) -> CreateTime {
+        let ms = match attr {
+            None | Some(Attr::Null | Attr::Bool(false)) => return CreateTime::NoDate,
+            Some(Attr::Bool(true)) => 1,
+            Some(Attr::S(t)) if t.is_empty() => return CreateTime::NoDate,
+            Some(Attr::S(t)) => match numtext::python_int(t) {
+                Some(ms) => ms,
+                None => return CreateTime::Invalid,
+            },
+            Some(Attr::N(t)) => match numtext::parse(t) {
+                Some(num) if num.is_zero() => return CreateTime::NoDate,
+                Some(num) => match num.trunc_i128() {
+                    Some(ms) => ms,
+                    None => return CreateTime::Invalid,
+                },
+                None => return CreateTime::Invalid,
+            },
+            Some(Attr::L(v)) if v.is_empty() => return CreateTime::NoDate,
+            Some(Attr::M(v)) if v.is_empty() => return CreateTime::NoDate,
+            Some(Attr::SS(v) | Attr::NS(v) | Attr::BS(v)) if v.is_empty() => return CreateTime::NoDate,
+            Some(Attr::L(_) | Attr::M(_) | Attr::SS(_) | Attr::NS(_) | Attr::BS(_) | Attr::B(_)) => {
+                return CreateTime::Invalid
+            }
+        };
+        Self::in_range(ms, MIN_COMPAT_MS)
+    }
+
+    /// `full`: a decimal number (N, or S holding one), truncated; zero is no date.
+    fn decimal(attr: Option<&Attr>) -> CreateTime {
         let text = match attr {
-            None | Some(Attr::Null) => return CreateTime::Missing,
+            None | Some(Attr::Null) => return CreateTime::NoDate,
             Some(Attr::N(t) | Attr::S(t)) => t,
             Some(_) => return CreateTime::Invalid,
         };
-        let Some(num) = numtext::parse(text, false) else {
-            return CreateTime::Invalid;
-        };
-        if num.is_zero() {
-            return CreateTime::Zero;
+        match numtext::parse(text) {
+            None => CreateTime::Invalid,
+            Some(num) if num.is_zero() => CreateTime::NoDate,
+            Some(num) => num.trunc_i128().map_or(CreateTime::Invalid, |ms| Self::in_range(ms, MIN_SECS as i128 * 1000)),
         }
-        match num.trunc_i128() {
-            Some(ms) if (MIN_SECS as i128 * 1000..(MAX_SECS as i128 + 1) * 1000).contains(&ms) => {
-                CreateTime::Millis(ms as i64)
-            }
-            _ => CreateTime::Invalid,
+    }
+
+    fn in_range(ms: i128, min: i128) -> CreateTime {
+        if (min..=MAX_MS).contains(&ms) {
+            CreateTime::Millis(ms as i64)
+        } else {
+            CreateTime::Invalid
         }
     }
 
@@ -65,14 +125,18 @@ pub struct DateRange {
 }
 
 impl DateRange {
-    /// Whether a timestamp (ms) falls inside: `start 00:00:00.000 <= ts <= end 23:59:59.999`.
-    pub fn contains_ms(&self, ms: i64) -> bool {
-        let lo = self.start.0 * 86_400_000;
-        if ms < lo {
+    /// Whether a timestamp (ms) falls inside: `start 00:00:00.000 <= ts <=`
+    /// the end day's bound (`23:59:59.000` or `23:59:59.999`).
+    pub fn contains_ms(&self, ms: i64, bound: EndBound) -> bool {
+        if ms < self.start.0 * 86_400_000 {
             return false;
         }
+        let last = match bound {
+            EndBound::WholeSecond => 86_399_000,
+            EndBound::LastMillisecond => 86_399_999,
+        };
         match self.end {
-            Some(end) => ms <= end.0 * 86_400_000 + 86_399_999,
+            Some(end) => ms <= end.0 * 86_400_000 + last,
             None => true,
         }
     }
@@ -211,26 +275,57 @@ pub fn parse_datetime(text: &str) -> Option<i64> {
 mod tests {
     use super::*;
 
+    fn compat(attr: Attr) -> CreateTime {
+        CreateTime::read(Some(&attr), DateReading::PythonInt)
+    }
+
     fn ct(n: &str) -> CreateTime {
-        CreateTime::from_attr(Some(&Attr::N(n.into())))
+        CreateTime::read(Some(&Attr::N(n.into())), DateReading::Decimal)
     }
 
     #[test]
-    fn create_time_forms() {
+    fn full_reads_a_decimal_number() {
         assert_eq!(ct("1764590400000"), CreateTime::Millis(1_764_590_400_000));
         assert_eq!(ct("1764590400999.9"), CreateTime::Millis(1_764_590_400_999));
-        assert_eq!(ct("0"), CreateTime::Zero);
-        assert_eq!(ct("0.000"), CreateTime::Zero);
+        assert_eq!(ct("0"), CreateTime::NoDate);
+        assert_eq!(ct("0.000"), CreateTime::NoDate);
         assert_eq!(ct("0.4"), CreateTime::Millis(0));
         assert_eq!(ct("1.7645904e12"), CreateTime::Millis(1_764_590_400_000));
         assert_eq!(ct("abc"), CreateTime::Invalid);
         assert_eq!(ct(" 1"), CreateTime::Invalid);
         assert_eq!(ct("1e300"), CreateTime::Invalid);
         assert_eq!(ct("-1500"), CreateTime::Millis(-1500));
-        assert_eq!(CreateTime::from_attr(None), CreateTime::Missing);
-        assert_eq!(CreateTime::from_attr(Some(&Attr::Null)), CreateTime::Missing);
-        assert_eq!(CreateTime::from_attr(Some(&Attr::Bool(true))), CreateTime::Invalid);
-        assert_eq!(CreateTime::from_attr(Some(&Attr::S("1764590400000".into()))), ct("1764590400000"));
+        assert_eq!(ct("-62135596800000"), CreateTime::Millis(-62_135_596_800_000));
+        let full = |a: Option<&Attr>| CreateTime::read(a, DateReading::Decimal);
+        assert_eq!(full(None), CreateTime::NoDate);
+        assert_eq!(full(Some(&Attr::Null)), CreateTime::NoDate);
+        assert_eq!(full(Some(&Attr::Bool(true))), CreateTime::Invalid);
+        assert_eq!(full(Some(&Attr::S(String::new()))), CreateTime::Invalid);
+        assert_eq!(full(Some(&Attr::S("1772403923450.25".into()))), CreateTime::Millis(1_772_403_923_450));
+    }
+
+    #[test]
+    fn compat_reads_as_python_int() {
+        let s = |t: &str| compat(Attr::S(t.into()));
+        assert_eq!(s("1772403923450.25"), CreateTime::Invalid);
+        assert_eq!(s(" 1764590400000"), CreateTime::Millis(1_764_590_400_000));
+        assert_eq!(s("1_764_590_400_000"), CreateTime::Millis(1_764_590_400_000));
+        assert_eq!(s("0"), CreateTime::Millis(0));
+        assert_eq!(s(""), CreateTime::NoDate);
+        assert_eq!(compat(Attr::N("0.5".into())), CreateTime::Millis(0));
+        assert_eq!(compat(Attr::N("-0.0".into())), CreateTime::NoDate);
+        assert_eq!(compat(Attr::N("1E+25".into())), CreateTime::Invalid);
+        assert_eq!(compat(Attr::Bool(true)), CreateTime::Millis(1));
+        assert_eq!(compat(Attr::Bool(false)), CreateTime::NoDate);
+        assert_eq!(compat(Attr::L(vec![])), CreateTime::NoDate);
+        assert_eq!(compat(Attr::L(vec![Attr::N("1".into())])), CreateTime::Invalid);
+        assert_eq!(compat(Attr::M(vec![])), CreateTime::NoDate);
+        assert_eq!(compat(Attr::B(String::new())), CreateTime::Invalid);
+        // 0001-01-01 cannot be dated by the Lambdas; 0001-01-02 can.
+        assert_eq!(compat(Attr::N("-62135596800000".into())), CreateTime::Invalid);
+        assert_eq!(compat(Attr::N("-62135510400000".into())), CreateTime::Millis(-62_135_510_400_000));
+        assert_eq!(compat(Attr::N("253402300799999".into())), CreateTime::Millis(253_402_300_799_999));
+        assert_eq!(compat(Attr::N("253402300800000".into())), CreateTime::Invalid);
     }
 
     #[test]
@@ -252,12 +347,16 @@ mod tests {
     fn range_is_inclusive_by_day() {
         let r = DateRange { start: Day::parse("2024-01-01").expect("day"), end: Day::parse("2025-12-31") };
         let start = 1_704_067_200_000;
-        assert!(r.contains_ms(start));
-        assert!(!r.contains_ms(start - 1));
+        for bound in [EndBound::WholeSecond, EndBound::LastMillisecond] {
+            assert!(r.contains_ms(start, bound));
+            assert!(!r.contains_ms(start - 1, bound));
+        }
         let next = 1_767_225_600_000;
-        assert!(r.contains_ms(next - 1));
-        assert!(!r.contains_ms(next));
+        assert!(r.contains_ms(next - 1, EndBound::LastMillisecond));
+        assert!(!r.contains_ms(next, EndBound::LastMillisecond));
+        assert!(r.contains_ms(next - 1000, EndBound::WholeSecond));
+        assert!(!r.contains_ms(next - 999, EndBound::WholeSecond));
         let open = DateRange { start: r.start, end: None };
-        assert!(open.contains_ms(i64::MAX));
+        assert!(open.contains_ms(i64::MAX, EndBound::WholeSecond));
     }
 }

@@ -1,6 +1,7 @@
 //! The token estimators: `v1` (the archival Lambda), `v2` (the daily
 //! Lambda) and `full` (ours). See `ACCOUNTING.md` sections 4 to 7.
 
+use crate::dates::{DateReading, EndBound};
 use crate::messagemap::{MapStatus, MessageMap};
 use crate::pyjson::{Kind, Value};
 use crate::pyrepr::{chars, json_len, str_len};
@@ -24,6 +25,45 @@ impl Estimator {
             Estimator::V1 => "v1",
             Estimator::V2 => "v2",
             Estimator::Full => "full",
+        }
+    }
+
+    /// Whether this estimator reproduces a Lambda (spec section 13).
+    pub fn is_compat(self) -> bool {
+        self != Estimator::Full
+    }
+
+    /// How it reads `CreateTime` (spec section 2).
+    pub fn date_reading(self) -> DateReading {
+        if self.is_compat() {
+            DateReading::PythonInt
+        } else {
+            DateReading::Decimal
+        }
+    }
+
+    /// The last millisecond of the end day it keeps (spec section 2).
+    pub fn end_bound(self) -> EndBound {
+        if self == Estimator::V1 {
+            EndBound::WholeSecond
+        } else {
+            EndBound::LastMillisecond
+        }
+    }
+
+    /// Whether a host must give it an end date when the user gives none:
+    /// the daily Lambda (v2) always ends today (spec section 2). The core
+    /// has no clock, so the host passes today's UTC date.
+    pub fn ends_today_by_default(self) -> bool {
+        self == Estimator::V2
+    }
+
+    /// The roles whose text is input (spec section 4); output roles are
+    /// `assistant` and `bot` for every estimator.
+    fn input_roles(self) -> &'static [&'static str] {
+        match self {
+            Estimator::V2 => &["user", "system", "instruction"],
+            Estimator::V1 | Estimator::Full => &["user", "system", "instruction", "used_chunks"],
         }
     }
 }
@@ -81,34 +121,55 @@ enum Side {
     Neither,
 }
 
-fn side_of(role: Option<Value<'_>>) -> Side {
-    let Some(bytes) = role.and_then(|r| r.as_str()) else {
-        return Side::Neither;
-    };
-    let matches = |name: &str| -> bool {
-        if bytes.is_ascii() {
-            bytes.eq_ignore_ascii_case(name.as_bytes())
-        } else {
-            // Full Unicode lower-casing, as Python's str.lower() (K -> k).
-            std::str::from_utf8(bytes).is_ok_and(|s| s.to_lowercase() == name)
-        }
-    };
-    if ["user", "system", "instruction", "used_chunks"].into_iter().any(matches) {
-        Side::Input
-    } else if ["assistant", "bot"].into_iter().any(matches) {
-        Side::Output
-    } else {
-        Side::Neither
-    }
-}
-
 struct Counter {
+    estimator: Estimator,
     full: bool,
     tokens: Tokens,
     media: u64,
+    /// A compat estimator met a `role` that is not a string: the Lambdas'
+    /// `.lower()` raised and their `except` gave the whole map (1, 1).
+    role_not_string: bool,
 }
 
 impl Counter {
+    fn new(estimator: Estimator) -> Counter {
+        Counter {
+            estimator,
+            full: estimator == Estimator::Full,
+            tokens: Tokens::default(),
+            media: 0,
+            role_not_string: false,
+        }
+    }
+
+    /// The side of a role (lower-cased as Python's `str.lower`); a missing
+    /// role is the empty role. A role that is not a string counts nothing
+    /// and, in v1 and v2, makes the whole map (1, 1).
+    fn side(&mut self, role: Option<Value<'_>>) -> Side {
+        let Some(role) = role else {
+            return Side::Neither;
+        };
+        let Some(bytes) = role.as_str() else {
+            self.role_not_string |= self.estimator.is_compat();
+            return Side::Neither;
+        };
+        let matches = |name: &&str| -> bool {
+            if bytes.is_ascii() {
+                bytes.eq_ignore_ascii_case(name.as_bytes())
+            } else {
+                // Full Unicode lower-casing, as Python's str.lower() (K -> k).
+                std::str::from_utf8(bytes).is_ok_and(|s| s.to_lowercase() == *name)
+            }
+        };
+        if self.estimator.input_roles().iter().any(matches) {
+            Side::Input
+        } else if ["assistant", "bot"].iter().any(matches) {
+            Side::Output
+        } else {
+            Side::Neither
+        }
+    }
+
     fn add(&mut self, side: Side, n: u64) {
         match side {
             Side::Input => self.tokens.input += n,
@@ -189,7 +250,8 @@ impl Counter {
             _ => {}
         }
         if let (Some(role), Some(content)) = (role, content) {
-            self.content(content, side_of(Some(role)));
+            let side = self.side(Some(role));
+            self.content(content, side);
         }
     }
 
@@ -212,7 +274,7 @@ impl Counter {
     /// One message node (v2 / full); `full` also walks its `thinking_log`.
     fn node(&mut self, node: Value<'_>) {
         let [role, content, chunks, log] = node.get_many(["role", "content", "used_chunks", "thinking_log"]);
-        let side = side_of(role);
+        let side = self.side(role);
         if let Some(content) = content {
             self.content(content, side);
         }
@@ -235,7 +297,7 @@ impl Counter {
     /// One node under v1's rules.
     fn node_v1(&mut self, node: Value<'_>) {
         let [role, content, chunks] = node.get_many(["role", "content", "used_chunks"]);
-        let side = side_of(role);
+        let side = self.side(role);
         self.used_chunks(chunks);
         match content.map(|c| (c, c.kind())) {
             Some((_, Kind::Str(s))) => self.text(side, s),
@@ -251,18 +313,19 @@ impl Counter {
     }
 }
 
-/// Estimates the tokens of a message map.
+/// Estimates the tokens of a message map (spec sections 3 to 7).
 pub fn estimate(map: &MessageMap<'_>, estimator: Estimator) -> Estimate {
+    const FLOOR: Tokens = Tokens { input: 1, output: 1 };
     let floor = |e: Estimate| {
-        if estimator != Estimator::Full && e.tokens == Tokens::default() {
-            Estimate { tokens: Tokens { input: 1, output: 1 }, ..e }
+        if estimator.is_compat() && e.tokens == Tokens::default() {
+            Estimate { tokens: FLOOR, ..e }
         } else {
             e
         }
     };
     match (map.status, &map.doc) {
         (MapStatus::Ok, Some(doc)) => {
-            let mut counter = Counter { full: estimator == Estimator::Full, tokens: Tokens::default(), media: 0 };
+            let mut counter = Counter::new(estimator);
             for (_, node) in doc.root().entries() {
                 if !node.is_dict() {
                     continue;
@@ -270,6 +333,9 @@ pub fn estimate(map: &MessageMap<'_>, estimator: Estimator) -> Estimate {
                 match estimator {
                     Estimator::V1 => counter.node_v1(node),
                     Estimator::V2 | Estimator::Full => counter.node(node),
+                }
+                if counter.role_not_string {
+                    return Estimate { tokens: FLOOR, media_items: 0 };
                 }
             }
             floor(Estimate { tokens: counter.tokens, media_items: counter.media })
@@ -303,6 +369,28 @@ mod tests {
         assert_eq!(run(r#"{"a": {"role": "tool", "content": "12345678"}}"#, Estimator::V1), (1, 1));
         assert_eq!(run(r#"{"a": {"role": "tool", "content": "12345678"}}"#, Estimator::Full), (0, 0));
         assert_eq!(run(r#"{"a": {"role": "\u212aey"}}"#, Estimator::V2), (1, 1));
+    }
+
+    #[test]
+    fn a_role_that_is_not_a_string_floors_the_whole_compat_map() {
+        let map = r#"{"a": {"role": "user", "content": "12345678"}, "b": {"role": null, "content": "1234"}}"#;
+        assert_eq!(run(map, Estimator::V1), (1, 1));
+        assert_eq!(run(map, Estimator::V2), (1, 1));
+        assert_eq!(run(map, Estimator::Full), (2, 0));
+        let nested = r#"{"a": {"role": "user", "content": [{"body": "12345678"}, {"role": 7, "content": "x"}]}}"#;
+        assert_eq!(run(nested, Estimator::V1), (2, 0));
+        assert_eq!(run(nested, Estimator::V2), (1, 1));
+        // A nested message needs both keys: a lone non-string role is never read.
+        let lone = r#"{"a": {"role": "user", "content": [{"body": "12345678", "role": 7}]}}"#;
+        assert_eq!(run(lone, Estimator::V2), (2, 0));
+    }
+
+    #[test]
+    fn used_chunks_is_an_input_role_except_in_v2() {
+        let map = r#"{"a": {"role": "used_chunks", "content": "12345678"}, "b": {"role": "bot", "content": "1234"}}"#;
+        assert_eq!(run(map, Estimator::V1), (2, 1));
+        assert_eq!(run(map, Estimator::V2), (0, 1));
+        assert_eq!(run(map, Estimator::Full), (2, 1));
     }
 
     #[test]

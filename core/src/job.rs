@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 
 use crate::csv::{sort_rows, Row};
-use crate::dates::{CreateTime, DateRange};
+use crate::dates::{CreateTime, DateRange, Day};
 use crate::estimate::{estimate, Estimate, Estimator};
 use crate::item::{Attr, DumpError, Item};
 use crate::messagemap::{MapStatus, MessageMap};
@@ -25,10 +25,23 @@ pub struct JobSpec {
     pub estimator: Estimator,
     /// The `source` column (`old_table`, `new_table`).
     pub source: String,
-    /// Items with a date outside are filtered out.
+    /// Items with a date outside are filtered out. With v2 and no end date,
+    /// a host passes today's UTC date as the end ([`JobSpec::ending_today`]).
     pub range: DateRange,
     /// The prices.
     pub prices: Prices,
+}
+
+impl JobSpec {
+    /// The job with the end date a host passes when the user gives none:
+    /// `today` (UTC) for v2, whose Lambda always ends today; the others keep
+    /// no upper bound (spec section 2).
+    pub fn ending_today(mut self, today: Day) -> JobSpec {
+        if self.range.end.is_none() && self.estimator.ends_today_by_default() {
+            self.range.end = Some(today);
+        }
+        self
+    }
 }
 
 /// Everything the rules say about one item, before filtering.
@@ -47,7 +60,7 @@ pub struct Evaluation {
 /// `full` reads it; `v1` and `v2` count what DynamoDB holds, as the Lambdas
 /// did (spec 6.3), so their numbers never depend on a bucket being given.
 pub fn evaluate(item: &Item, estimator: Estimator, large_map: Option<&str>) -> Evaluation {
-    let create_time = CreateTime::from_attr(item.get("CreateTime"));
+    let create_time = CreateTime::read(item.get("CreateTime"), estimator.date_reading());
     let map = match large_map.filter(|_| estimator == Estimator::Full) {
         Some(text) => MessageMap::from_text(text),
         None => MessageMap::from_attr(item.get("MessageMap")),
@@ -97,7 +110,7 @@ fn recorded_total(item: &Item) -> Result<Decimal, String> {
         Some(Attr::N(t) | Attr::S(t)) => t,
         _ => return Ok(Decimal::new(0, 6)),
     };
-    let Some(num) = numtext::parse(text, false) else {
+    let Some(num) = numtext::parse(text) else {
         return Ok(Decimal::new(0, 6));
     };
     num.round6().ok_or_else(|| format!("TotalPrice {text} is out of range"))
@@ -108,9 +121,9 @@ pub fn process(item: &Item, spec: &JobSpec, large_map: Option<&str>) -> Outcome 
     if spec.estimator == Estimator::Full && !is_conversation(item) {
         return Outcome::Skipped;
     }
-    let create_time = CreateTime::from_attr(item.get("CreateTime"));
+    let create_time = CreateTime::read(item.get("CreateTime"), spec.estimator.date_reading());
     if let CreateTime::Millis(ms) = create_time {
-        if !spec.range.contains_ms(ms) {
+        if !spec.range.contains_ms(ms, spec.estimator.end_bound()) {
             return Outcome::Filtered;
         }
     }

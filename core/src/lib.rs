@@ -16,6 +16,7 @@
 pub mod consolidate;
 pub mod csv;
 pub mod dates;
+mod decimal_table;
 mod dynjson;
 pub mod estimate;
 pub mod item;

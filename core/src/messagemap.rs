@@ -3,7 +3,7 @@
 
 use crate::item::Attr;
 use crate::numtext;
-use crate::pyjson::{Builder, Doc, Kind};
+use crate::pyjson::{Builder, Doc, Kind, MAX_DEPTH};
 
 /// What became of an item's message map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,9 +16,13 @@ pub enum MapStatus {
     EmptyString,
     /// An empty object.
     EmptyObject,
-    /// Text that no fallback could parse.
+    /// Text that no fallback could parse, or a typed map nested too deep.
     Unreadable,
-    /// Parsed, but not an object (a list, a string, a number, `null`).
+    /// Parsed to a falsy value other than `{}`: `null`, `false`, a zero,
+    /// `""`, `[]` (typed: BOOL false, N zero, L empty).
+    Falsy,
+    /// Parsed, but not an object and truthy (a non-empty list or string, a
+    /// nonzero number, `NaN`, `true`; typed: a B, even empty).
     NotObject,
 }
 
@@ -31,13 +35,22 @@ impl MapStatus {
             MapStatus::EmptyString => "empty_string",
             MapStatus::EmptyObject => "empty_object",
             MapStatus::Unreadable => "unreadable",
+            MapStatus::Falsy => "falsy",
             MapStatus::NotObject => "not_object",
         }
     }
 
-    /// Whether the map yields no tokens and the row keeps the item's own `TotalPrice`.
+    /// The zero case (spec section 3): no tokens, and the row keeps the
+    /// item's own `TotalPrice`. Every estimator.
     pub fn is_void(self) -> bool {
-        matches!(self, MapStatus::Missing | MapStatus::EmptyString | MapStatus::EmptyObject | MapStatus::Unreadable)
+        matches!(
+            self,
+            MapStatus::Missing
+                | MapStatus::EmptyString
+                | MapStatus::EmptyObject
+                | MapStatus::Unreadable
+                | MapStatus::Falsy
+        )
     }
 }
 
@@ -56,24 +69,14 @@ impl<'a> MessageMap<'a> {
         match attr {
             None | Some(Attr::Null) => Self::void(MapStatus::Missing),
             Some(Attr::S(text)) => Self::from_text(text),
-            Some(Attr::M(entries)) => {
-                let mut b = Builder::new();
-                b.begin_dict();
-                for (k, v) in entries {
-                    b.key(k);
-                    if !build(&mut b, v) {
-                        return Self::void(MapStatus::Unreadable);
-                    }
-                }
-                b.end();
-                Self::classify(b.finish())
-            }
+            // boto3's `Binary` is truthy even when empty.
+            Some(Attr::B(_)) => Self::void(MapStatus::NotObject),
             Some(other) => {
                 let mut b = Builder::new();
-                if !build(&mut b, other) {
+                if !build(&mut b, other, 0) {
                     return Self::void(MapStatus::Unreadable);
                 }
-                MessageMap { status: MapStatus::NotObject, doc: Some(b.finish()) }
+                Self::classify(b.finish())
             }
         }
     }
@@ -107,9 +110,11 @@ impl<'a> MessageMap<'a> {
     }
 
     fn classify(doc: Doc<'a>) -> Self {
-        let status = match doc.root().kind() {
+        let root = doc.root();
+        let status = match root.kind() {
             Kind::Dict(0) => MapStatus::EmptyObject,
             Kind::Dict(_) => MapStatus::Ok,
+            _ if !root.truthy() => MapStatus::Falsy,
             _ => MapStatus::NotObject,
         };
         MessageMap { status, doc: Some(doc) }
@@ -117,12 +122,16 @@ impl<'a> MessageMap<'a> {
 }
 
 /// Appends a typed value as the JSON value boto3 would give: an integral N
-/// becomes an int, any other N a float. False when an N is not a number.
-fn build(b: &mut Builder, attr: &Attr) -> bool {
+/// becomes an int, any other N a float. False when an N is not a number or
+/// M and L values nest more than [`MAX_DEPTH`] levels.
+fn build(b: &mut Builder, attr: &Attr, depth: usize) -> bool {
+    if matches!(attr, Attr::M(_) | Attr::L(_) | Attr::SS(_) | Attr::NS(_) | Attr::BS(_)) && depth >= MAX_DEPTH {
+        return false;
+    }
     match attr {
         Attr::S(s) | Attr::B(s) => b.str(s),
         Attr::N(n) => {
-            let Some(num) = numtext::parse(n, false) else {
+            let Some(num) = numtext::parse(n) else {
                 return false;
             };
             match num.is_integral().then(|| num.integer_text(4300)).flatten() {
@@ -136,7 +145,7 @@ fn build(b: &mut Builder, attr: &Attr) -> bool {
             b.begin_dict();
             for (k, v) in entries {
                 b.key(k);
-                if !build(b, v) {
+                if !build(b, v, depth + 1) {
                     return false;
                 }
             }
@@ -145,7 +154,7 @@ fn build(b: &mut Builder, attr: &Attr) -> bool {
         Attr::L(items) => {
             b.begin_list();
             for v in items {
-                if !build(b, v) {
+                if !build(b, v, depth + 1) {
                     return false;
                 }
             }
@@ -161,7 +170,7 @@ fn build(b: &mut Builder, attr: &Attr) -> bool {
         Attr::NS(items) => {
             b.begin_list();
             for n in items {
-                if !build(b, &Attr::N(n.clone())) {
+                if !build(b, &Attr::N(n.clone()), depth + 1) {
                     return false;
                 }
             }
@@ -184,7 +193,10 @@ mod tests {
         assert_eq!(MessageMap::from_text("").status, MapStatus::EmptyString);
         assert_eq!(MessageMap::from_text("{}").status, MapStatus::EmptyObject);
         assert_eq!(MessageMap::from_text("[1]").status, MapStatus::NotObject);
-        assert_eq!(MessageMap::from_text("null").status, MapStatus::NotObject);
+        assert_eq!(MessageMap::from_text("NaN").status, MapStatus::NotObject);
+        for falsy in ["null", "false", "0", "-0.0", "0e5", "1e-400", "\"\"", "[]", " [ ] "] {
+            assert_eq!(MessageMap::from_text(falsy).status, MapStatus::Falsy, "{falsy}");
+        }
     }
 
     #[test]
@@ -196,8 +208,25 @@ mod tests {
         let x = doc.root().get("n").and_then(|n| n.get("x")).map(|v| v.kind());
         assert_eq!(x, Some(Kind::Int(100)));
         assert_eq!(MessageMap::from_attr(Some(&Attr::M(vec![]))).status, MapStatus::EmptyObject);
-        assert_eq!(MessageMap::from_attr(Some(&Attr::L(vec![]))).status, MapStatus::NotObject);
+        assert_eq!(MessageMap::from_attr(Some(&Attr::L(vec![]))).status, MapStatus::Falsy);
+        assert_eq!(MessageMap::from_attr(Some(&Attr::Bool(false))).status, MapStatus::Falsy);
+        assert_eq!(MessageMap::from_attr(Some(&Attr::N("0.0".into()))).status, MapStatus::Falsy);
+        assert_eq!(MessageMap::from_attr(Some(&Attr::Bool(true))).status, MapStatus::NotObject);
+        assert_eq!(MessageMap::from_attr(Some(&Attr::B(String::new()))).status, MapStatus::NotObject);
         assert_eq!(MessageMap::from_attr(Some(&Attr::Null)).status, MapStatus::Missing);
         assert_eq!(MessageMap::from_attr(None).status, MapStatus::Missing);
+    }
+
+    #[test]
+    fn typed_nesting_is_bounded_like_text() {
+        fn nested(levels: usize) -> Attr {
+            let mut v = Attr::M(vec![]);
+            for _ in 1..levels {
+                v = Attr::M(vec![("x".into(), v)]);
+            }
+            v
+        }
+        assert_eq!(MessageMap::from_attr(Some(&nested(1000))).status, MapStatus::Ok);
+        assert_eq!(MessageMap::from_attr(Some(&nested(1001))).status, MapStatus::Unreadable);
     }
 }

@@ -3,6 +3,8 @@
 
 use rust_decimal::Decimal;
 
+use crate::decimal_table::{DIGIT_ZEROS, SPACES};
+
 /// A decimal number as written: `±digits × 10^exp`, digits without leading zeros.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DecText {
@@ -112,10 +114,9 @@ pub(crate) fn decimal_from_micros(micros: i128) -> Option<Decimal> {
     Decimal::try_from_i128_with_scale(micros, 6).ok()
 }
 
-/// Reads `[+-]?(digits[.digits]|.digits)([eE][+-]?digits)`, nothing else.
-/// With `lenient`, `digits.` (a trailing point, as Python's float() allows)
-/// is accepted too.
-pub(crate) fn parse(text: &str, lenient: bool) -> Option<DecText> {
+/// Reads `[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?`, nothing else
+/// (spec section 12: no spaces, no `NaN`).
+pub(crate) fn parse(text: &str) -> Option<DecText> {
     let b = text.as_bytes();
     let mut i = 0;
     let negative = match b.first() {
@@ -142,7 +143,7 @@ pub(crate) fn parse(text: &str, lenient: bool) -> Option<DecText> {
             i += 1;
         }
         frac_part = &text[frac_start..i];
-        if frac_part.is_empty() && (!lenient || int_part.is_empty()) {
+        if frac_part.is_empty() && int_part.is_empty() {
             return None;
         }
     }
@@ -190,23 +191,79 @@ pub(crate) fn parse(text: &str, lenient: bool) -> Option<DecText> {
     Some(DecText { negative, digits, exp })
 }
 
+/// The integer Python's `int()` reads in a `str` (spec section 2), or `None`
+/// when `int()` raises or the value does not fit in an i128 (every such
+/// value is outside the dates we accept anyway).
+///
+/// `int()` first turns each non-ASCII white-space character into a space and
+/// each non-ASCII decimal digit into its ASCII digit, then reads optional
+/// ASCII white space, an optional sign, ASCII digits with single `_` between
+/// two of them, and optional white space.
+pub(crate) fn python_int(text: &str) -> Option<i128> {
+    let mut chars = text.chars().map(|c| match c as u32 {
+        0..=0x7f => c,
+        cp if SPACES.binary_search(&cp).is_ok() => ' ',
+        cp => {
+            let run = DIGIT_ZEROS.partition_point(|&zero| zero <= cp);
+            match run.checked_sub(1).map(|k| cp - DIGIT_ZEROS[k]) {
+                Some(d @ 0..=9) => char::from(b'0' + d as u8),
+                _ => '\u{fffd}',
+            }
+        }
+    });
+    let is_space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r');
+    let mut c = chars.next();
+    while c.is_some_and(is_space) {
+        c = chars.next();
+    }
+    let negative = c == Some('-');
+    if matches!(c, Some('-' | '+')) {
+        c = chars.next();
+    }
+    let mut value: Option<i128> = Some(0);
+    let mut digits = 0usize;
+    let mut after_underscore = false;
+    while let Some(ch) = c {
+        match ch {
+            '0'..='9' => {
+                let d = i128::from(ch as u8 - b'0');
+                value = value.and_then(|v| v.checked_mul(10)).and_then(|v| v.checked_add(d));
+                digits += 1;
+                after_underscore = false;
+            }
+            '_' if digits > 0 && !after_underscore => after_underscore = true,
+            _ => break,
+        }
+        c = chars.next();
+    }
+    if digits == 0 || after_underscore {
+        return None;
+    }
+    while c.is_some_and(is_space) {
+        c = chars.next();
+    }
+    if c.is_some() {
+        return None;
+    }
+    value.map(|v| if negative { -v } else { v })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn micros(s: &str) -> Option<i128> {
-        parse(s, true).and_then(|d| d.micros_half_even())
+        parse(s).and_then(|d| d.micros_half_even())
     }
 
     #[test]
     fn grammar() {
-        for ok in ["0", "12", "-1.5", "+.5", "1e3", "1E-3", "1764590400123.5", "0001"] {
-            assert!(parse(ok, false).is_some(), "{ok}");
+        for ok in ["0", "12", "-1.5", "+.5", "1.", "1.e3", "1e3", "1E-3", "1764590400123.5", "0001"] {
+            assert!(parse(ok).is_some(), "{ok}");
         }
-        for bad in ["", "-", ".", "1.", "e3", "1e", "1e+", " 1", "1 ", "NaN", "inf", "0x10", "1_000"] {
-            assert!(parse(bad, false).is_none(), "{bad}");
+        for bad in ["", "-", ".", ".e3", "e3", "1e", "1e+", " 1", "1 ", "NaN", "inf", "0x10", "1_000", "1,5"] {
+            assert!(parse(bad).is_none(), "{bad}");
         }
-        assert!(parse("1.", true).is_some());
     }
 
     #[test]
@@ -227,13 +284,50 @@ mod tests {
 
     #[test]
     fn integral_and_truncation() {
-        let d = parse("1764590400123.9", false).expect("number");
+        let d = parse("1764590400123.9").expect("number");
         assert_eq!(d.trunc_i128(), Some(1764590400123));
         assert!(!d.is_integral());
-        assert!(parse("1234.0", false).expect("number").is_integral());
-        assert!(parse("1E2", false).expect("number").is_integral());
-        assert!(parse("0.000", false).expect("number").is_zero());
-        assert_eq!(parse("-1.9", false).and_then(|d| d.trunc_i128()), Some(-1));
-        assert_eq!(parse("1e16", false).and_then(|d| d.integer_text(40)), Some("10000000000000000".into()));
+        assert!(parse("1234.0").expect("number").is_integral());
+        assert!(parse("1E2").expect("number").is_integral());
+        assert!(parse("0.000").expect("number").is_zero());
+        assert_eq!(parse("-1.9").and_then(|d| d.trunc_i128()), Some(-1));
+        assert_eq!(parse("1e16").and_then(|d| d.integer_text(40)), Some("10000000000000000".into()));
+    }
+
+    #[test]
+    fn python_int_reads_what_int_reads() {
+        let cases: &[(&str, Option<i128>)] = &[
+            ("1764590400000", Some(1_764_590_400_000)),
+            (" 1764590400000", Some(1_764_590_400_000)),
+            ("\t-12 \n", Some(-12)),
+            ("+7", Some(7)),
+            ("0", Some(0)),
+            ("0007", Some(7)),
+            ("1_764_590_400_000", Some(1_764_590_400_000)),
+            ("\u{3000}\u{661}\u{662}", Some(12)),
+            ("\u{ff11}\u{ff12}", Some(12)),
+            ("1\u{85}", Some(1)),
+            ("\u{1d7ce}", Some(0)),
+            ("1__2", None),
+            ("_1", None),
+            ("1_", None),
+            ("+_1", None),
+            ("- 1", None),
+            ("\x1c1", None),
+            ("1772403923450.25", None),
+            ("1.7e12", None),
+            ("NaN", None),
+            ("1,735", None),
+            ("0x10", None),
+            ("", None),
+            ("  ", None),
+            ("\u{ff0b}1", None),
+            ("\u{b2}", None),
+            ("1\u{0}", None),
+            (&"9".repeat(60), None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(python_int(text), *want, "{text:?}");
+        }
     }
 }

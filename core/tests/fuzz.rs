@@ -220,6 +220,96 @@ proptest! {
     }
 }
 
+/// A JSON value that is not a string, for a `role`.
+fn non_string_json() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("null".to_string()),
+        Just("true".to_string()),
+        Just("0".to_string()),
+        Just("2.5".to_string()),
+        Just("[\"user\"]".to_string()),
+        Just("{\"role\": \"user\"}".to_string()),
+    ]
+}
+
+/// A message node `{"role": ROLE, "content": ...}` with a string role or,
+/// when `bad` is given, that non-string role; the content a string or a
+/// list of text items (one of which may be a nested message).
+fn node_json(bad: Option<String>) -> impl Strategy<Value = String> {
+    let role = prop_oneof![Just("user"), Just("assistant"), Just("system"), Just("bot"), Just("tool"), Just("")];
+    let text = "[a-z ]{0,20}";
+    (role, text, text, any::<bool>()).prop_map(move |(role, a, b, nested)| {
+        let role = bad.clone().unwrap_or_else(|| format!("\"{role}\""));
+        let content = if nested {
+            format!("[{{\"content_type\": \"text\", \"body\": \"{a}\"}}, {{\"role\": \"assistant\", \"content\": \"{b}\"}}]")
+        } else {
+            format!("\"{a}{b}\"")
+        };
+        format!("{{\"role\": {role}, \"content\": {content}}}")
+    })
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// `full` has no compat-only rule (spec section 13): a role that is not a
+    /// string is the empty role, never the Lambdas' (1, 1) for the map,
+    /// while v1 and v2 give (1, 1) whatever else the map holds.
+    #[test]
+    fn a_non_string_role_floors_compat_maps_only(
+        good in proptest::collection::vec(node_json(None), 0..4),
+        bad in non_string_json().prop_flat_map(|r| node_json(Some(r))),
+        at in any::<prop::sample::Index>(),
+    ) {
+        let mut with_bad = good.clone();
+        let at = at.index(good.len() + 1);
+        with_bad.insert(at, bad.clone());
+        let mut with_empty = good.clone();
+        let empty_role = bad.replacen(&bad["{\"role\": ".len()..bad.find(", \"content\"").unwrap()], "\"\"", 1);
+        with_empty.insert(at, empty_role);
+        let map = |nodes: &[String]| {
+            let body: Vec<String> = nodes.iter().enumerate().map(|(k, n)| format!("\"n{k}\": {n}")).collect();
+            format!("{{{}}}", body.join(", "))
+        };
+        let (bad_map, empty_map) = (map(&with_bad), map(&with_empty));
+        let tokens = |text: &str, e: Estimator| {
+            let t = estimate(&MessageMap::from_text(text), e).tokens;
+            (t.input, t.output)
+        };
+        prop_assert_eq!(tokens(&bad_map, Estimator::Full), tokens(&empty_map, Estimator::Full), "{}", bad_map);
+        prop_assert_eq!(tokens(&bad_map, Estimator::V1), (1, 1), "{}", bad_map);
+        prop_assert_eq!(tokens(&bad_map, Estimator::V2), (1, 1), "{}", bad_map);
+    }
+
+    /// `full` reads `CreateTime` as a decimal number: the texts that only
+    /// Python's `int()` reads (white space, `_`, non-ASCII digits) are
+    /// invalid dates, and zero is no date, never 1970 (spec section 2).
+    #[test]
+    fn full_never_reads_a_date_as_int_does(
+        text in "[ \t\u{3000}]{0,2}[+-]?[0-9\u{ff10}-\u{ff19}\u{660}-\u{669}_]{1,15}[ \t]{0,2}",
+        flag in any::<bool>(),
+    ) {
+        use tally_core::dates::{CreateTime, DateReading};
+        let attr = tally_core::Attr::S(text.clone());
+        let compat = CreateTime::read(Some(&attr), DateReading::PythonInt);
+        let full = CreateTime::read(Some(&attr), DateReading::Decimal);
+        let plain = text.trim_start_matches(['+', '-']).bytes().all(|b| b.is_ascii_digit());
+        match full {
+            CreateTime::Millis(ms) => {
+                prop_assert!(plain && ms != 0, "{:?} -> {:?}", text, full);
+                // The Lambdas cannot date 0001-01-01; full can.
+                prop_assert!(compat == full || ms < -62_135_510_400_000, "{:?}: {:?}", text, compat);
+            }
+            CreateTime::NoDate => prop_assert!(plain && text.trim_start_matches(['+', '-']).bytes().all(|b| b == b'0')),
+            CreateTime::Invalid => prop_assert!(!plain || compat == CreateTime::Invalid, "{:?}", text),
+        }
+        let b = tally_core::Attr::Bool(flag);
+        prop_assert_eq!(CreateTime::read(Some(&b), DateReading::Decimal), CreateTime::Invalid);
+        let want = if flag { CreateTime::Millis(1) } else { CreateTime::NoDate };
+        prop_assert_eq!(CreateTime::read(Some(&b), DateReading::PythonInt), want);
+    }
+}
+
 /// A random typed attribute value, numbers and map texts biased to the edges.
 fn attr() -> impl Strategy<Value = tally_core::Attr> {
     use tally_core::Attr;

@@ -70,7 +70,8 @@ pub async fn run(dir: &Path, items: usize, json: bool) -> Result<()> {
         source: "new_table".into(),
         range: DateRange { start: new_start, end: None },
         prices: Prices::default(),
-    };
+    }
+    .ending_today(crate::clock::today_utc());
     let history = jobs::History { place: archive_place, allow_missing: false, prefer: Prefer::Historical };
     let consolidated = jobs::consolidate(
         &ctx,

@@ -6,6 +6,7 @@
 
 mod athena;
 mod aws;
+mod clock;
 mod config;
 mod cron;
 mod ddb;
@@ -87,7 +88,8 @@ struct Common {
     /// First day kept (YYYY-MM-DD, UTC, inclusive).
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
     start: Option<Day>,
-    /// Last day kept (inclusive); none means no upper bound.
+    /// Last day kept (inclusive). None: today (UTC) for estimator v2, as the
+    /// daily Lambda did; no upper bound for v1 and full.
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
     end: Option<Day>,
     /// The `source` column.
@@ -269,7 +271,14 @@ impl Common {
         Ok(Some(config.env(name, |v| std::env::var(v).ok())?))
     }
 
-    fn resolve(&self, job: Job, estimator: Option<Estimator>, env: Option<&config::Env>) -> Result<Resolved> {
+    /// `today` is the end date of a v2 run when none is given (spec section 2).
+    fn resolve(
+        &self,
+        job: Job,
+        estimator: Option<Estimator>,
+        env: Option<&config::Env>,
+        today: Day,
+    ) -> Result<Resolved> {
         let day = |text: &Option<String>, what: &str| -> Result<Option<Day>> {
             text.as_deref()
                 .map(|t| Day::parse(t).with_context(|| format!("{what}: not a YYYY-MM-DD day: {t:?}")))
@@ -321,7 +330,8 @@ impl Common {
                     input_per_1k: self.input_price.or(env_in).unwrap_or(defaults.input_per_1k),
                     output_per_1k: self.output_price.or(env_out_price).unwrap_or(defaults.output_per_1k),
                 },
-            },
+            }
+            .ending_today(today),
         })
     }
 
@@ -367,12 +377,13 @@ impl std::fmt::Display for ViewNotRefreshed {
 
 impl std::error::Error for ViewNotRefreshed {}
 
-/// Runs the daily consolidation as configured (used by `consolidate` and `schedule`).
-/// An error means nothing was published; a failed Athena refresh comes back
-/// in [`Consolidated::athena`].
-pub async fn consolidate(c: &ConsolidateArgs) -> Result<Consolidated> {
+/// Runs the daily consolidation as configured (used by `consolidate` and
+/// `schedule`); `today` ends a v2 run when no end date is given. An error
+/// means nothing was published; a failed Athena refresh comes back in
+/// [`Consolidated::athena`].
+pub async fn consolidate(c: &ConsolidateArgs, today: Day) -> Result<Consolidated> {
     let env = c.common.environment()?;
-    let job = c.common.resolve(Job::Consolidate, c.estimator, env.as_ref())?;
+    let job = c.common.resolve(Job::Consolidate, c.estimator, env.as_ref(), today)?;
     anyhow::ensure!(
         job.spec.estimator != Estimator::V1,
         "consolidate takes estimator v2 or full (v1 is the archival job's)"
@@ -410,6 +421,8 @@ pub fn report(output: &Output, json: bool, extra: Option<serde_json::Value>) {
     let s = &output.stats;
     let by_source: Vec<String> = s.records_by_source.iter().map(|(k, v)| format!("{k} {v}")).collect();
     println!("wrote {} rows to {} ({})", s.total_records, output.location, by_source.join(", "));
+    let end = if s.end.is_empty() { "no end date".to_string() } else { format!("to {}", s.end) };
+    println!("  dates: from {} {end} (UTC, estimator {})", s.start, s.estimator);
     println!(
         "  tokens: {} input, {} output; cost: {} USD (input {} + output {} at {}/{} per 1K)",
         s.total_input_tokens,
@@ -448,13 +461,13 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Archive(a) => {
             let env = a.common.environment()?;
-            let job = a.common.resolve(Job::Archive, a.estimator, env.as_ref())?;
+            let job = a.common.resolve(Job::Archive, a.estimator, env.as_ref(), clock::today_utc())?;
             let ctx = a.common.ctx();
             let out = jobs::archive(&ctx, &job.items, &job.spec, &job.out).await?;
             report(&out, a.common.json, None);
         }
         Command::Consolidate(c) => {
-            let done = consolidate(&c).await?;
+            let done = consolidate(&c, clock::today_utc()).await?;
             report(&done.output, c.common.json, done.athena_report());
             if let Some(Err(e)) = done.athena {
                 return Err(ViewNotRefreshed(format!("{e:#}")).into());

@@ -3,18 +3,15 @@
 //! next one, and a clean stop on SIGTERM or Ctrl-C (a run in progress is
 //! finished first, so nothing is left half-published).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 use clap::Parser;
 use tally_core::dates::{format_datetime, parse_datetime};
 
+use crate::clock::{day_of, now_secs};
 use crate::cron::Schedule;
 use crate::{Cli, Command, ScheduleArgs};
-
-fn now_secs() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
 
 fn log(line: &str) {
     eprintln!("[tally schedule {} UTC] {line}", format_datetime(now_secs()));
@@ -105,7 +102,9 @@ pub async fn run(args: &ScheduleArgs) -> Result<()> {
             }
         }
         log("run started");
-        let run = crate::consolidate(&job);
+        // v2 ends on the day of the run (the schedule's clock, so that a
+        // rehearsal with --fake-now dates its runs as it says).
+        let run = crate::consolidate(&job, day_of(clock()));
         tokio::pin!(run);
         let outcome = tokio::select! {
             outcome = &mut run => outcome,
@@ -132,9 +131,10 @@ fn report(outcome: Result<crate::Consolidated>) {
                 Some(Ok(r)) => format!(", Athena {}", r["state"].as_str().unwrap_or("?")),
                 Some(Err(e)) => format!("; the Athena view was NOT refreshed: {e:#}"),
             };
+            let end = if s.end.is_empty() { "no end date".to_string() } else { format!("to {}", s.end) };
             log(&format!(
-                "run succeeded: {} rows to {} ({} USD, {} errors){athena}",
-                s.total_records, done.output.location, s.total_cost, s.errors,
+                "run succeeded: {} rows to {} ({} USD, {} errors; dates from {} {end}){athena}",
+                s.total_records, done.output.location, s.total_cost, s.errors, s.start,
             ));
         }
         Err(e) => log(&format!("run failed: {e:#}; the previous output is untouched, waiting for the next run")),

@@ -54,7 +54,8 @@ test('names, descriptions and the status region', async () => {
   assert.equal(await page.locator('[data-testid="status"]').getAttribute('aria-live'), 'polite');
   await page.waitForFunction(() => /Figures updated/.test(document.querySelector('[data-testid="status"]').textContent));
   const money = `$${stats.total_cost}`;
-  assert.match(await statusText(page), new RegExp(`Figures updated: 1,154 conversations, total cost \\${money}\\.`));
+  const records = stats.total_records.toLocaleString('en-US');
+  assert.match(await statusText(page), new RegExp(`Figures updated: ${records} conversations, total cost \\${money}\\.`));
   assert.match(await statusText(page), /Scenario 1 re-priced: \$/);
   assert.equal(await page.locator('[data-testid="results"]').getAttribute('aria-busy'), 'false');
   assert.ok((await page.evaluate(() => window.__busy)).includes('true'));

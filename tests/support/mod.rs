@@ -76,5 +76,26 @@ pub fn assert_stats(json_report: &str, want_path: &Path) {
     assert_eq!(report["stats"], want, "statistics differ from {}", want_path.display());
 }
 
+/// Today's UTC day, `YYYY-MM-DD`.
+pub fn today_utc() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    tally_core::dates::Day(secs.div_euclid(86_400)).to_string()
+}
+
+/// Runs `run` and checks the v2 report it returns: its statistics are the
+/// fixture's except `end`, which is the day of the run (UTC): the end date
+/// the runner passes to v2 when none is given (spec section 2).
+pub fn assert_stats_ending_today(run: impl FnOnce() -> String, want_path: &Path) {
+    let before = today_utc();
+    let report: serde_json::Value = serde_json::from_str(&run()).unwrap();
+    let after = today_utc();
+    let mut stats = report["stats"].clone();
+    let end = stats["end"].as_str().unwrap_or_default().to_string();
+    assert!(end == before || end == after, "v2 ended on {end:?}, not today ({before})");
+    let want: serde_json::Value = serde_json::from_slice(&read(want_path)).unwrap();
+    stats["end"] = want["end"].clone();
+    assert_eq!(stats, want, "statistics differ from {} (besides the end date)", want_path.display());
+}
+
 pub mod moto;
 pub mod proxy;
