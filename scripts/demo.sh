@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The embedded default: sample tables, the archival and the daily
 # consolidation on local files (tally demo), then the explorer on the result.
-#   scripts/demo.sh              run it and serve the explorer on 127.0.0.1:8080
+#   scripts/demo.sh              run it and serve the explorer on 127.0.0.1 (the URL is printed)
 #   scripts/demo.sh --no-serve   run it and stop (what CI-like checks use)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -10,6 +10,7 @@ use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
 use support::moto::{aws_env, Aws, Moto};
+use support::proxy::{Policy, Proxy};
 use support::*;
 
 /// Runs `tally` against the emulator.
@@ -349,7 +350,6 @@ fn an_environment_with_lambda_variables_runs_both_jobs_and_the_schedule() {
 
 #[test]
 fn throttling_and_server_errors_are_retried_and_the_output_is_identical() {
-    use support::proxy::{Policy, Proxy};
     let moto = Moto::start();
     let rt = runtime();
     let aws = rt.block_on(Aws::new(&moto.url()));
@@ -382,6 +382,9 @@ fn throttling_and_server_errors_are_retried_and_the_output_is_identical() {
     assert_stats(&report, &fixture("expected_archive_v1.stats.json"));
     assert!(proxy.injected.load(std::sync::atomic::Ordering::SeqCst) >= 3, "the proxy injected too few errors");
     assert_eq!(rt.block_on(aws.get(&bucket, "old.csv")), read(&fixture("expected_archive_v1.csv")));
+    // A retry is never silent.
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("Scan: attempt 2 (the last one was throttled, failed or stalled)"), "{err}");
 }
 
 /// Runs `tally` with the emulator's credentials against `endpoint`.
@@ -396,7 +399,6 @@ fn tally_via(endpoint: &str, args: &[&str]) -> Output {
 
 #[test]
 fn the_emulator_stopping_mid_scan_or_a_refused_upload_leaves_the_old_output() {
-    use support::proxy::{Policy, Proxy};
     let moto = Arc::new(Mutex::new(Moto::start()));
     let port = moto.lock().unwrap().port;
     let url = moto.lock().unwrap().url();
@@ -457,59 +459,76 @@ fn the_emulator_stopping_mid_scan_or_a_refused_upload_leaves_the_old_output() {
     assert_eq!(read(&local_out), b"previous output\n");
 }
 
+/// The files of a folder, recursively, as (path relative to it, bytes).
+fn files_under(root: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+                out.push((rel, read(&path)));
+            }
+        }
+    }
+    out
+}
+
+/// bedrock-chat's own table (written by its backend code) with its
+/// large-message bucket: `full` reads each large map from the bucket and
+/// gives the fixture's rows byte for byte; without the bucket, and with v2,
+/// what DynamoDB holds (the compat estimators never read the bucket).
 #[test]
 fn full_reads_large_messages_from_their_bucket() {
     let moto = Moto::start();
     let rt = runtime();
     let aws = rt.block_on(Aws::new(&moto.url()));
-    let (table, large, out_bucket) = (name("large-t"), name("large-msgs"), name("large-out"));
-    // The case item holds only the root node; the whole map is in S3.
-    let case = read(&fixture("cases/large_message_root_only.item.json"));
-    let item: serde_json::Value = serde_json::from_slice(&case).unwrap();
-    let path = item["LargeMessagePath"]["S"].as_str().unwrap().to_string();
-    let line = serde_json::json!({ "Item": item }).to_string();
-    let full_map = r#"{"system": {"role": "system", "content": [{"content_type": "text", "body": ""}]}, "u1": {"role": "user", "content": [{"content_type": "text", "body": "una pregunta bastante larga sobre contratos"}]}, "a1": {"role": "assistant", "content": [{"content_type": "text", "body": "una respuesta todavía más larga sobre las cláusulas"}], "thinking_log": [{"role": "assistant", "content": [{"content_type": "toolUse", "body": {"input": {"q": "cláusulas"}}}]}]}}"#;
+    let (table, large, out_bucket) = (name("bc-table"), name("bc-large"), name("bc-out"));
+    let dir = fixture("bedrock_chat");
+    let maps = files_under(&dir.join("large_messages"));
+    assert!(!maps.is_empty());
     rt.block_on(async {
         aws.create_table(&table).await;
         aws.create_bucket(&large).await;
         aws.create_bucket(&out_bucket).await;
-        aws.load_table(&table, line.as_bytes()).await;
-        aws.put(&large, &path, full_map.as_bytes().to_vec()).await;
-    });
-    let want = tally_core::estimate::estimate(
-        &tally_core::messagemap::MessageMap::from_text(full_map),
-        tally_core::estimate::Estimator::Full,
-    )
-    .tokens;
-    assert!(want.input > 1 && want.output > 1);
-    let out = format!("s3://{out_bucket}/full.csv");
-    let run = |extra: &[&str]| {
-        let mut args = vec!["archive", "--table", &table, "--out", &out, "--start", "2025-01-01", "--json"];
-        args.extend_from_slice(extra);
-        if !args.contains(&"--estimator") {
-            args.extend_from_slice(&["--estimator", "full"]);
+        aws.load_table(&table, &read(&dir.join("conversation_table.jsonl"))).await;
+        for (key, bytes) in &maps {
+            aws.put(&large, key, bytes.clone()).await;
         }
-        let report: serde_json::Value = serde_json::from_str(&ok(&tally_aws(&moto, &args))).unwrap();
-        (
-            report["stats"]["total_input_tokens"].as_u64().unwrap(),
-            report["stats"]["total_output_tokens"].as_u64().unwrap(),
-        )
+    });
+    let run = |estimator: &str, bucket: Option<&str>, key: &str| {
+        let out = format!("s3://{out_bucket}/{key}");
+        let mut args =
+            vec!["archive", "--table", &table, "--out", &out, "--start", "2025-12-01", "--end", "2026-12-01"];
+        args.extend_from_slice(&["--source", "new_table", "--estimator", estimator, "--json"]);
+        if let Some(b) = bucket {
+            args.extend_from_slice(&["--large-message-bucket", b]);
+        }
+        let report = ok(&tally_aws(&moto, &args));
+        (report, rt.block_on(aws.get(&out_bucket, key)))
     };
-    // Without the bucket: what DynamoDB holds (the root node: nothing).
-    assert_eq!(run(&[]), (0, 0));
-    assert_eq!(run(&["--large-message-bucket", &large]), (want.input, want.output));
-    // Regression: the compat estimators count what DynamoDB holds, as the
-    // Lambdas did, bucket or not (their numbers must not move).
-    let case_want: serde_json::Value =
-        serde_json::from_slice(&read(&fixture("cases/large_message_root_only.expected.json"))).unwrap();
-    for est in ["v1", "v2"] {
-        let pair = (case_want[est][0].as_u64().unwrap(), case_want[est][1].as_u64().unwrap());
-        assert_eq!(run(&["--estimator", est]), pair, "{est} without the bucket");
-        assert_eq!(run(&["--estimator", est, "--large-message-bucket", &large]), pair, "{est} with the bucket");
-    }
+    let expect = |name: &str, (report, csv): (String, Vec<u8>)| {
+        assert!(csv == read(&dir.join(format!("{name}.csv"))), "{name}.csv differs");
+        assert_stats(&report, &dir.join(format!("{name}.stats.json")));
+    };
+    expect("expected_full_large_messages", run("full", Some(&large), "full-large.csv"));
+    expect("expected_full", run("full", None, "full.csv"));
+    expect("expected_v2", run("v2", None, "v2.csv"));
+    expect("expected_v2", run("v2", Some(&large), "v2-large.csv"));
     // A map missing from the bucket: what DynamoDB holds, with a warning.
-    rt.block_on(aws.delete(&large, &path));
-    assert_eq!(run(&["--large-message-bucket", &large]), (0, 0));
+    let (gone, _) = &maps[0];
+    rt.block_on(aws.delete(&large, gone));
+    let out = format!("s3://{out_bucket}/missing.csv");
+    let args = ["archive", "--table", &table, "--out", &out, "--start", "2025-12-01", "--end", "2026-12-01"];
+    let o = tally_aws(
+        &moto,
+        &[&args[..], &["--source", "new_table", "--estimator", "full", "--large-message-bucket", &large]].concat(),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success() && err.contains("not found") && err.contains("counting what DynamoDB holds"), "{err}");
 }
 
 #[test]
@@ -544,13 +563,58 @@ fn a_large_output_is_uploaded_in_parts_encrypted_and_equal_to_the_local_file() {
     let mut to_s3 = common.to_vec();
     let (hist_url, out_url) = (format!("s3://{bucket}/history.csv"), format!("s3://{bucket}/out/consolidated.csv"));
     to_s3.extend_from_slice(&["--historical", &hist_url, "--out", &out_url, "--sse", "AES256"]);
-    ok(&tally_aws(&moto, &to_s3));
+    // Through a proxy that counts the parts S3 receives.
+    let counting = Proxy::start(moto.port, Policy::default());
+    ok(&tally_via(&counting.url(), &to_s3));
+    let parts = counting.upload_parts.load(std::sync::atomic::Ordering::SeqCst);
+    drop(counting);
     let mut to_file = common.to_vec();
     to_file.extend_from_slice(&["--historical", local_history.to_str().unwrap(), "--out", local_out.to_str().unwrap()]);
     ok(&tally_aws(&moto, &to_file));
     let written = rt.block_on(aws.get(&bucket, "out/consolidated.csv"));
     assert!(written.len() > 16 * 1024 * 1024, "{} bytes: not a multipart-sized output", written.len());
+    assert_eq!(parts as usize, written.len().div_ceil(16 * 1024 * 1024), "UploadPart requests");
     assert!(written == std::fs::read(&local_out).unwrap(), "the S3 object differs from the local file");
     assert_eq!(rt.block_on(aws.encryption(&bucket, "out/consolidated.csv")).as_deref(), Some("AES256"));
     assert_eq!(rt.block_on(aws.content_type(&bucket, "out/consolidated.csv")).as_deref(), Some("text/csv"));
+    assert_eq!(rt.block_on(aws.open_uploads(&bucket)), 0);
+
+    // Parts refused: the run fails, the old object stays, and no unfinished
+    // multipart upload is left behind (it would be billed until aborted).
+    let proxy = Proxy::start(moto.port, Policy { refuse_puts: true, ..Policy::default() });
+    let mut refused = common.to_vec();
+    refused.extend_from_slice(&["--historical", &hist_url, "--out", &out_url, "--max-attempts", "2"]);
+    let o = tally_via(&proxy.url(), &refused);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(rt.block_on(aws.get(&bucket, "out/consolidated.csv")) == written, "the old object changed");
+    assert_eq!(rt.block_on(aws.open_uploads(&bucket)), 0, "an unfinished multipart upload was left");
+}
+
+#[test]
+fn an_s3_output_that_is_an_input_is_refused() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let aws = rt.block_on(Aws::new(&moto.url()));
+    let bucket = name("same-key");
+    let history = read(&fixture("expected_archive_v1.csv"));
+    let dump = read(&fixture("new_table.jsonl"));
+    rt.block_on(async {
+        aws.create_bucket(&bucket).await;
+        aws.put(&bucket, "h.csv", history.clone()).await;
+        aws.put(&bucket, "export/data/part.jsonl", dump.clone()).await;
+    });
+    let h = format!("s3://{bucket}/h.csv");
+    let (export, inside) = (format!("s3://{bucket}/export/"), format!("s3://{bucket}/export/data/out.jsonl"));
+    for (dump_arg, out) in [(export.as_str(), h.as_str()), (export.as_str(), inside.as_str())] {
+        let args = ["consolidate", "--dump", dump_arg, "--historical", &h, "--out", out, "--start", "2025-12-01"];
+        let o = tally_aws(&moto, &args);
+        assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("is also the input of"),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    assert!(rt.block_on(aws.get(&bucket, "h.csv")) == history);
+    assert!(rt.block_on(aws.get(&bucket, "export/data/part.jsonl")) == dump);
 }

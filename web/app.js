@@ -30,6 +30,7 @@ const page = {
   announceTimer: 0,
   loadGeneration: 0,
   ready: null,
+  dismissConfirm: null, // answers "no" to the ?csv= confirmation, while it is shown
 };
 
 // ---- busy tracking -------------------------------------------------------
@@ -118,8 +119,11 @@ function showProgress({ stage, loaded, total }) {
   }
 }
 
-/** Opens { file } or { url } in the engine and shows it. */
-async function open(source, name) {
+/**
+ * Opens { file } or { url } in the engine and shows it as `name`; `origin`:
+ * the other site a URL is read from ('' for this page's own, and files).
+ */
+async function open(source, name, origin = '') {
   const load = ++page.loadGeneration;
   hideError();
   setState('loading');
@@ -134,6 +138,7 @@ async function open(source, name) {
     if (load !== page.loadGeneration) return;
     showProgress({ stage: 'views' });
     renderFileInfo(name, showBytes(bytes), info);
+    byTestId('file-summary').dataset.origin = origin;
     byTestId('file-summary').dataset.parseMs = parseMs.toFixed(1);
     setupFilterControls(info);
     page.loaded = true;
@@ -153,7 +158,9 @@ async function open(source, name) {
 }
 
 function openFile(file) {
-  if (file) open({ file }, file.name);
+  if (!file) return;
+  page.dismissConfirm?.(); // a file chosen now wins over a ?csv= link still asking
+  open({ file }, file.name);
 }
 
 function setupLoading() {
@@ -178,17 +185,102 @@ function setupLoading() {
     document.body.classList.remove('dragging');
     openFile(e.dataTransfer.files[0]);
   });
-  const csv = new URLSearchParams(location.search).get('csv');
-  if (csv) {
-    let url;
-    try {
-      url = new URL(csv, location.href);
-    } catch {
-      showError(`?csv= is not a URL: ${csv}`);
-      return;
-    }
-    open({ url: url.href }, decodeURIComponent(url.pathname.split('/').pop() || url.href));
+  openCsvParameter().catch(showError);
+}
+
+// ---- ?csv=URL ------------------------------------------------------------
+
+/** At most `max` characters of a text the page repeats (a URL can be megabytes long). */
+function shorten(text, max = 200) {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** A URL's last path segment, decoded for display (as it is when its percent-encoding is malformed). */
+function fileName(url) {
+  const last = url.pathname.split('/').pop();
+  if (!last) return url.href;
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
   }
+}
+
+/**
+ * What ?csv= names: { url, name, origin } (origin: null for this page's own)
+ * or { error } to show. Only http(s) URLs are read: a data: URL would carry
+ * its figures in the link itself.
+ */
+function csvSource(text) {
+  let url;
+  try {
+    url = new URL(text, location.href);
+  } catch {
+    return { error: `?csv= is not a URL: ${shorten(text)}` };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return { error: `?csv= must be an http: or https: URL; a ${url.protocol} URL is not opened (${shorten(text)}). Open the file with "Open a CSV…" instead.` };
+  }
+  if (url.username || url.password) return { error: '?csv= must not carry a user name or password.' };
+  const origin = url.origin === location.origin ? null : url.origin;
+  return { url, name: fileName(url), origin };
+}
+
+/**
+ * Whether a CSV opens without asking: only from this page's own origin
+ * (another port of this machine is another origin, and is asked for too).
+ */
+function trusted({ origin }) {
+  return origin === null;
+}
+
+/**
+ * Asks, in the page, before reading a CSV from another site: its figures
+ * would be shown as if they were the user's, and the site learns of the
+ * visit. Resolves true when the user chose to open it.
+ */
+function confirmSource({ url, name, origin }) {
+  return new Promise((resolve) => {
+    const answer = (yes) => {
+      page.dismissConfirm = null;
+      box.remove();
+      resolve(yes);
+    };
+    page.dismissConfirm = () => answer(false);
+    const title = el('h2', { id: 'csv-confirm-title', text: 'Open a CSV from another site?' });
+    const box = el(
+      'section',
+      { class: 'card', data: { testid: 'csv-confirm' }, attrs: { role: 'region', 'aria-labelledby': 'csv-confirm-title' }, tabIndex: -1 },
+      title,
+      el('p', {}, 'This link asks the page to read ', el('strong', { text: name }), ' from ', el('code', { data: { testid: 'csv-confirm-origin' }, text: origin }), ':'),
+      el('p', {}, el('code', { class: 'small', text: shorten(url.href, 500) })),
+      el('p', { class: 'warning', text: 'Open it only if you trust that site: its figures will be shown here, and it will see that you opened them.' }),
+      el(
+        'p',
+        {},
+        el('button', { type: 'button', class: 'button primary', data: { testid: 'csv-confirm-open' }, text: `Open from ${url.host}`, on: { click: () => answer(true) } }),
+        ' ',
+        el('button', { type: 'button', data: { testid: 'csv-confirm-cancel' }, text: 'Do not open', on: { click: () => answer(false) } }),
+      ),
+    );
+    byTestId('error').before(box);
+    box.focus();
+  });
+}
+
+/** Opens the file that ?csv= names; every problem with the URL is shown on the page, none thrown. */
+async function openCsvParameter() {
+  const text = new URLSearchParams(location.search).get('csv');
+  if (!text) return;
+  const source = csvSource(text);
+  if (source.error) {
+    showError(source.error);
+    setState('error');
+    return;
+  }
+  if (!trusted(source) && !(await confirmSource(source))) return;
+  const label = source.origin === null ? source.name : `${source.name} — from ${source.origin}`;
+  await open({ url: source.url.href }, label, source.origin ?? '');
 }
 
 // ---- filter --------------------------------------------------------------
@@ -325,7 +417,7 @@ async function refreshCard(card) {
       announce(`card-${card.id}`, `${card.name} re-priced: ${money(result.whatif_cost)}.`);
     }
   } catch (e) {
-    if (current()) card.showError(e.message);
+    if (current()) card.fail(e.message);
   }
 }
 

@@ -206,6 +206,12 @@ export class ScenarioCard {
     this.error.hidden = !message;
   }
 
+  /** The engine could not price the scenario: say why, and leave no old total on screen. */
+  fail(message) {
+    this.#setStale(true);
+    this.showError(message);
+  }
+
   /** Shows an Explorer.whatif() result. */
   render(result) {
     if (this.destroyed) return;

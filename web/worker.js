@@ -7,6 +7,7 @@
 // { id, progress: { stage, loaded, total } } while a file loads.
 
 import init, { Explorer, version } from './pkg/tally_wasm.js';
+import { bytes as showBytes } from './format.js';
 
 const ready = init();
 ready.catch(() => {}); // reported to the page by the first operation that needs it
@@ -14,12 +15,35 @@ let explorer = null;
 let latestOpen = 0;
 
 /**
+ * The largest CSV the page opens, in bytes. The engine is 32-bit WebAssembly:
+ * 4 GiB of memory in all, holding a copy of the file's bytes plus about 45
+ * bytes of columns per row (and their growth while reading). Measured in
+ * Chromium: 1.5 GB of 93-byte rows and 1.9 GB of 169-byte rows (Tally's are
+ * 150 to 200) load; 2.2 GB runs out of memory. Larger files: `tally whatif`.
+ */
+const MAX_LOAD_BYTES = 1_500_000_000;
+
+/** What to do instead, said with every "too large". */
+const LARGER_FILES = `the explorer holds at most ${showBytes(MAX_LOAD_BYTES)} (tally whatif, on the command line, re-prices files of any size)`;
+
+/** The error for a file whose size, known before reading, is over the limit. */
+function tooLarge(size) {
+  return new Error(`the file is ${showBytes(size)}, too large for the browser: ${LARGER_FILES}`);
+}
+
+/**
  * Reads a stream to one Uint8Array, reporting bytes read against `total`
  * (0: unknown). With `size`, the exact byte count when it is known, the bytes
  * go straight into one buffer of that size; otherwise (or when the stream
- * turns out longer) the chunks are kept and joined at the end.
+ * turns out longer) the chunks are kept and joined at the end. A stream
+ * longer than MAX_LOAD_BYTES is cancelled (it may never end: the tab would
+ * buffer it until it died).
  */
 async function readStream(stream, { total = 0, size = 0 }, report) {
+  if (size > MAX_LOAD_BYTES) {
+    await stream.cancel().catch(() => {});
+    throw tooLarge(size);
+  }
   const reader = stream.getReader();
   let buffer = null;
   if (size > 0) {
@@ -35,6 +59,10 @@ async function readStream(stream, { total = 0, size = 0 }, report) {
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
+    if (loaded + value.byteLength > MAX_LOAD_BYTES) {
+      await reader.cancel().catch(() => {});
+      throw new Error(`stopped after reading ${showBytes(loaded)}: the file is too large for the browser: ${LARGER_FILES}`);
+    }
     if (buffer && loaded + value.byteLength > buffer.byteLength) {
       // Longer than announced: keep what was read as the first chunk and go on in chunks.
       chunks = [buffer.subarray(0, loaded)];
@@ -59,16 +87,36 @@ function join(chunks, length) {
   if (chunks.length === 1 && chunks[0].byteLength === length) return chunks[0];
   const bytes = new Uint8Array(length);
   let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
+  for (let i = 0; i < chunks.length; i++) {
+    bytes.set(chunks[i], at);
+    at += chunks[i].byteLength;
+    chunks[i] = null; // copied: the collector may take it back before the rest is joined
   }
   return bytes;
 }
 
+/**
+ * Fetches a URL's bytes. A redirect to another origin is refused: the page
+ * asked (or the user agreed) to read this origin, not whichever one it sends
+ * us to.
+ */
 async function fetchBytes(url, report) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`could not fetch ${url}: HTTP ${response.status}`);
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    // fetch() says only "Failed to fetch" for these, on purpose.
+    throw new Error(`could not fetch ${url}: ${e.message}: no answer, a server that does not let this page read it (CORS), or an address this page may not read`);
+  }
+  const origin = new URL(url).origin;
+  if (response.url && new URL(response.url).origin !== origin) {
+    await response.body?.cancel().catch(() => {});
+    throw new Error(`${url} redirected to another site (${new URL(response.url).origin}); open that address instead if you trust it`);
+  }
+  if (!response.ok) {
+    await response.body?.cancel().catch(() => {});
+    throw new Error(`could not fetch ${url}: HTTP ${response.status}`);
+  }
   // Content-Length counts the bytes sent: the file's size only when they are not
   // compressed (it still serves as the progress's total; the page caps the fraction).
   const total = Number(response.headers.get('Content-Length')) || 0;
@@ -76,6 +124,16 @@ async function fetchBytes(url, report) {
   const size = encoding === 'identity' ? total : 0;
   if (!response.body) return new Uint8Array(await response.arrayBuffer());
   return readStream(response.body, { total, size }, report);
+}
+
+/** A CSV the engine could not hold says so (the engine itself only says "unreachable"). */
+function newExplorer(bytes) {
+  try {
+    return new Explorer(bytes);
+  } catch (e) {
+    if (e instanceof WebAssembly.RuntimeError) throw new Error(`the engine ran out of memory reading ${showBytes(bytes.byteLength)}: the file is too large for the browser: ${LARGER_FILES}; reload the page before opening another file`);
+    throw e;
+  }
 }
 
 const ops = {
@@ -90,7 +148,7 @@ const ops = {
     if (mine !== latestOpen) throw new Error('superseded by a newer file');
     report({ stage: 'parsing', loaded: bytes.byteLength, total: bytes.byteLength });
     const started = performance.now();
-    const next = new Explorer(bytes);
+    const next = newExplorer(bytes);
     explorer?.free();
     explorer = next;
     return { info: explorer.info(), bytes: bytes.byteLength, parse_ms: performance.now() - started };

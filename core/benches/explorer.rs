@@ -33,7 +33,7 @@ fn main() {
             batch: None,
         };
         let t = Instant::now();
-        let w = table.whatif(&Filter::default(), &scenario);
+        let w = table.whatif(&Filter::default(), &scenario).expect("priced");
         let whatif = t.elapsed().as_secs_f64();
         best = [best[0].min(load), best[1].min(view_secs), best[2].min(whatif), best[3].min(load + view_secs + whatif)];
         assert_eq!(views.headline.records as usize, table.len());

@@ -75,8 +75,11 @@ pub fn consolidate_run(history: ReadRows, run: Run, prefer: Prefer) -> (Vec<Row>
     stats.historical_unreadable_rows = Some(history.unreadable);
     stats.new_rows = Some(new_count);
     stats.duplicates_dropped = Some(dropped);
+    stats.repeated_keys = new_stats.repeated_keys;
     stats.error_items = new_stats.error_items;
+    stats.error_items_truncated = new_stats.error_items_truncated;
     stats.dump_errors = new_stats.dump_errors;
+    stats.dump_errors_truncated = new_stats.dump_errors_truncated;
     stats.prefer = Some(prefer.as_str().into());
     (rows, stats)
 }

@@ -248,8 +248,15 @@ pub enum Record<'a> {
     Bad(BadRow),
 }
 
+/// A cell as quoted in a message: at most 80 bytes of it (a bad cell can be
+/// megabytes long), with its length when cut.
 fn quoted(s: &[u8]) -> String {
-    format!("'{}'", String::from_utf8_lossy(s))
+    const MAX: usize = 80;
+    if s.len() <= MAX {
+        return format!("'{}'", String::from_utf8_lossy(s));
+    }
+    let text = String::from_utf8_lossy(&s[..MAX]);
+    format!("'{}…' ({} bytes)", text.trim_end_matches('\u{fffd}'), s.len())
 }
 
 /// The largest token count read (a quadrillion): beyond it a cell is out of
@@ -633,6 +640,29 @@ pub struct ReadRows {
     pub unreadable: Vec<BadRow>,
 }
 
+/// The records of a CSV after its header, without reading them: line ends
+/// outside quotes that end a non-blank line (cheap, for comparing an
+/// output's size with the previous one's).
+pub fn count_records(data: &[u8]) -> u64 {
+    let (mut records, mut in_quotes, mut blank) = (0u64, false, true);
+    for &b in data {
+        match b {
+            b'"' => {
+                in_quotes = !in_quotes;
+                blank = false;
+            }
+            b'\n' if !in_quotes => {
+                records += u64::from(!blank);
+                blank = true;
+            }
+            b'\r' | b' ' | b'\t' => {}
+            _ => blank = false,
+        }
+    }
+    records += u64::from(!blank);
+    records.saturating_sub(1)
+}
+
 /// Reads every row of a CSV; unreadable records are listed, not fatal.
 pub fn read_rows(data: &[u8]) -> Result<ReadRows, CsvError> {
     let mut out = ReadRows::default();
@@ -769,5 +799,14 @@ mod tests {
         assert_eq!(err, CsvError::MissingColumn("output_token"));
         assert_eq!(read_rows(b"").expect_err("empty"), CsvError::Empty);
         assert_eq!(read_rows(b"\n\n").expect_err("blank"), CsvError::Empty);
+    }
+
+    #[test]
+    fn records_are_counted_without_reading_them() {
+        assert_eq!(count_records(b""), 0);
+        assert_eq!(count_records(b"a,b\n"), 0);
+        assert_eq!(count_records(b"a,b\n1,2\n3,4"), 2);
+        assert_eq!(count_records(b"a,b\r\n1,\"x\ny\"\r\n\r\n3,4\r\n"), 2);
+        assert_eq!(count_records(b"a,b\n1,\"say \"\"hi\"\"\n\"\n"), 1);
     }
 }

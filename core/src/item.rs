@@ -85,9 +85,26 @@ impl Item {
         self.get(name).and_then(Attr::as_s)
     }
 
-    /// `PK` and `SK` for messages (`?` where absent or not a string).
+    /// `PK` and `SK` for messages: each string (its first 120 bytes), a
+    /// number as `N:7`, `?` when absent, or the type it has.
     pub fn key_for_messages(&self) -> String {
-        format!("{}/{}", self.get_s("PK").unwrap_or("?"), self.get_s("SK").unwrap_or("?"))
+        let part = |name: &str| match self.get(name) {
+            None => "?".to_string(),
+            Some(Attr::S(s)) => {
+                let mut end = s.len().min(120);
+                while !s.is_char_boundary(end) {
+                    end -= 1;
+                }
+                if end < s.len() {
+                    format!("{}…", &s[..end])
+                } else {
+                    s.clone()
+                }
+            }
+            Some(Attr::N(n)) if n.len() <= 40 => format!("N:{n}"),
+            Some(other) => format!("({})", other.type_name()),
+        };
+        format!("{}/{}", part("PK"), part("SK"))
     }
 }
 
@@ -308,31 +325,124 @@ pub fn detect_format(prefix: &[u8]) -> DumpFormat {
     }
 }
 
-/// Streams the items of a dump, auto-detecting its layout.
-pub fn read_dump<R: BufRead + 'static>(mut reader: R) -> Box<dyn Iterator<Item = Result<Item, DumpError>>> {
+/// Streams the items of a dump, auto-detecting its layout; no line or
+/// element may be longer than `max` bytes.
+pub fn read_dump<R: BufRead + 'static>(mut reader: R, max: usize) -> Box<dyn Iterator<Item = Result<Item, DumpError>>> {
     let format = match reader.fill_buf() {
         Ok(buf) => detect_format(buf),
         Err(_) => DumpFormat::JsonLines,
     };
     match format {
-        DumpFormat::JsonLines => Box::new(JsonLines::new(reader)),
-        DumpFormat::ScanJson => Box::new(ScanJson::new(reader)),
+        DumpFormat::JsonLines => Box::new(JsonLines::with_limit(reader, max)),
+        DumpFormat::ScanJson => Box::new(ScanJson::with_limit(reader, max)),
+    }
+}
+
+/// The longest line, scan-document element or CSV line a reader takes by
+/// default (64 MiB): far above any real item (DynamoDB's limit is 400 KB),
+/// low enough that `/dev/zero` or a gzip bomb cannot exhaust memory.
+pub const DEFAULT_MAX_RECORD: usize = 64 << 20;
+
+/// `n` bytes as the limit is written in messages (`64 MiB`, `1000 bytes`).
+pub fn limit_text(n: usize) -> String {
+    if n >= 1 << 20 && n % (1 << 20) == 0 {
+        format!("{} MiB", n >> 20)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// The non-blank lines of a JSON Lines dump, numbered from 1 (a BOM before
+/// the first is dropped), each at most `max` bytes: a longer one ends the
+/// stream with a fatal error, before it is held whole.
+#[derive(Debug)]
+pub struct Lines<R> {
+    reader: R,
+    line: u64,
+    max: usize,
+    done: bool,
+}
+
+impl<R: BufRead> Lines<R> {
+    /// Reads from `reader`, lines of at most `max` bytes.
+    pub fn new(reader: R, max: usize) -> Self {
+        Self { reader, line: 0, max, done: false }
+    }
+
+    /// Appends the next line (without its `\n`) to `buf`; false at the end.
+    fn read_line(&mut self, buf: &mut Vec<u8>) -> Result<bool, DumpError> {
+        let fatal = |line: u64, message: String| DumpError { place: DumpPlace::Line(line), message, fatal: true };
+        let mut any = false;
+        loop {
+            let chunk = match self.reader.fill_buf() {
+                Ok(c) => c,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(fatal(self.line + 1, format!("read error: {e}"))),
+            };
+            if chunk.is_empty() {
+                return Ok(any);
+            }
+            any = true;
+            let (take, end) = match chunk.iter().position(|&b| b == b'\n') {
+                Some(k) => (k, true),
+                None => (chunk.len(), false),
+            };
+            if buf.len() + take > self.max {
+                let limit = limit_text(self.max);
+                return Err(fatal(self.line + 1, format!("the line is longer than the limit of {limit}")));
+            }
+            buf.extend_from_slice(&chunk[..take]);
+            self.reader.consume(take + usize::from(end));
+            if end {
+                return Ok(true);
+            }
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for Lines<R> {
+    /// The line number and the line.
+    type Item = Result<(u64, Vec<u8>), DumpError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            let mut buf = Vec::new();
+            match self.read_line(&mut buf) {
+                Ok(false) => self.done = true,
+                Ok(true) => {
+                    self.line += 1;
+                    if self.line == 1 && buf.starts_with("\u{feff}".as_bytes()) {
+                        buf.drain(..3);
+                    }
+                    if !buf.iter().all(u8::is_ascii_whitespace) {
+                        return Some(Ok((self.line, buf)));
+                    }
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        None
     }
 }
 
 /// Items of a JSON Lines dump.
 #[derive(Debug)]
 pub struct JsonLines<R> {
-    reader: R,
-    line: u64,
-    buf: Vec<u8>,
-    done: bool,
+    lines: Lines<R>,
 }
 
 impl<R: BufRead> JsonLines<R> {
-    /// Reads from `reader`.
+    /// Reads from `reader`, lines of at most [`DEFAULT_MAX_RECORD`] bytes.
     pub fn new(reader: R) -> Self {
-        Self { reader, line: 0, buf: Vec::with_capacity(16 * 1024), done: false }
+        Self::with_limit(reader, DEFAULT_MAX_RECORD)
+    }
+
+    /// Reads from `reader`, lines of at most `max` bytes.
+    pub fn with_limit(reader: R, max: usize) -> Self {
+        Self { lines: Lines::new(reader, max) }
     }
 }
 
@@ -340,38 +450,15 @@ impl<R: BufRead> Iterator for JsonLines<R> {
     type Item = Result<Item, DumpError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while !self.done {
-            self.buf.clear();
-            match self.reader.read_until(b'\n', &mut self.buf) {
-                Ok(0) => {
-                    self.done = true;
-                    return None;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(DumpError {
-                        place: DumpPlace::Line(self.line + 1),
-                        message: format!("read error: {e}"),
-                        fatal: true,
-                    }));
-                }
-            }
-            self.line += 1;
-            let mut text = self.buf.as_slice();
-            if self.line == 1 {
-                text = text.strip_prefix("\u{feff}".as_bytes()).unwrap_or(text);
-            }
-            if text.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            return Some(item_from_export_line(text).map_err(|message| DumpError {
-                place: DumpPlace::Line(self.line),
-                message,
-                fatal: false,
-            }));
-        }
-        None
+        let (line, text) = match self.lines.next()? {
+            Ok(l) => l,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(item_from_export_line(&text).map_err(|message| DumpError {
+            place: DumpPlace::Line(line),
+            message,
+            fatal: false,
+        }))
     }
 }
 
@@ -383,6 +470,7 @@ pub struct ScanJson<R> {
     state: ScanState,
     index: u64,
     buf: Vec<u8>,
+    max: usize,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -393,9 +481,15 @@ enum ScanState {
 }
 
 impl<R: BufRead> ScanJson<R> {
-    /// Reads from `reader`.
+    /// Reads from `reader`, elements of at most [`DEFAULT_MAX_RECORD`] bytes.
     pub fn new(reader: R) -> Self {
-        Self { reader, state: ScanState::Start, index: 0, buf: Vec::new() }
+        Self::with_limit(reader, DEFAULT_MAX_RECORD)
+    }
+
+    /// Reads from `reader`; an element (or other top-level value) longer
+    /// than `max` bytes ends the stream with a fatal error.
+    pub fn with_limit(reader: R, max: usize) -> Self {
+        Self { reader, state: ScanState::Start, index: 0, buf: Vec::new(), max }
     }
 
     fn peek(&mut self) -> std::io::Result<Option<u8>> {
@@ -467,6 +561,9 @@ impl<R: BufRead> ScanJson<R> {
                     }
                     _ => {}
                 }
+            }
+            if self.buf.len() + used > self.max {
+                return Err(format!("an element is longer than the limit of {}", limit_text(self.max)));
             }
             self.buf.extend_from_slice(&chunk[..used]);
             self.reader.consume(used);
@@ -573,6 +670,35 @@ impl<R: BufRead> Iterator for ScanJson<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_are_numbered_bounded_and_blank_ones_skipped() {
+        let text = "\u{feff}{\"a\": 1}\n\n  \n{\"b\": 2}\r\n{\"c\": 3}";
+        let got: Vec<(u64, Vec<u8>)> = Lines::new(text.as_bytes(), 100).map(|l| l.expect("line")).collect();
+        let want: Vec<(u64, Vec<u8>)> =
+            vec![(1, b"{\"a\": 1}".to_vec()), (4, b"{\"b\": 2}\r".to_vec()), (5, b"{\"c\": 3}".to_vec())];
+        assert_eq!(got, want);
+        // A line over the limit ends the stream, without being read whole.
+        let long = format!("{{}}\n{}\n{{}}\n", "x".repeat(101));
+        let mut lines = Lines::new(std::io::BufReader::with_capacity(16, long.as_bytes()), 100);
+        assert!(lines.next().expect("first").is_ok());
+        let err = lines.next().expect("second").expect_err("too long");
+        assert!(err.fatal && err.place == DumpPlace::Line(2), "{err}");
+        assert!(err.message.contains("longer than the limit of 100 bytes"), "{err}");
+        assert!(lines.next().is_none());
+        let endless = std::io::Read::take(std::io::repeat(0u8), 1 << 24);
+        let err = Lines::new(std::io::BufReader::new(endless), 1 << 20).next().expect("one").expect_err("endless");
+        assert!(err.message.contains("1 MiB"), "{err}");
+    }
+
+    #[test]
+    fn scan_elements_are_bounded() {
+        let doc = format!("{{\"Items\": [{{\"PK\": {{\"S\": \"{}\"}}}}]}}", "x".repeat(200));
+        let mut items = ScanJson::with_limit(doc.as_bytes(), 100);
+        let err = items.next().expect("one").expect_err("too long");
+        assert!(err.fatal && err.message.contains("longer than the limit"), "{err}");
+        assert_eq!(ScanJson::with_limit(doc.as_bytes(), 1000).filter(Result::is_ok).count(), 1);
+    }
 
     #[test]
     fn reads_every_type() {

@@ -184,10 +184,16 @@ pub struct Counts {
     pub errors: u64,
     /// Media items seen (`full`).
     pub media_items: u64,
+    /// Dump entries that were not items (also in `errors`).
+    pub unreadable_entries: u64,
+    /// Rows whose (`pk`, `sk`) an earlier row had (known once the run is finished).
+    pub repeated_keys: u64,
 }
 
 impl Counts {
     fn add(&mut self, o: &Counts) {
+        self.unreadable_entries += o.unreadable_entries;
+        self.repeated_keys += o.repeated_keys;
         self.scanned += o.scanned;
         self.processed += o.processed;
         self.filtered += o.filtered;
@@ -207,12 +213,21 @@ pub struct Run {
     counts: Counts,
     error_items: Vec<Problem>,
     dump_errors: Vec<Problem>,
+    /// Problems counted but not listed (beyond [`MAX_LISTED_PROBLEMS`]).
+    truncated: (u64, u64),
 }
 
 impl Run {
     /// A run of `spec` with nothing read yet.
     pub fn new(spec: JobSpec) -> Run {
-        Run { spec, rows: Vec::new(), counts: Counts::default(), error_items: Vec::new(), dump_errors: Vec::new() }
+        Run {
+            spec,
+            rows: Vec::new(),
+            counts: Counts::default(),
+            error_items: Vec::new(),
+            dump_errors: Vec::new(),
+            truncated: (0, 0),
+        }
     }
 
     /// The job.
@@ -228,6 +243,16 @@ impl Run {
     /// Takes one item.
     pub fn push(&mut self, item: &Item) {
         self.push_with_map(item, None);
+    }
+
+    /// Takes one item read at `place` (a dump line, a scan element), which
+    /// names it in the problem list if it cannot be processed.
+    pub fn push_from(&mut self, item: &Item, place: &str) {
+        let before = self.error_items.len();
+        self.push_with_map(item, None);
+        if let Some(problem) = self.error_items.get_mut(before) {
+            problem.at = format!("{place} ({})", problem.at);
+        }
     }
 
     /// Takes one item whose full message map was fetched separately.
@@ -246,7 +271,9 @@ impl Run {
             Outcome::Failed(error) => {
                 self.counts.errors += 1;
                 if self.error_items.len() < MAX_LISTED_PROBLEMS {
-                    self.error_items.push(Problem { at: item.key_for_messages(), error });
+                    self.error_items.push(Problem { at: item.key_for_messages(), error: excerpt(&error) });
+                } else {
+                    self.truncated.0 += 1;
                 }
             }
         }
@@ -255,8 +282,11 @@ impl Run {
     /// Records a dump entry that was not a readable item.
     pub fn dump_error(&mut self, e: &DumpError) {
         self.counts.errors += 1;
+        self.counts.unreadable_entries += 1;
         if self.dump_errors.len() < MAX_LISTED_PROBLEMS {
-            self.dump_errors.push(Problem { at: e.place.to_string(), error: e.message.clone() });
+            self.dump_errors.push(Problem { at: e.place.to_string(), error: excerpt(&e.message) });
+        } else {
+            self.truncated.1 += 1;
         }
     }
 
@@ -264,8 +294,13 @@ impl Run {
     pub fn merge(&mut self, other: Run) {
         self.counts.add(&other.counts);
         self.rows.extend(other.rows);
-        for (mine, theirs) in [(&mut self.error_items, other.error_items), (&mut self.dump_errors, other.dump_errors)] {
+        let lists = [
+            (&mut self.error_items, other.error_items, &mut self.truncated.0, other.truncated.0),
+            (&mut self.dump_errors, other.dump_errors, &mut self.truncated.1, other.truncated.1),
+        ];
+        for (mine, theirs, dropped, their_dropped) in lists {
             let room = MAX_LISTED_PROBLEMS.saturating_sub(mine.len());
+            *dropped += their_dropped + theirs.len().saturating_sub(room) as u64;
             mine.extend(theirs.into_iter().take(room));
         }
     }
@@ -273,12 +308,39 @@ impl Run {
     /// The sorted rows and the run's statistics.
     pub fn finish(mut self) -> (Vec<Row>, Stats) {
         sort_rows(&mut self.rows);
+        self.counts.repeated_keys = repeated_keys(&self.rows);
         let mut stats = Stats::of_rows(&self.rows, &self.spec);
         stats.set_counts(&self.counts, self.spec.estimator == Estimator::Full);
         stats.error_items = self.error_items;
         stats.dump_errors = self.dump_errors;
+        (stats.error_items_truncated, stats.dump_errors_truncated) = self.truncated;
         (self.rows, stats)
     }
+}
+
+/// Rows whose (`pk`, `sk`) an earlier row had: a table's keys are unique, so
+/// any repeat means the input was read more than once.
+pub fn repeated_keys(rows: &[Row]) -> u64 {
+    let mut keys: Vec<(&str, &str)> = rows.iter().map(|r| (r.pk.as_str(), r.sk.as_str())).collect();
+    keys.sort_unstable();
+    keys.windows(2).filter(|w| w[0] == w[1]).count() as u64
+}
+
+/// The most of a problem's text that is listed: a bad value can be
+/// megabytes long, and every problem is printed and kept in the report.
+pub const MAX_PROBLEM_TEXT: usize = 240;
+
+/// `text` cut to [`MAX_PROBLEM_TEXT`] bytes (on a character boundary), with
+/// how long it was.
+pub fn excerpt(text: &str) -> String {
+    if text.len() <= MAX_PROBLEM_TEXT {
+        return text.to_string();
+    }
+    let mut end = MAX_PROBLEM_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &text[..end], text.len())
 }
 
 /// Rows per source, for statistics.

@@ -13,6 +13,7 @@
 //! No I/O, no clock, no async: hosts hand in bytes or readers and get values
 //! back, so the same code runs natively and on `wasm32-unknown-unknown`.
 
+pub mod catalog;
 pub mod consolidate;
 pub mod csv;
 pub mod dates;
@@ -25,6 +26,7 @@ pub mod messagemap;
 mod numtext;
 pub mod pricing;
 mod printable_table;
+pub mod publish;
 pub mod pyjson;
 pub mod pyrepr;
 pub mod sample;

@@ -89,13 +89,30 @@ pub struct Stats {
     /// Consolidation: rows dropped as repeated (pk, sk).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub duplicates_dropped: Option<u64>,
+    /// Dump entries that were not items (counted in `errors`; an entry that
+    /// is not an item is not `scanned`).
+    #[serde(skip)]
+    pub unreadable_entries: u64,
+    /// Rows whose (`pk`, `sk`) an earlier row of the same input had.
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub repeated_keys: u64,
     /// Items that could not be processed (the first 1,000).
     pub error_items: Vec<Problem>,
+    /// Error items beyond the first 1,000: counted, not listed.
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub error_items_truncated: u64,
     /// Dump entries that were not items (the first 1,000).
     pub dump_errors: Vec<Problem>,
+    /// Dump errors beyond the first 1,000: counted, not listed.
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub dump_errors_truncated: u64,
     /// Consolidation: which side wins a repeated (pk, sk).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub prefer: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// `num / den` rounded half to even at 2 decimals, exactly.
@@ -181,8 +198,12 @@ impl Stats {
             historical_unreadable_rows: None,
             new_rows: None,
             duplicates_dropped: None,
+            unreadable_entries: 0,
+            repeated_keys: 0,
             error_items: Vec::new(),
+            error_items_truncated: 0,
             dump_errors: Vec::new(),
+            dump_errors_truncated: 0,
             prefer: None,
         }
     }
@@ -197,6 +218,8 @@ impl Stats {
         self.unreadable_maps = c.unreadable_maps;
         self.errors = c.errors;
         self.media_items = with_media.then_some(c.media_items);
+        self.unreadable_entries = c.unreadable_entries;
+        self.repeated_keys = c.repeated_keys;
     }
 
     /// Pretty JSON, as the fixtures are written.

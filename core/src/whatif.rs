@@ -29,6 +29,47 @@ pub fn micros_text(m: i128) -> String {
     format!("{sign}{}.{:06}", a / 1_000_000, a % 1_000_000)
 }
 
+/// A sum of i64 values kept exactly in 128 bits at the cost of 64-bit adds
+/// (wasm32 has no native 128-bit arithmetic): the low word wraps, the high
+/// word counts the wraps. Totals can never saturate or wrap silently.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Sum128 {
+    lo: i64,
+    hi: i64,
+}
+
+impl Sum128 {
+    #[inline]
+    fn add(&mut self, x: i64) {
+        let (sum, wrapped) = self.lo.overflowing_add(x);
+        self.lo = sum;
+        if wrapped {
+            self.hi += if x < 0 { -1 } else { 1 };
+        }
+    }
+
+    fn get(self) -> i128 {
+        (i128::from(self.hi) << 64) + i128::from(self.lo)
+    }
+}
+
+/// Why a scenario cannot be priced.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WhatIfError {
+    /// A row's cost at these prices does not fit the engine's money (about
+    /// 9.2 trillion dollars a row).
+    #[error(
+        "at these prices a row of {input} input and {output} output tokens would cost more than \
+         $9,223,372,036,854.775807, which cannot be represented: check the prices"
+    )]
+    RowTooCostly {
+        /// Its input tokens.
+        input: u64,
+        /// Its output tokens.
+        output: u64,
+    },
+}
+
 /// `num / den` rounded half to even, for either sign (0 when `den` is 0).
 fn div_half_even(num: i128, den: i128) -> i128 {
     if den == 0 {
@@ -332,9 +373,21 @@ impl Scenario {
     }
 }
 
-/// Re-prices one token pair in millionths, as `Prices::price` would.
-pub fn reprice_micros(prices: &Prices, input: u64, output: u64) -> i64 {
-    Rate::new(prices.input_per_1k).compute(input).saturating_add(Rate::new(prices.output_per_1k).compute(output))
+/// One row's cost: `None` when it does not fit in i64 millionths ([`Rate`]
+/// gives `i64::MAX` for a product that does not).
+#[inline]
+fn row_cost(rin: &Rate, rout: &Rate, input: u64, output: u64) -> Option<i64> {
+    let (a, b) = (rin.micros(input), rout.micros(output));
+    if a == i64::MAX || b == i64::MAX {
+        return None;
+    }
+    a.checked_add(b).filter(|c| *c != i64::MAX)
+}
+
+/// Re-prices one token pair in millionths, as `Prices::price` would; `None`
+/// when the cost cannot be represented.
+pub fn reprice_micros(prices: &Prices, input: u64, output: u64) -> Option<i64> {
+    row_cost(&Rate::new(prices.input_per_1k), &Rate::new(prices.output_per_1k), input, output)
 }
 
 impl Table {
@@ -612,43 +665,46 @@ impl Table {
 
     /// Each kept row's cost under `scenario`, in millionths (rows without
     /// tokens but with a recorded cost keep it), or `None` for rows left out.
-    fn repriced(&self, filter: &Filter, scenario: &Scenario) -> (Vec<Option<i64>>, u64) {
+    fn repriced(&self, filter: &Filter, scenario: &Scenario) -> Result<(Vec<Option<i64>>, u64), WhatIfError> {
         let prices = scenario.effective();
         let (rin, rout) = (Rate::new(prices.input_per_1k), Rate::new(prices.output_per_1k));
         let keep = self.selector(filter);
         let mut carried = 0;
-        let costs = (0..self.len())
-            .map(|i| {
-                if !keep(i) {
-                    return None;
-                }
-                let (inp, out) = (self.input[i], self.output[i]);
-                if inp == 0 && out == 0 && self.total[i] != 0 {
-                    carried += 1;
-                    return Some(self.total[i]);
-                }
-                Some(rin.micros(inp).saturating_add(rout.micros(out)))
-            })
-            .collect();
-        (costs, carried)
+        let mut costs = Vec::with_capacity(self.len());
+        for i in 0..self.len() {
+            if !keep(i) {
+                costs.push(None);
+                continue;
+            }
+            let (inp, out) = (self.input[i], self.output[i]);
+            if inp == 0 && out == 0 && self.total[i] != 0 {
+                carried += 1;
+                costs.push(Some(self.total[i]));
+                continue;
+            }
+            let cost = row_cost(&rin, &rout, inp, out).ok_or(WhatIfError::RowTooCostly { input: inp, output: out })?;
+            costs.push(Some(cost));
+        }
+        Ok((costs, carried))
     }
 
     /// The cost of the filtered rows under `scenario`, beside the actual cost.
-    pub fn whatif(&self, filter: &Filter, scenario: &Scenario) -> WhatIf {
+    pub fn whatif(&self, filter: &Filter, scenario: &Scenario) -> Result<WhatIf, WhatIfError> {
         let prices = scenario.effective();
         let (rin, rout) = (Rate::new(prices.input_per_1k), Rate::new(prices.output_per_1k));
         let keep = self.selector(filter);
         let everything = *filter == Filter::default();
-        // Sums in i64 millionths (exact up to 9.2 trillion dollars): wasm32
-        // has no native 128-bit arithmetic. Days go to dense buckets.
-        let (mut records, mut actual, mut whatif, mut carried) = (0u64, 0i64, 0i64, 0u64);
+        // Row costs in i64 millionths, sums exact in 128 bits ([`Sum128`]).
+        // Days go to dense buckets.
+        let (mut records, mut actual, mut whatif, mut carried) = (0u64, Sum128::default(), Sum128::default(), 0u64);
         let span = self.day_span();
         let dense = span.filter(|(lo, hi)| hi.0 - lo.0 < 200_000);
         let base = dense.map_or(0, |(lo, _)| lo.0 as i32);
-        let mut buckets: Vec<(i64, i64, bool)> =
-            vec![(0, 0, false); dense.map_or(0, |(lo, hi)| (hi.0 - lo.0 + 1) as usize)];
-        let mut sparse: BTreeMap<i32, (i64, i64)> = BTreeMap::new();
-        let mut per_source = vec![(0u64, 0i64, 0i64); self.sources.len()];
+        let zero = (Sum128::default(), Sum128::default());
+        let mut buckets: Vec<(Sum128, Sum128, bool)> =
+            vec![(zero.0, zero.1, false); dense.map_or(0, |(lo, hi)| (hi.0 - lo.0 + 1) as usize)];
+        let mut sparse: BTreeMap<i32, (Sum128, Sum128)> = BTreeMap::new();
+        let mut per_source = vec![(0u64, zero.0, zero.1); self.sources.len()];
         for i in 0..self.len() {
             if !everything && !keep(i) {
                 continue;
@@ -658,27 +714,27 @@ impl Table {
                 carried += 1;
                 recorded
             } else {
-                rin.micros(inp).saturating_add(rout.micros(out))
+                row_cost(&rin, &rout, inp, out).ok_or(WhatIfError::RowTooCostly { input: inp, output: out })?
             };
             records += 1;
-            actual = actual.saturating_add(recorded);
-            whatif = whatif.saturating_add(cost);
+            actual.add(recorded);
+            whatif.add(cost);
             let src = &mut per_source[self.source[i] as usize];
             src.0 += 1;
-            src.1 = src.1.saturating_add(recorded);
-            src.2 = src.2.saturating_add(cost);
+            src.1.add(recorded);
+            src.2.add(cost);
             let d = self.day[i];
             if d != i32::MIN {
-                if dense.is_some() {
+                let slot = if dense.is_some() {
                     let slot = &mut buckets[(d - base) as usize];
-                    slot.0 = slot.0.saturating_add(recorded);
-                    slot.1 = slot.1.saturating_add(cost);
                     slot.2 = true;
+                    (&mut slot.0, &mut slot.1)
                 } else {
-                    let slot = sparse.entry(d).or_insert((0, 0));
-                    slot.0 = slot.0.saturating_add(recorded);
-                    slot.1 = slot.1.saturating_add(cost);
-                }
+                    let slot = sparse.entry(d).or_insert(zero);
+                    (&mut slot.0, &mut slot.1)
+                };
+                slot.0.add(recorded);
+                slot.1.add(cost);
             }
         }
         let days: BTreeMap<i32, (i128, i128)> = if dense.is_some() {
@@ -686,12 +742,12 @@ impl Table {
                 .iter()
                 .enumerate()
                 .filter(|(_, b)| b.2)
-                .map(|(k, b)| (base + k as i32, (b.0 as i128, b.1 as i128)))
+                .map(|(k, b)| (base + k as i32, (b.0.get(), b.1.get())))
                 .collect()
         } else {
-            sparse.into_iter().map(|(d, (a, w))| (d, (a as i128, w as i128))).collect()
+            sparse.into_iter().map(|(d, (a, w))| (d, (a.get(), w.get()))).collect()
         };
-        let (actual, whatif) = (actual as i128, whatif as i128);
+        let (actual, whatif) = (actual.get(), whatif.get());
         let (mut window_start, mut window_end, mut window_days, mut month_whatif, mut month_actual) =
             (String::new(), String::new(), 0u32, 0i128, 0i128);
         if let (Some((&first_day, _)), Some((&last, _))) = (days.first_key_value(), days.last_key_value()) {
@@ -711,7 +767,7 @@ impl Table {
             window_end = Day(last as i64).to_string();
         }
         let difference = whatif - actual;
-        WhatIf {
+        Ok(WhatIf {
             records,
             actual_cost: micros_text(actual),
             whatif_cost: micros_text(whatif),
@@ -738,27 +794,27 @@ impl Table {
                 .map(|(name, (n, a, w))| WhatIfSource {
                     source: name.clone(),
                     records: n,
-                    actual: micros_text(a as i128),
-                    whatif: micros_text(w as i128),
+                    actual: micros_text(a.get()),
+                    whatif: micros_text(w.get()),
                 })
                 .collect(),
             rows_at_recorded_cost: carried,
-        }
+        })
     }
 
     /// The filtered rows re-priced under `scenario`, as a CSV for
     /// spreadsheets: the nine columns with the scenario's prices, then the
     /// actual `total_price`; text cells that a spreadsheet would run as a
     /// formula (`=`, `+`, `-`, `@`) are neutralised with a leading `'`.
-    pub fn whatif_csv(&self, filter: &Filter, scenario: &Scenario) -> Vec<u8> {
+    pub fn whatif_csv(&self, filter: &Filter, scenario: &Scenario) -> Result<Vec<u8>, WhatIfError> {
         let prices = scenario.effective();
         let (rin, rout) = (Rate::new(prices.input_per_1k), Rate::new(prices.output_per_1k));
-        let (costs, _) = self.repriced(filter, scenario);
+        let (costs, _) = self.repriced(filter, scenario)?;
         let mut out = String::with_capacity(self.data.len() / 2 + 256);
         out.push_str(&HEADER.join(","));
         out.push_str(",actual_total_price\n");
         let Some(columns) = self.columns else {
-            return out.into_bytes();
+            return Ok(out.into_bytes());
         };
         for (i, cost) in costs.iter().enumerate() {
             let Some(cost) = cost else { continue };
@@ -794,13 +850,17 @@ impl Table {
             out.push_str(&micros_text(row.total_micros as i128));
             out.push('\n');
         }
-        out.into_bytes()
+        Ok(out.into_bytes())
     }
 }
 
-/// A text cell, quoted where needed and safe to open in a spreadsheet.
+/// A text cell, quoted where needed and safe to open in a spreadsheet: a
+/// cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, also
+/// after leading white space or line ends, or starting with a tab or CR)
+/// gets a leading `'`.
 fn push_spreadsheet_cell(out: &mut String, text: &str) {
-    let risky = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let lead = text.trim_start_matches([' ', '\t', '\r', '\n']);
+    let risky = lead.starts_with(['=', '+', '-', '@']) || text.starts_with(['\t', '\r']);
     let needs_quotes = text.contains([',', '"', '\n', '\r']);
     if needs_quotes {
         out.push('"');
@@ -867,7 +927,7 @@ mod tests {
             input_per_1k: parse_price("0.00025").expect("p"),
             output_per_1k: parse_price("0.00125").expect("p"),
         };
-        let w = t.whatif(&Filter::default(), &Scenario::on_demand(prices));
+        let w = t.whatif(&Filter::default(), &Scenario::on_demand(prices)).expect("priced");
         let mut want = Decimal::new(13080, 6);
         for (i, o) in [(1000, 2000), (6, 2), (10, 10)] {
             want += prices.price(Tokens { input: i, output: o }).expect("price").total;
@@ -910,21 +970,67 @@ mod tests {
             csv += &format!("2026-11-{d:02} 10:00:00,1000,0,1.000000,0.000000,1.000000,p{d},s{d},new_table\n");
         }
         let t = Table::from_csv(csv.into_bytes()).expect("table");
-        let w = t.whatif(&Filter::default(), &Scenario::on_demand(Prices::default()));
+        let w = t.whatif(&Filter::default(), &Scenario::on_demand(Prices::default())).expect("priced");
         assert_eq!((w.window_start.as_str(), w.window_end.as_str(), w.window_days), ("2026-11-01", "2026-11-10", 10));
         assert_eq!(w.monthly_actual, "30.000000");
         // 1000 input tokens at 0.003 = 0.003000 a day → 0.090000 a month.
         assert_eq!(w.monthly_projection, "0.090000");
         // A filter starting inside the data narrows the window the same way.
         let f = Filter { from: Day::parse("2026-11-08"), ..Filter::default() };
-        let w = t.whatif(&f, &Scenario::on_demand(Prices::default()));
+        let w = t.whatif(&f, &Scenario::on_demand(Prices::default())).expect("priced");
         assert_eq!((w.window_days, w.monthly_actual.as_str()), (3, "30.000000"));
+    }
+
+    #[test]
+    fn totals_never_saturate_and_unpriceable_rows_are_an_error() {
+        // 3,000 rows of 9 billion dollars (the largest a cell holds is 10
+        // billion): 27 trillion, past what i64 millionths hold (9.2 trillion).
+        let mut csv = HEADER.join(",");
+        csv.push('\n');
+        for k in 0..3000 {
+            let d = 1 + k % 3;
+            csv += &format!("2026-11-0{d} 10:00:00,1000,0,0,0,9000000000.000000,p{k},s{k},new_table\n");
+        }
+        let t = Table::from_csv(csv.into_bytes()).expect("table");
+        assert_eq!(t.len(), 3000);
+        let w = t.whatif(&Filter::default(), &Scenario::on_demand(Prices::default())).expect("priced");
+        assert_eq!(w.actual_cost, "27000000000000.000000");
+        assert_eq!(w.by_source[0].actual, "27000000000000.000000");
+        let days: Vec<&str> = w.daily.iter().map(|d| d.actual.as_str()).collect();
+        assert_eq!(days, ["9000000000000.000000"; 3]);
+        assert_eq!(t.views(&Filter::default(), 1).headline.total_cost, "27000000000000.000000");
+        // A price that makes a row's cost unrepresentable is an error, not a saturated figure.
+        let absurd = Prices { input_per_1k: parse_price("100000000000000").expect("p"), ..Prices::default() };
+        let err = t.whatif(&Filter::default(), &Scenario::on_demand(absurd)).expect_err("too costly");
+        assert_eq!(err, WhatIfError::RowTooCostly { input: 1000, output: 0 });
+        assert!(t.whatif_csv(&Filter::default(), &Scenario::on_demand(absurd)).is_err());
+        let mut sum = Sum128::default();
+        for x in [i64::MAX, i64::MAX, 2, i64::MIN, -5] {
+            sum.add(x);
+        }
+        assert_eq!(sum.get(), 2 * i128::from(i64::MAX) + 2 + i128::from(i64::MIN) - 5);
+    }
+
+    #[test]
+    fn spreadsheet_cells_never_start_a_formula() {
+        let cell = |t: &str| {
+            let mut out = String::new();
+            push_spreadsheet_cell(&mut out, t);
+            out
+        };
+        assert_eq!(cell("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
+        assert_eq!(cell("  =1+1"), "'  =1+1");
+        assert_eq!(cell("\n@SUM(A1)"), "\"'\n@SUM(A1)\"");
+        assert_eq!(cell("\tx"), "'\tx");
+        assert_eq!(cell("user-1@example.com"), "user-1@example.com");
+        assert_eq!(cell("a,\"b\""), "\"a,\"\"b\"\"\"");
     }
 
     #[test]
     fn exported_csv_neutralises_formulas() {
         let csv = table()
-            .whatif_csv(&Filter::default(), &Scenario { prices: Prices::default(), batch: Some(BATCH_MULTIPLIER) });
+            .whatif_csv(&Filter::default(), &Scenario { prices: Prices::default(), batch: Some(BATCH_MULTIPLIER) })
+            .expect("priced");
         let text = String::from_utf8(csv).expect("utf8");
         assert!(text.contains(",'=cmd,"), "{text}");
         assert!(text.lines().next().is_some_and(|h| h.ends_with(",actual_total_price")));

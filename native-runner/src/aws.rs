@@ -8,6 +8,13 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 
 /// The clients the jobs use.
 #[derive(Debug, Clone)]
@@ -50,12 +57,42 @@ impl Clients {
         }
         let config = loader.load().await;
         let custom_endpoint = opts.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
-        let s3_config = aws_sdk_s3::config::Builder::from(&config).force_path_style(custom_endpoint).build();
+        let s3_config = aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(custom_endpoint)
+            .interceptor(RetryNotice)
+            .build();
+        let ddb_config = aws_sdk_dynamodb::config::Builder::from(&config).interceptor(RetryNotice).build();
+        let athena_config = aws_sdk_athena::config::Builder::from(&config).interceptor(RetryNotice).build();
         Clients {
-            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(ddb_config),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
-            athena: aws_sdk_athena::Client::new(&config),
+            athena: aws_sdk_athena::Client::from_conf(athena_config),
         }
+    }
+}
+
+/// Says on standard error when a request is tried again (after throttling,
+/// a server error or a stalled answer), so that a slow run is never silent.
+#[derive(Debug)]
+struct RetryNotice;
+
+impl Intercept for RetryNotice {
+    fn name(&self) -> &'static str {
+        "RetryNotice"
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let attempt = cfg.load::<RequestAttempts>().map_or(1, RequestAttempts::attempts);
+        if attempt > 1 {
+            let op = cfg.load::<Metadata>().map(|m| format!("{} {}", m.service(), m.name())).unwrap_or_default();
+            eprintln!("warning: {op}: attempt {attempt} (the last one was throttled, failed or stalled)");
+        }
+        Ok(())
     }
 }
 

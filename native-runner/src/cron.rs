@@ -142,14 +142,19 @@ impl Schedule {
         if (dom == DayOfMonth::Any) == (dow == DayOfWeek::Any) {
             return Err("exactly one of day-of-month and day-of-week must be '?'".into());
         }
-        Ok(Schedule::Cron(Box::new(Cron {
+        let cron = Cron {
             minutes: field(min, 0, 59, &[], 0)?,
             hours: field(hour, 0, 23, &[], 0)?,
             dom,
             months: field(month, 1, 12, &MONTHS, 1)?,
             dow,
             years: field(year, 1970, 2199, &[], 0)?,
-        })))
+        };
+        // Fields can be valid one by one and impossible together (30 February).
+        if cron.next_after(-60).is_none() {
+            return Err("it never matches a real date (such as 30 February)".into());
+        }
+        Ok(Schedule::Cron(Box::new(cron)))
     }
 
     /// The first run strictly after `after` (epoch seconds, UTC), as epoch
@@ -282,6 +287,9 @@ mod tests {
             "cron(0 0 0W * ? *)",
             "cron(0 0 32W * ? *)",
             "cron(0 0 ? * 8L *)",
+            // Fields valid one by one, impossible together.
+            "cron(0 0 30 2 ? *)",
+            "cron(0 0 31 4,6,9,11 ? *)",
         ] {
             assert!(Schedule::parse(bad).is_err(), "{bad}");
         }

@@ -44,6 +44,8 @@ pub fn item(map: HashMap<String, AttributeValue>) -> Item {
 pub struct LargeMessages {
     /// The bedrock-chat large-message bucket.
     pub bucket: String,
+    /// The longest line a map may have (`--max-record-size`).
+    pub max_record: usize,
 }
 
 /// The S3 key of an item's full message map.
@@ -67,7 +69,7 @@ async fn push(run: &mut Run, item: Item, clients: &Clients, large: Option<&Large
     if let (true, true, Some(large)) = (wanted, is_large, large) {
         if let Some(key) = large_map_key(&item) {
             let url = S3Url { bucket: large.bucket.clone(), key };
-            let found = crate::s3::get_optional(&clients.s3, &url)
+            let found = crate::s3::get_optional(&clients.s3, &url, large.max_record)
                 .await
                 .with_context(|| format!("large message of {}", item.key_for_messages()))?;
             match found {

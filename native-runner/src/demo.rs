@@ -14,8 +14,9 @@ use tally_core::job::JobSpec;
 use tally_core::pricing::Prices;
 use tally_core::sample::{sample_lines, SampleTable};
 
+use crate::atomic::write_atomically;
 use crate::jobs::{self, Items};
-use crate::location::{write_atomically, Place};
+use crate::location::Place;
 
 fn day(s: &str) -> Result<Day> {
     Day::parse(s).with_context(|| format!("bad day {s}"))
@@ -92,18 +93,22 @@ pub async fn run(dir: &Path, items: usize, json: bool) -> Result<()> {
     }
     println!("Sample tables: {} and {}", old_path.display(), new_path.display());
     println!("\n1. Archival job (legacy table, estimator v1, {old_start} to {old_end}):");
-    crate::report(&archived, false, None);
+    crate::report::report(&archived, false, None, false);
     println!("\n2. Daily consolidation (current table, estimator v2, from {new_start}, history merged):");
-    crate::report(&consolidated, false, None);
-    println!("\nThe same jobs on your own data:");
+    crate::report::report(&consolidated, false, None, false);
+    // The binary as it was started (`tally` may not be on PATH), and
+    // outputs of your own, away from the demo's.
+    let exe = std::env::current_exe().ok().and_then(|p| {
+        let cwd = std::env::current_dir().ok()?;
+        Some(p.strip_prefix(&cwd).map(|r| format!("./{}", r.display())).unwrap_or_else(|_| p.display().to_string()))
+    });
+    let exe = exe.unwrap_or_else(|| "tally".into());
+    println!("\nThe same jobs on your own data (dumps of your tables, outputs in this folder):");
     println!(
-        "  tally archive --dump old_table.jsonl --out {} --start {old_start} --end {old_end}",
-        archive_csv.display()
+        "  {exe} archive --dump YOUR_LEGACY_TABLE.jsonl.gz --out tokens_analysis_old_table.csv --start {old_start} --end {old_end}"
     );
     println!(
-        "  tally consolidate --dump new_table.jsonl --historical {} --out {} --start {new_start}",
-        archive_csv.display(),
-        consolidated_csv.display()
+        "  {exe} consolidate --dump YOUR_CURRENT_TABLE.jsonl.gz --historical tokens_analysis_old_table.csv \\\n      --out tokens_analysis_consolidated.csv --start {new_start}"
     );
     println!(
         "\nOpen {} in the explorer: scripts/explore.sh {}",

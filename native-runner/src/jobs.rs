@@ -8,14 +8,17 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use tally_core::consolidate::{consolidate_run, Prefer};
-use tally_core::csv::{read_rows, to_csv_bytes, ReadRows, Row};
-use tally_core::item::{detect_format, item_from_export_line, DumpError, DumpFormat, DumpPlace, ScanJson};
+use tally_core::csv::{count_records, read_rows, to_csv_bytes, ReadRows, Row};
+use tally_core::item::DEFAULT_MAX_RECORD;
+use tally_core::item::{detect_format, item_from_export_line, DumpError, DumpFormat, DumpPlace, Lines, ScanJson};
 use tally_core::job::{JobSpec, Run};
+use tally_core::publish::{check_history, check_scan, check_shrink, Refusal, Rules};
 use tally_core::stats::Stats;
 
+use crate::atomic::write_atomically;
 use crate::aws::{AwsOptions, Clients};
 use crate::ddb::LargeMessages;
-use crate::location::{read_optional, write_atomically, DumpSource, Place};
+use crate::location::{read_optional, DumpSource, Place};
 use crate::progress::Progress;
 use crate::s3::Sse;
 
@@ -30,17 +33,20 @@ enum Batch {
 }
 
 /// Runs `spec` over every item of the dump, on `workers` threads.
-pub fn scan_dump(source: &DumpSource, spec: &JobSpec, workers: usize, progress: &Progress) -> Result<Run> {
+pub fn scan_dump(
+    source: &DumpSource,
+    spec: &JobSpec,
+    workers: usize,
+    max_record: usize,
+    progress: &Progress,
+) -> Result<Run> {
     let workers = workers.max(1);
     let (tx, rx) = sync_channel::<Batch>(workers * 4);
     let rx = std::sync::Mutex::new(rx);
-    let file_names: Vec<String> = Vec::new();
-    let file_names = std::sync::Mutex::new(file_names);
     std::thread::scope(|scope| -> Result<Run> {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 let rx = &rx;
-                let file_names = &file_names;
                 scope.spawn(move || {
                     let mut run = Run::new(spec.clone());
                     loop {
@@ -51,19 +57,17 @@ pub fn scan_dump(source: &DumpSource, spec: &JobSpec, workers: usize, progress: 
                         let Ok(batch) = batch else { break };
                         match batch {
                             Batch::Lines { file, first_line, lines } => {
-                                let multi = file_names.lock().map(|f| f.len() > 1).unwrap_or(false);
+                                let multi = source.parts_len() > 1;
+                                let name = || source.part_name(file);
                                 for (k, line) in lines.iter().enumerate() {
+                                    let n = first_line + k as u64;
                                     match item_from_export_line(line) {
-                                        Ok(item) => run.push(&item),
+                                        Ok(item) if multi => run.push_from(&item, &format!("{}: line {n}", name())),
+                                        Ok(item) => run.push_from(&item, &format!("line {n}")),
                                         Err(message) => {
-                                            let n = first_line + k as u64;
                                             let place = DumpPlace::Line(n);
-                                            let message = if multi {
-                                                let name = file_names.lock().ok().and_then(|f| f.get(file).cloned());
-                                                format!("{}: {message}", name.unwrap_or_default())
-                                            } else {
-                                                message
-                                            };
+                                            let message =
+                                                if multi { format!("{}: {message}", name()) } else { message };
                                             run.dump_error(&DumpError { place, message, fatal: false });
                                         }
                                     }
@@ -87,15 +91,12 @@ pub fn scan_dump(source: &DumpSource, spec: &JobSpec, workers: usize, progress: 
         let read = (|| -> Result<()> {
             for (k, opened) in source.readers().enumerate() {
                 let (name, mut reader) = opened?;
-                if let Ok(mut names) = file_names.lock() {
-                    names.push(name.clone());
-                }
                 let format = detect_format(reader.fill_buf().with_context(|| format!("cannot read {name}"))?);
                 match format {
-                    DumpFormat::JsonLines => read_lines(k, &name, reader, &tx, progress)?,
+                    DumpFormat::JsonLines => read_lines(k, &name, reader, max_record, &tx, progress)?,
                     DumpFormat::ScanJson => {
                         let mut batch = Vec::with_capacity(BATCH);
-                        for item in ScanJson::new(reader) {
+                        for item in ScanJson::with_limit(reader, max_record) {
                             if let Err(e) = &item {
                                 if e.fatal {
                                     bail!("{name}: {e}");
@@ -127,52 +128,35 @@ pub fn scan_dump(source: &DumpSource, spec: &JobSpec, workers: usize, progress: 
     })
 }
 
+/// Hands the lines of a JSON Lines part to the workers in batches of
+/// consecutive line numbers (core's [`Lines`]: BOM, blank lines, the line limit).
 fn read_lines(
     file: usize,
     name: &str,
-    mut reader: Box<dyn BufRead + Send>,
+    reader: Box<dyn BufRead + Send>,
+    max_record: usize,
     tx: &std::sync::mpsc::SyncSender<Batch>,
     progress: &Progress,
 ) -> Result<()> {
-    let mut line_no = 0u64;
+    let send = |first_line: u64, lines: Vec<Vec<u8>>| {
+        progress.add(lines.len() as u64);
+        tx.send(Batch::Lines { file, first_line, lines }).map_err(|_| anyhow!("workers stopped"))
+    };
     let mut first_line = 1u64;
     let mut lines: Vec<Vec<u8>> = Vec::with_capacity(BATCH);
-    let mut buf = Vec::with_capacity(16 * 1024);
-    loop {
-        buf.clear();
-        let n =
-            reader.read_until(b'\n', &mut buf).with_context(|| format!("{name}: read error after line {line_no}"))?;
-        if n == 0 {
-            break;
+    for line in Lines::new(reader, max_record) {
+        let (n, text) = line.map_err(|e| anyhow!("{name}: {e}"))?;
+        // Keep numbering exact: a gap (blank lines) ends a batch.
+        if !lines.is_empty() && (n != first_line + lines.len() as u64 || lines.len() == BATCH) {
+            send(first_line, std::mem::take(&mut lines))?;
         }
-        line_no += 1;
-        let mut text = buf.as_slice();
-        if line_no == 1 {
-            text = text.strip_prefix("\u{feff}".as_bytes()).unwrap_or(text);
+        if lines.is_empty() {
+            first_line = n;
         }
-        if text.iter().all(u8::is_ascii_whitespace) {
-            if lines.is_empty() {
-                first_line = line_no + 1;
-            } else {
-                // Keep numbering exact: a blank line inside a batch ends it.
-                progress.add(lines.len() as u64);
-                tx.send(Batch::Lines { file, first_line, lines: std::mem::take(&mut lines) })
-                    .map_err(|_| anyhow!("workers stopped"))?;
-                first_line = line_no + 1;
-            }
-            continue;
-        }
-        lines.push(text.to_vec());
-        if lines.len() == BATCH {
-            progress.add(lines.len() as u64);
-            tx.send(Batch::Lines { file, first_line, lines: std::mem::take(&mut lines) })
-                .map_err(|_| anyhow!("workers stopped"))?;
-            first_line = line_no + 1;
-        }
+        lines.push(text);
     }
     if !lines.is_empty() {
-        progress.add(lines.len() as u64);
-        tx.send(Batch::Lines { file, first_line, lines }).map_err(|_| anyhow!("workers stopped"))?;
+        send(first_line, lines)?;
     }
     Ok(())
 }
@@ -194,12 +178,16 @@ pub struct Ctx {
     pub segments: i32,
     /// No progress output.
     pub quiet: bool,
+    /// The longest line or item an input may have.
+    pub max_record: usize,
+    /// What a run must pass to publish.
+    pub rules: Rules,
 }
 
 impl Ctx {
     /// A context; AWS is only contacted when a location needs it.
     pub fn new(aws: AwsOptions, workers: usize, segments: i32, quiet: bool) -> Ctx {
-        Ctx { aws, workers, segments, quiet, ..Ctx::default() }
+        Ctx { aws, workers, segments, quiet, max_record: DEFAULT_MAX_RECORD, ..Ctx::default() }
     }
 
     /// The AWS clients, loaded once.
@@ -228,11 +216,12 @@ pub async fn scan(ctx: &Ctx, items: &Items, spec: &JobSpec) -> Result<Run> {
             let source = match place {
                 Place::Local(path) => DumpSource::local(path)?,
                 Place::S3(url) => DumpSource::s3(&ctx.clients().await.s3, url).await?,
+                Place::Stdout => bail!("--dump -: standard output cannot be read"),
             };
-            let (spec, workers, quiet) = (spec.clone(), ctx.workers, ctx.quiet);
+            let (spec, workers, quiet, max_record) = (spec.clone(), ctx.workers, ctx.quiet, ctx.max_record);
             tokio::task::spawn_blocking(move || {
                 let progress = Progress::new(format!("reading {}", source.shown()), quiet);
-                scan_dump(&source, &spec, workers, &progress)
+                scan_dump(&source, &spec, workers, max_record, &progress)
             })
             .await
             .context("the dump reader stopped")?
@@ -240,11 +229,13 @@ pub async fn scan(ctx: &Ctx, items: &Items, spec: &JobSpec) -> Result<Run> {
     }
 }
 
-/// Reads a whole CSV; `Ok(None)` when it does not exist.
+/// Reads a whole CSV (no line longer than the record limit); `Ok(None)`
+/// when it does not exist.
 pub async fn read_place(ctx: &Ctx, place: &Place) -> Result<Option<Vec<u8>>> {
     match place {
-        Place::Local(path) => read_optional(path),
-        Place::S3(url) => crate::s3::get_optional(&ctx.clients().await.s3, url).await,
+        Place::Local(path) => read_optional(path, ctx.max_record),
+        Place::S3(url) => crate::s3::get_optional(&ctx.clients().await.s3, url, ctx.max_record).await,
+        Place::Stdout => bail!("standard output cannot be read"),
     }
 }
 
@@ -254,7 +245,24 @@ pub async fn publish(ctx: &Ctx, place: &Place, rows: &[Row]) -> Result<()> {
     match place {
         Place::Local(path) => write_atomically(path, &bytes).with_context(|| format!("writing {}", path.display())),
         Place::S3(url) => crate::s3::put(&ctx.clients().await.s3, url, bytes, &ctx.sse).await,
+        Place::Stdout => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            out.write_all(&bytes).and_then(|()| out.flush()).context("writing standard output")
+        }
     }
+}
+
+/// The inputs of a job that an output must not be.
+fn inputs<'a>(items: &'a Items, history: Option<&'a Place>) -> Vec<(&'static str, &'a Place)> {
+    let mut inputs = Vec::new();
+    if let Items::Dump(place) = items {
+        inputs.push(("--dump", place));
+    }
+    if let Some(h) = history {
+        inputs.push(("--historical", h));
+    }
+    inputs
 }
 
 /// Where a job's output went and what it reports.
@@ -266,25 +274,62 @@ pub struct Output {
     pub stats: Stats,
 }
 
+/// A run that may not publish: why, with its statistics (for the report).
+#[derive(Debug)]
+pub struct Refused {
+    /// Why.
+    pub refusal: Refusal,
+    /// What the run saw.
+    pub stats: Box<Stats>,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}; the previous output is untouched", self.refusal)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+fn refuse(refusal: Refusal, stats: &Stats) -> anyhow::Error {
+    Refused { refusal, stats: Box::new(stats.clone()) }.into()
+}
+
 /// The archival job: items to CSV.
 pub async fn archive(ctx: &Ctx, items: &Items, spec: &JobSpec, out: &Place) -> Result<Output> {
+    crate::guard::distinct(out, &inputs(items, None))?;
     let run = scan(ctx, items, spec).await?;
     let (rows, stats) = run.finish();
+    check_scan(&stats, &ctx.rules).map_err(|r| refuse(r, &stats))?;
     publish(ctx, out, &rows).await?;
     Ok(Output { location: out.to_string(), stats })
 }
 
 /// Reads the historical CSV: a missing file is an error unless allowed; an
-/// unreadable one always is.
+/// unreadable one always is, and so is one without rows (or mostly
+/// unreadable) unless a missing one is allowed.
 pub async fn read_history(ctx: &Ctx, place: &Place, allow_missing: bool) -> Result<ReadRows> {
-    match read_place(ctx, place).await? {
-        Some(bytes) => read_rows(&bytes).with_context(|| format!("historical file {place} is unreadable")),
-        None if allow_missing => Ok(ReadRows::default()),
+    let read = match read_place(ctx, place).await? {
+        Some(bytes) => read_rows(&bytes).with_context(|| format!("historical file {place} is unreadable"))?,
+        None if allow_missing => return Ok(ReadRows::default()),
         None => bail!(
             "historical file {place} does not exist: run the archival job first, or pass \
              --allow-missing-historical to consolidate without history"
         ),
+    };
+    let rules = Rules { allow_empty: ctx.rules.allow_empty || allow_missing, ..ctx.rules };
+    check_history(read.rows.len() as u64, read.unreadable.len() as u64, &rules)
+        .with_context(|| format!("historical file {place}"))?;
+    Ok(read)
+}
+
+/// Rows of the output being replaced (0 when there is none yet).
+async fn previous_rows(ctx: &Ctx, out: &Place) -> Result<u64> {
+    if *out == Place::Stdout {
+        return Ok(0);
     }
+    let bytes = read_place(ctx, out).await.with_context(|| format!("reading the previous output {out}"))?;
+    Ok(bytes.map_or(0, |b| count_records(&b)))
 }
 
 /// The history a consolidation merges in.
@@ -300,10 +345,14 @@ pub struct History {
 
 /// The daily job: items plus history to the consolidated CSV.
 pub async fn consolidate(ctx: &Ctx, items: &Items, spec: &JobSpec, history: &History, out: &Place) -> Result<Output> {
+    crate::guard::distinct(out, &inputs(items, Some(&history.place)))?;
     // Read the history first: no point scanning if it cannot be used.
     let rows = read_history(ctx, &history.place, history.allow_missing).await?;
     let run = scan(ctx, items, spec).await?;
     let (rows, stats) = consolidate_run(rows, run, history.prefer);
+    check_scan(&stats, &ctx.rules).map_err(|r| refuse(r, &stats))?;
+    let previous = previous_rows(ctx, out).await?;
+    check_shrink(previous, rows.len() as u64, &ctx.rules).map_err(|r| refuse(r, &stats))?;
     publish(ctx, out, &rows).await?;
     Ok(Output { location: out.to_string(), stats })
 }

@@ -2,7 +2,8 @@
 //! the parts of a dump (one file, or the data folder of an Export to S3).
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -17,11 +18,16 @@ pub enum Place {
     Local(PathBuf),
     /// `s3://bucket/key`.
     S3(S3Url),
+    /// `-`: standard output (outputs only).
+    Stdout,
 }
 
 impl Place {
-    /// `s3://bucket/key` or a local path.
+    /// `s3://bucket/key`, `-` (standard output) or a local path.
     pub fn parse(text: &str) -> Place {
+        if text == "-" {
+            return Place::Stdout;
+        }
         match S3Url::parse(text) {
             Some(url) => Place::S3(url),
             None => Place::Local(PathBuf::from(text)),
@@ -34,6 +40,7 @@ impl std::fmt::Display for Place {
         match self {
             Place::Local(p) => write!(f, "{}", p.display()),
             Place::S3(u) => write!(f, "{u}"),
+            Place::Stdout => f.write_str("standard output"),
         }
     }
 }
@@ -145,14 +152,13 @@ pub struct DumpSource {
 }
 
 impl DumpSource {
-    /// A `.jsonl`, `.json`, `.gz` file, or a folder (an Export-to-S3 `data/`
-    /// folder or any folder of such files, read in name order).
+    /// A `.jsonl`, `.json`, `.gz` file, or a folder (an Export-to-S3 folder
+    /// or its `data/` folder, or any folder of such files, read in name
+    /// order): see [`local_parts`].
     pub fn local(path: &Path) -> Result<DumpSource> {
         let meta = fs::metadata(path).with_context(|| format!("cannot read dump {}", path.display()))?;
         let files = if meta.is_dir() {
-            let mut files = Vec::new();
-            collect_parts(path, &mut files)?;
-            files.sort();
+            let files = local_parts(path)?;
             if files.is_empty() {
                 bail!("no dump files (*.json, *.jsonl, *.gz) in {}", path.display());
             }
@@ -170,8 +176,39 @@ impl DumpSource {
     pub async fn s3(client: &aws_sdk_s3::Client, url: &S3Url) -> Result<DumpSource> {
         let handle = tokio::runtime::Handle::current();
         let keys = if url.key.is_empty() || url.key.ends_with('/') {
-            let keys: Vec<String> =
-                crate::s3::list(client, url).await?.into_iter().filter(|k| is_dump_part(k)).collect();
+            let all = crate::s3::list(client, url).await?;
+            let mut manifests: Vec<String> =
+                all.iter().filter(|k| k.rsplit('/').next() == Some("manifest-files.json")).cloned().collect();
+            // Pointed at an export's data/ folder: its manifest sits beside it.
+            if let Some(export) = url.key.strip_suffix("data/") {
+                let beside = format!("{export}manifest-files.json");
+                let probe = S3Url { bucket: url.bucket.clone(), key: beside.clone() };
+                if crate::s3::get_optional(client, &probe, 1 << 20).await?.is_some() {
+                    manifests.push(beside);
+                }
+            }
+            let mut listed = None;
+            for m in &manifests {
+                let murl = S3Url { bucket: url.bucket.clone(), key: m.clone() };
+                let text = crate::s3::get_optional(client, &murl, 1 << 20).await?.unwrap_or_default();
+                let root = m.strip_suffix("manifest-files.json").unwrap_or("");
+                for (k, line) in
+                    String::from_utf8_lossy(&text).lines().enumerate().filter(|(_, l)| !l.trim().is_empty())
+                {
+                    let entry: serde_json::Value =
+                        serde_json::from_str(line).with_context(|| format!("{murl} line {}: not JSON", k + 1))?;
+                    let key = entry["dataFileS3Key"]
+                        .as_str()
+                        .with_context(|| format!("{murl} line {}: no dataFileS3Key", k + 1))?;
+                    let name = key.rsplit('/').next().unwrap_or(key);
+                    listed.get_or_insert_with(Vec::new).push(format!("{root}data/{name}"));
+                }
+            }
+            let files: Vec<String> = all.into_iter().filter(|k| is_dump_part(k)).collect();
+            let (keys, ignored) = choose_parts(files, listed)?;
+            for (k, why) in ignored {
+                eprintln!("warning: s3://{}/{k} is {why}: ignored", url.bucket);
+            }
             if keys.is_empty() {
                 bail!("no dump parts (*.json.gz, *.jsonl, ...) under {url}");
             }
@@ -192,63 +229,329 @@ impl DumpSource {
         self.parts.iter().map(|p| Ok((p.name(), p.open()?)))
     }
 
+    /// How many parts it has (known before any is read).
+    pub fn parts_len(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// The name of part `k`.
+    pub fn part_name(&self, k: usize) -> String {
+        self.parts.get(k).map(Part::name).unwrap_or_default()
+    }
+
     /// How to name it in messages.
     pub fn shown(&self) -> &str {
         &self.shown
     }
 }
 
-fn collect_parts(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+/// Walks a folder without following symlinks (a link such as `loop -> ..`
+/// would read the dump over and over); the files, the export manifests
+/// (`manifest-files.json`) and the symlinks skipped.
+fn walk(dir: &Path, files: &mut Vec<PathBuf>, manifests: &mut Vec<PathBuf>, links: &mut Vec<PathBuf>) -> Result<()> {
     for entry in fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect_parts(&path, out)?;
-        } else {
+        let entry = entry?;
+        let path = entry.path();
+        let kind = entry.file_type().with_context(|| format!("cannot read {}", path.display()))?;
+        if kind.is_symlink() {
+            links.push(path);
+        } else if kind.is_dir() {
+            walk(&path, files, manifests, links)?;
+        } else if kind.is_file() {
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            // An export's manifests describe the parts; they are not items.
-            if is_dump_part(name) {
-                out.push(path);
+            if name == "manifest-files.json" {
+                manifests.push(path);
+            } else if is_dump_part(name) {
+                files.push(path);
             }
         }
     }
     Ok(())
 }
 
-/// Reads a whole local file; `Ok(None)` when it does not exist.
-pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
-    match fs::File::open(path) {
-        Ok(mut f) => {
-            let mut bytes = Vec::new();
-            f.read_to_end(&mut bytes).with_context(|| format!("cannot read {}", path.display()))?;
-            Ok(Some(bytes))
+/// The parts an export's `manifest-files.json` lists (JSON Lines with a
+/// `dataFileS3Key`), as files of its `data/` folder.
+fn manifest_parts(manifest: &Path) -> Result<Vec<PathBuf>> {
+    let text = fs::read_to_string(manifest).with_context(|| format!("cannot read {}", manifest.display()))?;
+    let root = manifest.parent().unwrap_or(Path::new("."));
+    let mut parts = Vec::new();
+    for (k, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let entry: serde_json::Value =
+            serde_json::from_str(line).with_context(|| format!("{} line {}: not JSON", manifest.display(), k + 1))?;
+        let key = entry["dataFileS3Key"]
+            .as_str()
+            .with_context(|| format!("{} line {}: no dataFileS3Key", manifest.display(), k + 1))?;
+        let name = key.rsplit('/').next().unwrap_or(key);
+        if name.is_empty() || name.starts_with('.') {
+            bail!("{} line {}: {key:?} is not a part", manifest.display(), k + 1);
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("cannot open {}", path.display())),
+        parts.push(root.join("data").join(name));
+    }
+    Ok(parts)
+}
+
+/// A file of a dump folder that is not read, and why.
+pub type Ignored = (String, &'static str);
+
+/// Which files of a dump folder are its parts (names `/`-separated, as
+/// listed), and which are ignored, each with why:
+/// - `listed` (from export manifests): exactly those parts; one that is not
+///   among `files` is an error, files not listed are ignored;
+/// - otherwise, in an export's `data/` folder only `*.json.gz` parts (a
+///   stray uncompressed copy beside them is ignored), elsewhere every file;
+/// - a file and its `.gz` twin are refused (every item would count twice).
+///
+/// The parts come sorted, each once.
+pub fn choose_parts(files: Vec<String>, listed: Option<Vec<String>>) -> Result<(Vec<String>, Vec<Ignored>)> {
+    let mut ignored = Vec::new();
+    let mut parts: Vec<String> = match listed {
+        Some(listed) => {
+            let present: std::collections::HashSet<&str> = files.iter().map(String::as_str).collect();
+            if let Some(missing) = listed.iter().find(|p| !present.contains(p.as_str())) {
+                bail!("the export's manifest lists {missing}, which is missing: the export is incomplete");
+            }
+            let wanted: std::collections::HashSet<&str> = listed.iter().map(String::as_str).collect();
+            ignored.extend(
+                files
+                    .iter()
+                    .filter(|f| !wanted.contains(f.as_str()))
+                    .map(|f| (f.clone(), "not in the export's manifest")),
+            );
+            listed
+        }
+        None => files
+            .into_iter()
+            .filter(|f| {
+                let keep = export_id(f).is_none() || f.ends_with(".json.gz");
+                if !keep {
+                    ignored.push((f.clone(), "not an export part (*.json.gz)"));
+                }
+                keep
+            })
+            .collect(),
+    };
+    parts.sort();
+    parts.dedup();
+    let stem = |p: &str| p.strip_suffix(".gz").unwrap_or(p).to_string();
+    let mut stems: Vec<(String, &String)> = parts.iter().map(|p| (stem(p), p)).collect();
+    stems.sort();
+    for pair in stems.windows(2) {
+        if pair[0].0 == pair[1].0 {
+            bail!(
+                "{} and {} are two copies of one part: remove one (each item would be counted twice)",
+                pair[0].1,
+                pair[1].1
+            );
+        }
+    }
+    Ok((parts, ignored))
+}
+
+/// The parts of a local dump folder ([`choose_parts`]); no symlink is
+/// followed, and a file linked twice is read once.
+pub fn local_parts(dir: &Path) -> Result<Vec<PathBuf>> {
+    let (mut files, mut manifests, mut links) = (Vec::new(), Vec::new(), Vec::new());
+    walk(dir, &mut files, &mut manifests, &mut links)?;
+    // Pointed at an export's data/ folder: its manifest sits beside it.
+    if dir.file_name().is_some_and(|n| n == "data") {
+        let beside = dir.join("..").join("manifest-files.json");
+        if beside.is_file() {
+            manifests.push(beside);
+        }
+    }
+    for link in &links {
+        eprintln!("warning: {} is a symlink: not followed (point --dump at the real file or folder)", link.display());
+    }
+    let name = |p: &Path| p.to_string_lossy().replace('\\', "/");
+    let listed = if manifests.is_empty() {
+        None
+    } else {
+        let mut listed = Vec::new();
+        for m in &manifests {
+            listed.extend(manifest_parts(m)?.iter().map(|p| name(&normalize(p))));
+        }
+        Some(listed)
+    };
+    let files: Vec<String> = files.iter().map(|f| name(&normalize(f))).collect();
+    let (parts, ignored) = choose_parts(files, listed)?;
+    for (f, why) in ignored {
+        eprintln!("warning: {f} is {why}: ignored");
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for part in parts.into_iter().map(PathBuf::from) {
+        let meta = fs::metadata(&part).with_context(|| format!("cannot read {}", part.display()))?;
+        if seen.insert((meta.dev(), meta.ino())) {
+            out.push(part);
+        }
+    }
+    Ok(out)
+}
+
+/// `a/b/../c` as `a/c`, without touching the file system (the walk never
+/// follows links, so `..` here only comes from `data/..`).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// A whole text input (a CSV, a message map) gathered chunk by chunk, no
+/// line of it longer than `max` bytes: `/dev/zero` or a file without line
+/// ends fails at the limit instead of filling memory.
+#[derive(Debug)]
+pub struct BoundedText {
+    bytes: Vec<u8>,
+    /// Bytes since the last `\n`.
+    run: usize,
+    max: usize,
+}
+
+impl BoundedText {
+    /// Lines of at most `max` bytes.
+    pub fn new(max: usize) -> BoundedText {
+        BoundedText { bytes: Vec::new(), run: 0, max }
+    }
+
+    /// Appends a chunk; an error when a line grows past the limit.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<()> {
+        let run = match chunk.iter().rposition(|&b| b == b'\n') {
+            Some(last) => {
+                let longest = chunk.split(|&b| b == b'\n').map(<[u8]>::len).max().unwrap_or(0);
+                let first = chunk.iter().position(|&b| b == b'\n').unwrap_or(0);
+                if self.run + first > self.max || longest > self.max {
+                    bail!(self.too_long());
+                }
+                chunk.len() - last - 1
+            }
+            None => self.run + chunk.len(),
+        };
+        if run > self.max {
+            bail!(self.too_long());
+        }
+        self.run = run;
+        self.bytes.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    fn too_long(&self) -> String {
+        let line = self.bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+        format!(
+            "line {line} is longer than the limit of {} (--max-record-size): is this the right file?",
+            tally_core::item::limit_text(self.max)
+        )
+    }
+
+    /// The text.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
     }
 }
 
-/// Writes `bytes` to `path` all or nothing: a temporary file beside it,
-/// flushed and synced, then renamed over the old one.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| -> Result<()> {
-        let mut f = fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-        f.write_all(bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-        f.sync_all().with_context(|| format!("cannot sync {}", tmp.display()))?;
-        fs::rename(&tmp, path).with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+/// Reads a whole local file, no line longer than `max_line` bytes;
+/// `Ok(None)` when it does not exist.
+pub fn read_optional(path: &Path, max_line: usize) -> Result<Option<Vec<u8>>> {
+    let mut f = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot open {}", path.display())),
+    };
+    let mut text = BoundedText::new(max_line);
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        let n = match f.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        text.push(&chunk[..n]).with_context(|| format!("reading {}", path.display()))?;
     }
-    result
+    Ok(Some(text.into_bytes()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn export_folders_give_each_part_once() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let e = "x/AWSDynamoDB/01-a/data/";
+        let files = names(&[&format!("{e}p1.json.gz"), &format!("{e}p1.json"), &format!("{e}p2.json.gz")]);
+        let (parts, ignored) = choose_parts(files.clone(), None).expect("parts");
+        assert_eq!(parts, names(&[&format!("{e}p1.json.gz"), &format!("{e}p2.json.gz")]));
+        assert_eq!(ignored, vec![(format!("{e}p1.json"), "not an export part (*.json.gz)")]);
+        let listed = names(&[&format!("{e}p2.json.gz")]);
+        let (parts, ignored) = choose_parts(files.clone(), Some(listed)).expect("manifest");
+        assert_eq!(parts, names(&[&format!("{e}p2.json.gz")]));
+        assert_eq!(ignored.len(), 2);
+        let err = choose_parts(files, Some(names(&[&format!("{e}p9.json.gz")]))).expect_err("missing part");
+        assert!(err.to_string().contains("incomplete"), "{err}");
+        let err = choose_parts(names(&["d/a.jsonl", "d/a.jsonl.gz"]), None).expect_err("twins");
+        assert!(err.to_string().contains("two copies"), "{err}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: std::env::var("TALLY_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256),
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// Whatever a folder holds, the parts chosen are files it holds,
+        /// sorted, each once, with no `.gz` twin, and only `*.json.gz` in an
+        /// export's data/ folder unless a manifest lists them.
+        #[test]
+        fn chosen_parts_are_a_clean_subset(
+            files in proptest::collection::vec("(x/AWSDynamoDB/0[12]-a/data/|d/|)p[0-3]\\.(json|jsonl)(\\.gz)?", 0..12),
+            listed in proptest::option::of(proptest::collection::vec(proptest::prelude::any::<proptest::sample::Index>(), 0..4)),
+        ) {
+            let listed = listed.map(|ix| ix.iter().filter(|_| !files.is_empty()).map(|i| files[i.index(files.len())].clone()).collect::<Vec<_>>());
+            if let Ok((parts, ignored)) = choose_parts(files.clone(), listed.clone()) {
+                let mut sorted = parts.clone();
+                sorted.sort();
+                sorted.dedup();
+                proptest::prop_assert_eq!(&sorted, &parts);
+                for p in &parts {
+                    proptest::prop_assert!(files.contains(p));
+                    let twin = format!("{}.gz", p);
+                    proptest::prop_assert!(!parts.contains(&twin));
+                    if listed.is_none() && export_id(p).is_some() {
+                        proptest::prop_assert!(p.ends_with(".json.gz"));
+                    }
+                }
+                for (f, _) in &ignored {
+                    proptest::prop_assert!(!parts.contains(f));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bounded_text_refuses_a_line_past_the_limit() {
+        let mut t = BoundedText::new(4);
+        t.push(b"ab").expect("short");
+        t.push(b"cd\nefgh\n").expect("at the limit");
+        t.push(b"ij").expect("short");
+        assert!(t.push(b"klm").is_err());
+        let mut t = BoundedText::new(4);
+        assert!(t.push(b"abcdefgh\nx").is_err());
+        let mut t = BoundedText::new(4);
+        t.push(b"abc").expect("short");
+        assert!(t.push(b"de\n").is_err());
+        let mut t = BoundedText::new(4);
+        t.push(b"a\nb\n").expect("short lines");
+        assert_eq!(t.into_bytes(), b"a\nb\n");
+    }
 
     #[test]
     fn parts_of_two_exports_are_refused() {

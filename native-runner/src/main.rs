@@ -5,15 +5,19 @@
 //! AWS clients, files, threads and progress.
 
 mod athena;
+mod atomic;
 mod aws;
+mod cleanup;
 mod clock;
 mod config;
 mod cron;
 mod ddb;
 mod demo;
+mod guard;
 mod jobs;
 mod location;
 mod progress;
+mod report;
 mod s3;
 mod schedule;
 mod whatif;
@@ -30,6 +34,7 @@ use tally_core::dates::{DateRange, Day};
 use tally_core::estimate::Estimator;
 use tally_core::job::JobSpec;
 use tally_core::pricing::{parse_price, Prices};
+use tally_core::publish::{Budget, Rules};
 
 use crate::athena::AthenaNames;
 use crate::aws::AwsOptions;
@@ -104,12 +109,26 @@ struct Common {
     /// Print one JSON object (output location and statistics) instead of a summary.
     #[arg(long)]
     json: bool,
-    /// Worker threads for dumps (default: the machine's cores).
-    #[arg(long, value_name = "N")]
-    threads: Option<usize>,
-    /// Parallel scan segments for a table (default: 4 per core).
-    #[arg(long, value_name = "N")]
+    /// Worker threads for dumps (1 to 256; default: the machine's cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
+    /// Parallel scan segments for a table (1 to 4096; default: 4 per core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=4096))]
     segments: Option<i32>,
+    /// Publish nothing if more entries than this (a count, or a share such as
+    /// 1%) of the input or the history cannot be read.
+    #[arg(long, value_name = "N|P%", default_value = "1%")]
+    max_errors: Budget,
+    /// Publish nothing if more rows than this repeat a (pk, sk) of the same
+    /// input (a table has none: a repeat means the input was read twice over).
+    #[arg(long, value_name = "N|P%", default_value = "0")]
+    max_repeated_keys: Budget,
+    /// Publish even if the input holds no item (or the history no row).
+    #[arg(long)]
+    allow_empty: bool,
+    /// The longest line or item an input may have (K, M, G: binary units).
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
+    max_record_size: usize,
     /// A custom AWS endpoint, such as a local emulator (also AWS_ENDPOINT_URL).
     #[arg(long, value_name = "URL")]
     endpoint_url: Option<String>,
@@ -177,9 +196,13 @@ pub struct ConsolidateArgs {
     /// Which row wins a repeated (pk, sk): historical (the Lambdas') or new.
     #[arg(long, default_value = "historical")]
     prefer: Prefer,
-    /// Consolidate without history when the historical file does not exist.
+    /// Consolidate without history when the historical file does not exist (or has no rows).
     #[arg(long)]
     allow_missing_historical: bool,
+    /// Publish nothing if the output would have fewer rows than the previous
+    /// one by more than this (a count, or a share such as 10%).
+    #[arg(long, value_name = "N|P%", default_value = "10%")]
+    max_shrink: Budget,
     /// Refresh the Athena view once the output is written.
     #[arg(long, conflicts_with = "no_athena")]
     athena: bool,
@@ -227,9 +250,9 @@ struct DemoArgs {
     /// Folder for the sample tables and the CSVs.
     #[arg(long, default_value = "tally-demo")]
     dir: PathBuf,
-    /// Conversations in each sample table.
-    #[arg(long, default_value_t = 1500)]
-    items: usize,
+    /// Conversations in each sample table (1 to 10,000,000).
+    #[arg(long, default_value_t = 1500, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    items: u32,
     /// Print one JSON object instead of a summary.
     #[arg(long)]
     json: bool,
@@ -237,6 +260,27 @@ struct DemoArgs {
 
 fn parse_day(s: &str) -> Result<Day, String> {
     Day::parse(s).ok_or_else(|| format!("not a YYYY-MM-DD day: {s:?}"))
+}
+
+/// `64M`, `512K`, `1G`, `1000` (bytes): binary units, at least 1 KiB.
+fn parse_size(s: &str) -> Result<usize, String> {
+    let (digits, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((k, _)) => s.split_at(k),
+        None => (s, ""),
+    };
+    let shift = match unit.to_ascii_uppercase().trim_end_matches("IB").trim_end_matches('B') {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        _ => return Err(format!("not a size: {s:?} (such as 64M)")),
+    };
+    let n: usize = digits.parse().map_err(|_| format!("not a size: {s:?} (such as 64M)"))?;
+    let bytes = n.checked_mul(1 << shift).ok_or_else(|| format!("too large: {s:?}"))?;
+    if bytes < 1024 {
+        return Err(format!("{s:?} is below the smallest record size, 1K"));
+    }
+    Ok(bytes)
 }
 
 fn parse_price_arg(s: &str) -> Result<Decimal, String> {
@@ -266,8 +310,14 @@ enum Job {
 impl Common {
     fn environment(&self) -> Result<Option<config::Env>> {
         let Some(name) = &self.env else { return Ok(None) };
-        let explicit = self.config.as_os_str() != "tally.toml";
-        let config = config::Config::load(&self.config, explicit)?;
+        if !self.config.exists() {
+            anyhow::bail!(
+                "--env {name} needs a configuration file, and {} does not exist (run from the folder that holds \
+                 tally.toml, or give --config PATH)",
+                self.config.display()
+            );
+        }
+        let config = config::Config::load(&self.config, true)?;
         Ok(Some(config.env(name, |v| std::env::var(v).ok())?))
     }
 
@@ -337,10 +387,21 @@ impl Common {
 
     fn ctx(&self) -> Ctx {
         let aws = AwsOptions { endpoint_url: self.endpoint_url.clone(), max_attempts: self.max_attempts };
-        let mut ctx =
-            Ctx::new(aws, self.threads.unwrap_or_else(cores), self.segments.unwrap_or(4 * cores() as i32), self.json);
+        let threads = self.threads.map_or_else(cores, usize::from);
+        let segments = self.segments.unwrap_or((4 * cores()).min(4096) as i32);
+        let mut ctx = Ctx::new(aws, threads, segments, self.json);
+        ctx.max_record = self.max_record_size;
+        ctx.rules = Rules {
+            max_errors: self.max_errors,
+            max_repeated_keys: self.max_repeated_keys,
+            allow_empty: self.allow_empty,
+            ..Rules::default()
+        };
         ctx.sse = self.sse.clone();
-        ctx.large = self.large_message_bucket.clone().map(|bucket| ddb::LargeMessages { bucket });
+        ctx.large = self
+            .large_message_bucket
+            .clone()
+            .map(|bucket| ddb::LargeMessages { bucket, max_record: self.max_record_size });
         ctx
     }
 }
@@ -393,7 +454,8 @@ pub async fn consolidate(c: &ConsolidateArgs, today: Day) -> Result<Consolidated
         (None, Some(e)) => e.historical_object()?,
         (None, None) => anyhow::bail!("give --historical (or --env with a bucket)"),
     };
-    let ctx = c.common.ctx();
+    let mut ctx = c.common.ctx();
+    ctx.rules.max_shrink = c.max_shrink;
     let history =
         jobs::History { place: Place::parse(&historical), allow_missing: c.allow_missing_historical, prefer: c.prefer };
     let output = jobs::consolidate(&ctx, &job.items, &job.spec, &history, &job.out).await?;
@@ -408,67 +470,25 @@ pub async fn consolidate(c: &ConsolidateArgs, today: Day) -> Result<Consolidated
     Ok(Consolidated { output, athena })
 }
 
-/// Prints the result: one JSON object, or a short summary.
-pub fn report(output: &Output, json: bool, extra: Option<serde_json::Value>) {
-    if json {
-        let mut value = serde_json::json!({ "output": output.location, "stats": output.stats });
-        if let Some(extra) = extra {
-            value["athena"] = extra;
-        }
-        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
-        return;
-    }
-    let s = &output.stats;
-    let by_source: Vec<String> = s.records_by_source.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    println!("wrote {} rows to {} ({})", s.total_records, output.location, by_source.join(", "));
-    let end = if s.end.is_empty() { "no end date".to_string() } else { format!("to {}", s.end) };
-    println!("  dates: from {} {end} (UTC, estimator {})", s.start, s.estimator);
-    println!(
-        "  tokens: {} input, {} output; cost: {} USD (input {} + output {} at {}/{} per 1K)",
-        s.total_input_tokens,
-        s.total_output_tokens,
-        s.total_cost,
-        s.total_input_cost,
-        s.total_output_cost,
-        s.input_per_1k,
-        s.output_per_1k
-    );
-    println!(
-        "  items: {} read, {} priced, {} outside the dates, {} skipped, {} invalid dates, {} unreadable maps, {} errors",
-        s.scanned, s.processed, s.filtered, s.skipped, s.invalid_dates, s.unreadable_maps, s.errors
-    );
-    if let (Some(h), Some(d)) = (s.historical_rows, s.duplicates_dropped) {
-        let bad = s.historical_unreadable_rows.as_ref().map_or(0, Vec::len);
-        println!(
-            "  history: {h} rows ({bad} unreadable), {d} duplicates dropped (prefer {})",
-            s.prefer.as_deref().unwrap_or("")
-        );
-    }
-    if let Some(extra) = extra {
-        println!("  athena: {extra}");
-    }
-    for p in s.dump_errors.iter().chain(&s.error_items).take(10) {
-        eprintln!("  problem: {}: {}", p.at, p.error);
-    }
-    if let Some(rows) = &s.historical_unreadable_rows {
-        for b in rows.iter().take(10) {
-            eprintln!("  unreadable history: {b}");
-        }
-    }
-}
-
 async fn run(cli: Cli) -> Result<()> {
+    if !matches!(cli.command, Command::Schedule(_)) {
+        // A one-shot command stopped by SIGINT / SIGTERM leaves no temporary
+        // file and no unfinished upload behind (the schedule stops on its own terms).
+        tokio::spawn(cleanup::exit_on_stop());
+    }
     match cli.command {
         Command::Archive(a) => {
             let env = a.common.environment()?;
             let job = a.common.resolve(Job::Archive, a.estimator, env.as_ref(), clock::today_utc())?;
             let ctx = a.common.ctx();
-            let out = jobs::archive(&ctx, &job.items, &job.spec, &job.out).await?;
-            report(&out, a.common.json, None);
+            let out = jobs::archive(&ctx, &job.items, &job.spec, &job.out).await;
+            let out = report::refusal(out, a.common.json)?;
+            report::report(&out, a.common.json, None, job.out == Place::Stdout);
         }
         Command::Consolidate(c) => {
-            let done = consolidate(&c, clock::today_utc()).await?;
-            report(&done.output, c.common.json, done.athena_report());
+            let done = report::refusal(consolidate(&c, clock::today_utc()).await, c.common.json)?;
+            let to_stderr = c.common.out.as_deref() == Some("-");
+            report::report(&done.output, c.common.json, done.athena_report(), to_stderr);
             if let Some(Err(e)) = done.athena {
                 return Err(ViewNotRefreshed(format!("{e:#}")).into());
             }
@@ -478,7 +498,7 @@ async fn run(cli: Cli) -> Result<()> {
             println!("{};", athena::view_sql(&a.names.names(None))?);
         }
         Command::Schedule(s) => schedule::run(&s).await?,
-        Command::Demo(d) => demo::run(&d.dir, d.items, d.json).await.context("demo")?,
+        Command::Demo(d) => demo::run(&d.dir, d.items as usize, d.json).await.context("demo")?,
         Command::Whatif(w) => whatif::run(w).await?,
     }
     Ok(())
@@ -493,7 +513,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // A reader blocked on its input (a pipe, a stalled mount) must not keep
+    // an abandoned run's process alive.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tally: error: {e:#}");

@@ -87,16 +87,17 @@ pub async fn open(s3: &aws_sdk_s3::Client, url: &S3Url) -> Result<Option<ByteStr
     }
 }
 
-/// Reads a whole object; `Ok(None)` when it does not exist.
-pub async fn get_optional(s3: &aws_sdk_s3::Client, url: &S3Url) -> Result<Option<Vec<u8>>> {
+/// Reads a whole object, no line longer than `max_line` bytes; `Ok(None)`
+/// when it does not exist.
+pub async fn get_optional(s3: &aws_sdk_s3::Client, url: &S3Url, max_line: usize) -> Result<Option<Vec<u8>>> {
     let Some(mut body) = open(s3, url).await? else {
         return Ok(None);
     };
-    let mut bytes = Vec::new();
+    let mut text = crate::location::BoundedText::new(max_line);
     while let Some(chunk) = next_chunk(&mut body, url).await? {
-        bytes.extend_from_slice(&chunk);
+        text.push(&chunk).with_context(|| format!("reading {url}"))?;
     }
-    Ok(Some(bytes))
+    Ok(Some(text.into_bytes()))
 }
 
 /// The keys under a prefix, in name order.
@@ -134,6 +135,8 @@ pub async fn put(s3: &aws_sdk_s3::Client, url: &S3Url, bytes: Vec<u8>, sse: &Sse
     };
     let upload = create.send().await.map_err(|e| anyhow!("{}", describe(&e))).with_context(context)?;
     let Some(upload_id) = upload.upload_id() else { bail!("{url}: no upload id in the multipart answer") };
+    // Aborted on an error here, and by a stop signal (crate::cleanup).
+    let registered = crate::cleanup::upload(s3, &url.bucket, &url.key, upload_id);
     let result = async {
         let mut parts = Vec::new();
         for (k, chunk) in bytes.chunks(PART_SIZE).enumerate() {
@@ -164,6 +167,7 @@ pub async fn put(s3: &aws_sdk_s3::Client, url: &S3Url, bytes: Vec<u8>, sse: &Sse
     if result.is_err() {
         let _ = s3.abort_multipart_upload().bucket(&url.bucket).key(&url.key).upload_id(upload_id).send().await;
     }
+    drop(registered);
     result.with_context(context)
 }
 

@@ -5,39 +5,17 @@
 
 use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
 use tally_core::dates::{format_datetime, parse_datetime};
 
+use crate::cleanup::{stop_signal, undo_all};
 use crate::clock::{day_of, now_secs};
 use crate::cron::Schedule;
 use crate::{Cli, Command, ScheduleArgs};
 
 fn log(line: &str) {
     eprintln!("[tally schedule {} UTC] {line}", format_datetime(now_secs()));
-}
-
-/// Resolves when the process is asked to stop.
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 /// Runs the schedule of `args.env` until stopped.
@@ -56,6 +34,9 @@ pub async fn run(args: &ScheduleArgs) -> Result<()> {
     };
     let clock = || now_secs() + offset;
     let started = clock();
+    if schedule.next_after(started, started).is_none() {
+        bail!("schedule.cron {expr:?} has no run after {} UTC: nothing would ever run", format_datetime(started));
+    }
     if let Some(n) = args.dry_run {
         let mut t = started;
         for _ in 0..n {
@@ -112,7 +93,11 @@ pub async fn run(args: &ScheduleArgs) -> Result<()> {
                 log("stop requested; finishing the current run first (stop again to abandon it)");
                 tokio::select! {
                     outcome = &mut run => report(outcome),
-                    _ = stop_signal() => log("second stop request: the run is abandoned (an unfinished write leaves the previous output)"),
+                    _ = stop_signal() => {
+                        log("second stop request: the run is abandoned (an unfinished write leaves the previous output)");
+                        undo_all().await;
+                        return Err(anyhow!("stopped during a run: the run was abandoned"));
+                    }
                 }
                 log("stopping");
                 return Ok(());

@@ -9,13 +9,15 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use tally_core::catalog::{parse_catalog, Catalog, Model};
 use tally_core::dates::Day;
 use tally_core::pricing::{parse_price, Prices};
 use tally_core::whatif::{Filter, Scenario, Table, Views, WhatIf};
 
 use crate::aws::{AwsOptions, Clients};
 use crate::location::{read_optional, Place};
+use tally_core::item::DEFAULT_MAX_RECORD;
 
 /// The explorer's price catalog, built in.
 const CATALOG: &str = include_str!("../../web/prices.json");
@@ -61,28 +63,6 @@ pub struct WhatIfArgs {
     endpoint_url: Option<String>,
 }
 
-/// The catalog: per-1K prices as decimal strings, the batch multiplier.
-#[derive(Debug, Deserialize)]
-struct Catalog {
-    #[serde(default)]
-    batch_multiplier: Option<String>,
-    #[serde(default)]
-    as_of: Option<String>,
-    models: Vec<Model>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Model {
-    id: String,
-    name: String,
-    input_per_1k: String,
-    output_per_1k: String,
-    #[serde(default)]
-    source: Option<String>,
-    #[serde(default)]
-    date: Option<String>,
-}
-
 /// One scenario of the comparison.
 #[derive(Debug, Serialize)]
 struct Named {
@@ -95,16 +75,26 @@ struct Named {
     result: WhatIf,
 }
 
+/// The catalog, read and checked by the core's rules (the page's too);
+/// entries left out and other problems are said on standard error.
 fn load_catalog(path: Option<&PathBuf>) -> Result<Catalog> {
     let text = match path {
         Some(p) => String::from_utf8(
-            read_optional(p)?.with_context(|| format!("price catalog {} does not exist", p.display()))?,
+            read_optional(p, DEFAULT_MAX_RECORD)?
+                .with_context(|| format!("price catalog {} does not exist", p.display()))?,
         )
         .with_context(|| format!("price catalog {} is not UTF-8", p.display()))?,
         None => CATALOG.to_string(),
     };
     let shown = path.map_or_else(|| "the built-in catalog".to_string(), |p| p.display().to_string());
-    serde_json::from_str(&text).with_context(|| format!("cannot read {shown}"))
+    let catalog = parse_catalog(&text).with_context(|| format!("cannot use {shown}"))?;
+    for d in &catalog.dropped {
+        eprintln!("warning: {shown}: {} left out: {}", crate::report::clean(&d.entry), crate::report::clean(&d.reason));
+    }
+    for w in &catalog.warnings {
+        eprintln!("warning: {shown}: {}", crate::report::clean(w));
+    }
+    Ok(catalog)
 }
 
 /// The model `wanted` names: its exact id, else the one whose name or id contains it.
@@ -129,18 +119,18 @@ fn find<'c>(catalog: &'c Catalog, wanted: &str) -> Result<&'c Model> {
     }
 }
 
-fn model_prices(m: &Model) -> Result<Prices> {
-    let p = |t: &str| parse_price(t).with_context(|| format!("model {}: bad price {t:?}", m.id));
-    Ok(Prices { input_per_1k: p(&m.input_per_1k)?, output_per_1k: p(&m.output_per_1k)? })
-}
-
 async fn read_csv(place: &Place, endpoint_url: Option<String>) -> Result<Vec<u8>> {
     match place {
-        Place::Local(p) => read_optional(p)?.with_context(|| format!("{} does not exist", p.display())),
+        Place::Local(p) => {
+            read_optional(p, DEFAULT_MAX_RECORD)?.with_context(|| format!("{} does not exist", p.display()))
+        }
         Place::S3(url) => {
             let clients = Clients::load(&AwsOptions { endpoint_url, max_attempts: 8 }).await;
-            crate::s3::get_optional(&clients.s3, url).await?.with_context(|| format!("{url} does not exist"))
+            crate::s3::get_optional(&clients.s3, url, DEFAULT_MAX_RECORD)
+                .await?
+                .with_context(|| format!("{url} does not exist"))
         }
+        Place::Stdout => bail!("-: standard output cannot be read"),
     }
 }
 
@@ -158,28 +148,24 @@ pub async fn run(args: WhatIfArgs) -> Result<()> {
                 m.input_per_1k,
                 m.output_per_1k,
                 m.id,
-                m.source.as_deref().unwrap_or("-"),
-                m.date.as_deref().unwrap_or("-")
+                m.about_text("source").unwrap_or("-"),
+                m.about_text("date").unwrap_or("-")
             );
         }
         return emit(&out);
     }
-    let batch = match (args.batch, catalog.batch_multiplier.as_deref()) {
-        (false, _) => None,
-        (true, None) => Some(tally_core::whatif::BATCH_MULTIPLIER),
-        (true, Some(m)) => Some(parse_price(m).context("the catalog's batch_multiplier")?),
-    };
+    let batch = args.batch.then_some(catalog.batch);
     let mut scenarios: Vec<(String, Option<String>, Prices)> = Vec::new();
     for wanted in &args.models {
         let m = find(&catalog, wanted)?;
-        scenarios.push((m.name.clone(), Some(m.id.clone()), model_prices(m)?));
+        scenarios.push((m.name.clone(), Some(m.id.clone()), m.prices));
     }
     for p in &args.prices {
         scenarios.push((format!("custom {}/{}", p.input_per_1k, p.output_per_1k), None, *p));
     }
     if scenarios.is_empty() {
         for m in &catalog.models {
-            scenarios.push((m.name.clone(), Some(m.id.clone()), model_prices(m)?));
+            scenarios.push((m.name.clone(), Some(m.id.clone()), m.prices));
         }
     }
 
@@ -190,17 +176,18 @@ pub async fn run(args: WhatIfArgs) -> Result<()> {
     let filter =
         Filter { from: args.from, to: args.to, sources: (!args.sources.is_empty()).then(|| args.sources.clone()) };
     let views = table.views(&filter, args.top);
-    let mut results: Vec<Named> = scenarios
-        .into_iter()
-        .map(|(name, model, prices)| Named {
+    let mut results = Vec::new();
+    for (name, model, prices) in scenarios {
+        let result = table.whatif(&filter, &Scenario { prices, batch }).with_context(|| format!("scenario {name}"))?;
+        results.push(Named {
             name,
             model,
             input_per_1k: prices.input_per_1k.normalize().to_string(),
             output_per_1k: prices.output_per_1k.normalize().to_string(),
             batch: batch.map(|b| b.normalize().to_string()),
-            result: table.whatif(&filter, &Scenario { prices, batch }),
-        })
-        .collect();
+            result,
+        });
+    }
     if args.models.is_empty() && args.prices.is_empty() {
         // Every model: cheapest first.
         results.sort_by_key(|n| parse_price(&n.result.whatif_cost).unwrap_or(Decimal::MAX));
@@ -208,7 +195,7 @@ pub async fn run(args: WhatIfArgs) -> Result<()> {
 
     let unreadable = table.unreadable();
     for bad in unreadable.iter().take(10) {
-        eprintln!("  unreadable: line {}: {}", bad.line, bad.error);
+        eprintln!("  unreadable: line {}: {}", bad.line, crate::report::clean(&bad.error));
     }
     if unreadable.len() > 10 {
         eprintln!("  ... and {} more unreadable lines", unreadable.len() - 10);
@@ -219,14 +206,19 @@ pub async fn run(args: WhatIfArgs) -> Result<()> {
             "rows": table.len(),
             "placeholder_rows": table.placeholder_rows(),
             "unreadable": unreadable,
-            "catalog_as_of": catalog.as_of,
+            "catalog_as_of": catalog.about.get("as_of"),
             "views": views,
             "scenarios": results,
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
-    emit(&tables(&place, &table, &views, &results, unreadable.len()))
+    // Names, keys and sources come from the files: no control character of theirs reaches the terminal.
+    let text: String = tables(&place, &table, &views, &results, unreadable.len())
+        .lines()
+        .map(|l| crate::report::clean(l) + "\n")
+        .collect();
+    emit(&text)
 }
 
 /// Writes the report to standard output; a closed pipe (`| head`) is not an error.
@@ -315,9 +307,7 @@ mod tests {
     fn the_built_in_catalog_reads_and_models_are_found() {
         let c = load_catalog(None).expect("catalog");
         assert!(c.models.len() >= 10);
-        for m in &c.models {
-            model_prices(m).expect("every price is a decimal");
-        }
+        assert!(c.dropped.is_empty());
         assert!(find(&c, "3 Haiku").is_ok());
         assert!(find(&c, "claude").is_err(), "ambiguous");
         assert!(find(&c, "no such model").is_err());

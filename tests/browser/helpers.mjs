@@ -243,3 +243,8 @@ export function monthlyProjection(csvText, inputPer1k, outputPer1k) {
   const n = BigInt((ms(last) - ms(start)) / 86_400_000 + 1);
   return { days: Number(n), start, end: last, value: microsText(divHalfEven(sum * 30n, n)) };
 }
+
+/** A `?csv=` URL of another origin asks first: opens it, as the user would. */
+export async function confirmOtherOrigin(page) {
+  await page.locator('[data-testid="csv-confirm-open"]').click();
+}

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { FIXTURES, kpis, openFile, readJson, screenshot, startBrowser, waitReady } from './helpers.mjs';
+import { FIXTURES, kpis, openFile, readJson, screenshot, startBrowser, waitReady, confirmOtherOrigin } from './helpers.mjs';
 
 /** A CSV server for ?csv= (CORS): handler(req, res) answers each request. Resolves to { url, close() }. */
 function csvServer(handler) {
@@ -106,6 +106,7 @@ test('while a CSV loads, the progress shows how much of it was read', async () =
   try {
     const page = await browser.newPage();
     await page.goto(`${browser.base}?csv=${encodeURIComponent(`${server.url}slow.csv`)}`);
+    await confirmOtherOrigin(page);
     await page.waitForFunction(() => {
       const bar = document.querySelector('[data-testid="progress"]');
       return document.body.dataset.state === 'loading' && !document.querySelector('[data-testid="loading"]').hidden && bar.value > 0;
@@ -150,6 +151,7 @@ for (const expose of [false, true]) {
       const page = await browser.newPage();
       await page.addInitScript(`(${watchProgress})()`);
       await page.goto(`${browser.base}?csv=${encodeURIComponent(`${server.url}gzip.csv`)}`);
+      await confirmOtherOrigin(page);
       await waitReady(page);
       const values = await kpis(page);
       assert.equal(values.records, String(stats.total_records));

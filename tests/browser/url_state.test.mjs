@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FIXTURES, WEB, kpis, openFile, readJson, screenshot, startBrowser, waitIdle, waitReady, whatifTotal } from './helpers.mjs';
+import { FIXTURES, WEB, kpis, openFile, readJson, screenshot, startBrowser, waitIdle, waitReady, whatifTotal, confirmOtherOrigin } from './helpers.mjs';
 
 const TOTAL = '[data-kpi="whatif_total_cost"]';
 
@@ -45,6 +45,7 @@ test('?csv= opens a CSV by URL; the scenarios and filter survive a reload', asyn
   const opus = catalog.models.find((m) => m.name === 'Claude Opus 4.5');
   const page = await browser.newPage();
   await page.goto(`${browser.base}?csv=${encodeURIComponent(csvUrl)}`);
+  await confirmOtherOrigin(page);
   await waitReady(page);
   const stats = await readJson(join(FIXTURES, 'expected_consolidated.stats.json'));
   assert.equal((await kpis(page)).records, String(stats.total_records));
@@ -72,6 +73,7 @@ test('?csv= opens a CSV by URL; the scenarios and filter survive a reload', asyn
   assert.ok(Number(before.kpis.records) < stats.total_records);
 
   await page.reload();
+  await confirmOtherOrigin(page);
   await waitReady(page);
   assert.equal(page.url(), shared);
   assert.deepEqual(await allCards(page), before.cards);

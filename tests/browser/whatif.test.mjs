@@ -142,6 +142,24 @@ test('an invalid price is flagged, not sent, and the old total is not left on sc
   assert.deepEqual(page.events.errors, []);
 });
 
+test('a price that makes a row cost more than the engine can hold is an error, never a saturated total', async () => {
+  const page = await browser.newPage();
+  await page.goto(browser.base);
+  await openFile(page, CONSOLIDATED);
+  const card = page.locator('[data-testid="scenario"]').first();
+  const before = await value(page.locator(TOTAL));
+  await card.locator('[data-testid="price-input"]').fill('100000000000000');
+  await waitIdle(page);
+  assert.match(await card.locator('[data-testid="scenario-error"]').textContent(), /cannot be represented: check the prices/);
+  assert.equal(await card.evaluate((c) => c.classList.contains('stale')), true);
+  assert.equal(await value(page.locator(TOTAL)), '');
+  await card.locator('[data-testid="price-input"]').fill('0.003');
+  await waitIdle(page);
+  assert.equal(await value(page.locator(TOTAL)), before);
+  assert.equal(await card.locator('[data-testid="scenario-error"]').isHidden(), true);
+  assert.deepEqual(page.events.errors, []);
+});
+
 test('the batch multiplier comes from the catalog: label and figures together', async () => {
   const csv = await readFile(CONSOLIDATED, 'utf8');
   const catalog = await readJson(join(WEB, 'prices.json'));

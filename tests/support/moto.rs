@@ -184,6 +184,12 @@ impl Aws {
         out.server_side_encryption().map(|e| e.as_str().to_string())
     }
 
+    /// Multipart uploads started and neither completed nor aborted.
+    pub async fn open_uploads(&self, bucket: &str) -> usize {
+        let out = self.s3.list_multipart_uploads().bucket(bucket).send().await.unwrap();
+        out.uploads().len()
+    }
+
     pub async fn content_type(&self, bucket: &str, key: &str) -> Option<String> {
         let out = self.s3.head_object().bucket(bucket).key(key).send().await.unwrap();
         out.content_type().map(String::from)

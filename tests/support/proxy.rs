@@ -24,6 +24,8 @@ pub struct Policy {
 pub struct Proxy {
     pub port: u16,
     pub scans: Arc<AtomicU64>,
+    /// S3 `UploadPart` requests forwarded.
+    pub upload_parts: Arc<AtomicU64>,
     pub injected: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
 }
@@ -33,23 +35,24 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let scans = Arc::new(AtomicU64::new(0));
+        let upload_parts = Arc::new(AtomicU64::new(0));
         let injected = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let policy = Arc::new(Mutex::new(policy));
-        let (s, i, st) = (scans.clone(), injected.clone(), stop.clone());
+        let (s, i, st, u) = (scans.clone(), injected.clone(), stop.clone(), upload_parts.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if st.load(Ordering::SeqCst) {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
-                let (policy, s, i) = (policy.clone(), s.clone(), i.clone());
+                let (policy, s, i, u) = (policy.clone(), s.clone(), i.clone(), u.clone());
                 std::thread::spawn(move || {
-                    let _ = handle(conn, upstream, &policy, &s, &i);
+                    let _ = handle(conn, upstream, &policy, &s, &i, &u);
                 });
             }
         });
-        Proxy { port, scans, injected, stop }
+        Proxy { port, scans, upload_parts, injected, stop }
     }
 
     pub fn url(&self) -> String {
@@ -132,7 +135,9 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Req
         let lower = h.to_ascii_lowercase();
         lower.starts_with("x-amz-target:").then(|| h.split(':').nth(1).unwrap_or("").trim().to_string())
     });
-    let kind = format!("{} {}", first.split_whitespace().next().unwrap_or(""), target.unwrap_or_default());
+    let mut line = first.split_whitespace();
+    let (method, path) = (line.next().unwrap_or(""), line.next().unwrap_or(""));
+    let kind = format!("{method} {path} {}", target.unwrap_or_default());
     Ok(Some((kind, head, body)))
 }
 
@@ -150,6 +155,7 @@ fn handle(
     policy: &Mutex<Policy>,
     scans: &AtomicU64,
     injected: &AtomicU64,
+    upload_parts: &AtomicU64,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(conn.try_clone()?);
     let Some((kind, head, body)) = read_request(&mut reader)? else { return Ok(()) };
@@ -197,6 +203,9 @@ fn handle(
                 }
             }
         }
+    }
+    if is_put && kind.contains("partNumber=") {
+        upload_parts.fetch_add(1, Ordering::SeqCst);
     }
     let Ok(mut up) = TcpStream::connect(("127.0.0.1", upstream)) else {
         // The emulator is gone: drop the connection, as a dead host would.

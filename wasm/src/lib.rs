@@ -117,13 +117,33 @@ impl Explorer {
 
     /// JSON `WhatIf` for a JSON `FilterSpec` and `ScenarioSpec`.
     pub fn whatif(&self, filter_json: &str, scenario_json: &str) -> Result<String, JsError> {
-        Ok(json(&self.table.whatif(&filter(filter_json)?, &scenario(scenario_json)?)))
+        let result = self.table.whatif(&filter(filter_json)?, &scenario(scenario_json)?);
+        Ok(json(&result.map_err(|e| JsError::new(&e.to_string()))?))
     }
 
     /// The filtered rows re-priced under the scenario, as spreadsheet-safe CSV bytes.
     pub fn whatif_csv(&self, filter_json: &str, scenario_json: &str) -> Result<Vec<u8>, JsError> {
-        Ok(self.table.whatif_csv(&filter(filter_json)?, &scenario(scenario_json)?))
+        self.table
+            .whatif_csv(&filter(filter_json)?, &scenario(scenario_json)?)
+            .map_err(|e| JsError::new(&e.to_string()))
     }
+}
+
+/// Reads and checks a price catalog (the shape of `web/prices.json`) by the
+/// core's rules, the command line's too: `{models, batch_multiplier,
+/// dropped: [{entry, reason}], warnings, ...the catalog's other fields}`,
+/// each model with `name` filled in and its prices as written. An error when
+/// no model is usable.
+#[wasm_bindgen]
+pub fn catalog(json: &str) -> Result<String, JsError> {
+    let checked = tally_core::catalog::parse_catalog(json).map_err(|e| JsError::new(&e.to_string()))?;
+    Ok(serde_json::to_string(&checked).unwrap_or_default())
+}
+
+/// The batch multiplier the engine applies when a catalog names none.
+#[wasm_bindgen]
+pub fn default_batch_multiplier() -> String {
+    BATCH_MULTIPLIER.normalize().to_string()
 }
 
 /// The version of the engine.

@@ -57,3 +57,20 @@ fn whatif_reprices() {
     let csv = e.whatif_csv("{}", r#"{"input_per_1k": "0.003", "output_per_1k": "0.015"}"#).map_err(|_| "csv").unwrap();
     assert!(String::from_utf8(csv).unwrap().starts_with("create_date,"));
 }
+
+#[wasm_bindgen_test]
+fn the_catalog_is_checked_by_the_core() {
+    let shipped = parse(&tally_wasm::catalog(include_str!("../../web/prices.json")).map_err(|_| "catalog").unwrap());
+    assert!(shipped["models"].as_array().unwrap().len() >= 10);
+    assert_eq!(shipped["dropped"], serde_json::json!([]));
+    assert!(shipped["as_of"].is_string() && shipped["models"][0]["source"].is_string());
+    let c = parse(
+        &tally_wasm::catalog(r#"{"models": [{"id": "a", "input_per_1k": "1", "output_per_1k": "2"}, {"id": "b", "input_per_1k": "3e-3", "output_per_1k": "1"}]}"#)
+            .map_err(|_| "catalog")
+            .unwrap(),
+    );
+    assert_eq!(c["models"][0]["name"], "a");
+    assert_eq!(c["batch_multiplier"], tally_wasm::default_batch_multiplier());
+    assert_eq!(c["dropped"][0]["entry"], "b");
+    assert!(tally_wasm::catalog(r#"{"models": []}"#).is_err());
+}

@@ -1,0 +1,140 @@
+//! Local outputs written all or nothing: a temporary file with an
+//! unpredictable name, created exclusively (never through a symlink) in the
+//! output's own folder, given the old file's mode and owner, synced, then
+//! renamed over the output. On an error, or a stop signal, it is removed.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+/// 96 random bits, hex: from the kernel, or (if it cannot be read) from the
+/// standard library's per-process random hasher keys, the time and a counter.
+fn random_suffix() -> String {
+    let mut bytes = [0u8; 12];
+    let from_kernel = fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).is_ok();
+    if !from_kernel {
+        use std::hash::{BuildHasher, Hasher};
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+        h.write_u64(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        h.write_u32(std::process::id());
+        bytes[..8].copy_from_slice(&h.finish().to_le_bytes());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Creates `.NAME.tmp-RANDOM` in `dir`: `O_CREAT | O_EXCL | O_NOFOLLOW`,
+/// so a file or symlink planted at that name is never opened. `mode` is
+/// masked by the umask, as for any new file.
+fn create_temp(dir: &Path, name: &str, mode: u32) -> Result<(PathBuf, fs::File)> {
+    let mut last = None;
+    for _ in 0..8 {
+        let tmp = dir.join(format!(".{name}.tmp-{}", random_suffix()));
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&tmp)
+        {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e).with_context(|| format!("cannot create a temporary file in {}", dir.display())),
+        }
+    }
+    Err(last.map_or_else(|| anyhow::anyhow!("no name"), anyhow::Error::from))
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))
+}
+
+/// The old output's mode and owner, if there is one.
+fn old_mode(path: &Path) -> Option<(u32, u32, u32)> {
+    fs::metadata(path).ok().map(|m| (m.permissions().mode() & 0o7777, m.uid(), m.gid()))
+}
+
+/// Writes `bytes` to `path` all or nothing.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    let old = old_mode(path);
+    // Private until it has the old file's mode; a new output gets what a plain create gives.
+    let (tmp, mut file) = create_temp(dir, name, if old.is_some() { 0o600 } else { 0o666 })?;
+    let registered = crate::cleanup::temp_file(&tmp);
+    let result = (|| -> Result<()> {
+        file.write_all(bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+        if let Some((mode, uid, gid)) = old {
+            // Keep the old owner where we may (root, or our own group); never fatal.
+            let _ = std::os::unix::fs::fchown(&file, Some(uid), Some(gid));
+            file.set_permissions(fs::Permissions::from_mode(mode))
+                .with_context(|| format!("cannot set the mode of {}", tmp.display()))?;
+        }
+        file.sync_all().with_context(|| format!("cannot sync {}", tmp.display()))?;
+        fs::rename(&tmp, path).with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))?;
+        // The rename is durable once the folder is synced.
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    drop(registered);
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        crate::cleanup::TEST_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("tally-atomic-{name}-{}", random_suffix()));
+        fs::create_dir_all(&dir).expect("scratch");
+        dir
+    }
+
+    #[test]
+    fn temporary_names_are_unpredictable() {
+        let a = random_suffix();
+        assert_eq!(a.len(), 24);
+        assert_ne!(a, random_suffix());
+    }
+
+    #[test]
+    fn a_planted_symlink_is_never_followed() {
+        let _serial = serial();
+        let dir = scratch("symlink");
+        let victim = dir.join("victim");
+        fs::write(&victim, b"keep me").expect("victim");
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(&victim, &link).expect("symlink");
+        let opened = fs::OpenOptions::new().write(true).create_new(true).custom_flags(libc::O_NOFOLLOW).open(&link);
+        assert!(opened.is_err());
+        write_atomically(&dir.join("out.csv"), b"new").expect("write");
+        assert_eq!(fs::read(&victim).expect("read"), b"keep me");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_old_mode_is_kept_and_no_temporary_is_left() {
+        let _serial = serial();
+        let dir = scratch("mode");
+        let out = dir.join("out.csv");
+        fs::write(&out, b"old").expect("old");
+        fs::set_permissions(&out, fs::Permissions::from_mode(0o600)).expect("chmod");
+        write_atomically(&out, b"new").expect("write");
+        assert_eq!(fs::read(&out).expect("read"), b"new");
+        assert_eq!(fs::metadata(&out).expect("meta").permissions().mode() & 0o777, 0o600);
+        let names: Vec<_> = fs::read_dir(&dir).expect("list").filter_map(|e| e.ok()).collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
