@@ -102,11 +102,79 @@ function check(result, stats) {
     if (JSON.stringify(sorted) !== JSON.stringify(Object.fromEntries(Object.entries(stats.records_by_source).sort()))) problems.push(`by_source ${JSON.stringify(c.by_source)}`);
   }
   if (c.whatif_seed !== stats.total_cost) problems.push(`what-if at the seed prices ${c.whatif_seed} != ${stats.total_cost}`);
+  // Every timed what-if, against an independent BigInt re-pricing of the file.
+  result.scenarios.forEach((sc, i) => {
+    const want = expectedWhatif(sc);
+    const got = c.whatif_timed[i];
+    if (!got.length || got.some((cost) => cost !== want)) problems.push(`what-if ${JSON.stringify(sc)}: ${[...new Set(got)].join(', ')} != ${want}`);
+  });
   return problems;
 }
 
+/** "0.0075" → { num: 75n, den: 10000n } */
+function decimal(text) {
+  const [int, frac = ''] = text.split('.');
+  return { num: BigInt(int + frac), den: 10n ** BigInt(frac.length) };
+}
+
+function divHalfEven(num, den) {
+  const q = num / den;
+  const r2 = 2n * (num % den);
+  return r2 > den || (r2 === den && q % 2n === 1n) ? q + 1n : q;
+}
+
+const microsOf = (text) => {
+  const [int, frac = ''] = text.split('.');
+  return BigInt(int) * 1_000_000n + BigInt((frac + '000000').slice(0, 6));
+};
+
+let columns = null;
+/** The bench file's (input, output, recorded micros) columns, read once (its cells hold no quotes or commas). */
+async function csvColumns() {
+  if (columns) return columns;
+  const text = await readFile(CSV, 'utf8');
+  const lines = text.split('\n');
+  const header = lines[0].replace(/^\uFEFF/, '').split(',');
+  const [ci, co, ct] = ['input_token', 'output_token', 'total_price'].map((k) => header.indexOf(k));
+  columns = [];
+  for (let k = 1; k < lines.length; k++) {
+    if (!lines[k]) continue;
+    const cells = lines[k].split(',');
+    if (cells.length !== header.length) throw new Error(`line ${k + 1}: ${cells.length} cells (a quoted cell? the check assumes none)`);
+    columns.push([BigInt(cells[ci]), BigInt(cells[co]), microsOf(cells[ct])]);
+  }
+  return columns;
+}
+
+const expected = new Map();
+/** The what-if total at a scenario's prices (batch: times the engine's 0.5), row by row as the engine does. */
+function expectedWhatif(sc) {
+  const key = JSON.stringify(sc);
+  if (expected.has(key)) return expected.get(key);
+  const price = (text) => {
+    const p = decimal(text);
+    return sc.batch ? { num: p.num * 5n, den: p.den * 10n } : p;
+  };
+  const [pin, pout] = [price(sc.input_per_1k), price(sc.output_per_1k)];
+  const cost = (tokens, p) => divHalfEven(tokens * p.num * 1_000_000n, 1000n * p.den);
+  let total = 0n;
+  for (const [input, output, recorded] of columns) {
+    total += input === 0n && output === 0n && recorded !== 0n ? recorded : cost(input, pin) + cost(output, pout);
+  }
+  const sign = total < 0n ? '-' : '';
+  const a = total < 0n ? -total : total;
+  const text = `${sign}${a / 1_000_000n}.${String(a % 1_000_000n).padStart(6, '0')}`;
+  expected.set(key, text);
+  return text;
+}
+
 ensureData();
-const stats = existsSync(`${CSV}.stats.json`) ? JSON.parse(await readFile(`${CSV}.stats.json`, 'utf8')) : null;
+// No figures to check against, no benchmark: a fast wrong answer is not a result.
+if (!existsSync(`${CSV}.stats.json`)) {
+  throw new Error(`${CSV}.stats.json is missing: the run could not be checked (make_big_csv.py writes it beside the CSV)`);
+}
+const stats = JSON.parse(await readFile(`${CSV}.stats.json`, 'utf8'));
+await csvColumns();
 const wasm = await readFile(WASM);
 const wasmGzip = gzipSync(wasm, { level: 9 }).length;
 const server = await startServer({ root: ROOT, port: 0 });
@@ -119,7 +187,7 @@ try {
   for (const mode of MODES) {
     for (let run = 1; run <= RUNS; run++) {
       const r = await runOnce(server.url, csvUrl, mode, pkgServer?.url);
-      const problems = stats ? check(r, stats) : [];
+      const problems = check(r, stats);
       if (problems.length) throw new Error(`${mode} run ${run}: wrong figures: ${problems.join('; ')}`);
       console.error(`${mode} run ${run}: ${Object.entries(r.t).map(([k, v]) => `${k}=${v.toFixed(1)}`).join(' ')}`);
       results.push({ ...r, run });
@@ -179,6 +247,11 @@ const gzKb = wasmGzip / 1024;
 const wasmCell = `${gzKb.toFixed(1)} KiB (${wasmGzip.toLocaleString('en-US')} B; raw ${wasm.length.toLocaleString('en-US')} B) (${verdict(gzKb, TARGETS.wasm_gzip_kb)})`;
 lines.push(`| wasm size, gzip -9 | ${[wasmCell, ...MODES.slice(1).map(() => '')].join(' | ')} | < ${TARGETS.wasm_gzip_kb} KB |`);
 lines.push('');
+lines.push('Every run checked: rows, tokens, costs by source against the generator\'s stats, every timed what-if against an independent BigInt re-pricing.');
 lines.push('worker = the page\'s path (bytes transferred to web/worker.js, answers by postMessage); direct = the engine on the page thread.');
 lines.push(`Full results: ${relative(ROOT, OUT)}`);
+lines.push('');
+const worker = summary.worker ?? summary[MODES[0]];
+lines.push(`figure: browser.all_views_ms=${worker.all_views}`, `figure: browser.whatif_ms=${worker.whatif_recompute}`);
+lines.push(`figure: browser.rows=${doc.rows}`, `figure: browser.mb=${(stats.bytes / 1e6).toFixed(0)}`, `figure: wasm_gzip_kib=${gzKb.toFixed(0)}`);
 console.log(lines.join('\n'));

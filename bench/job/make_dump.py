@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Writes a large dump for the job benchmark: the two fixture tables
-replicated with new keys (`<pk>-r<k>`), as Export-to-S3 JSON lines.
+"""Writes a large dump for the job benchmark: a fixture table replicated
+REPLICAS times with new keys (`<pk>-r<k>`), as Export-to-S3 JSON lines.
+No key appears inside a message map, so each replica counts the same
+tokens: the job's statistics must be the fixture's times REPLICAS.
 
-    python3 bench/job/make_dump.py ITEMS OUT.jsonl [--gzip]
+    python3 bench/job/make_dump.py REPLICAS OUT.jsonl [--table old_table.jsonl] [--gzip]
 """
 import gzip
 import json
@@ -11,25 +13,19 @@ import sys
 
 
 def main():
-    items = int(sys.argv[1])
+    replicas = int(sys.argv[1])
     out = sys.argv[2]
+    table = sys.argv[sys.argv.index("--table") + 1] if "--table" in sys.argv else "old_table.jsonl"
     here = os.path.dirname(os.path.abspath(__file__))
     fixtures = os.environ.get("TALLY_FIXTURES", os.path.join(here, "..", "..", "..", "shared", "fixtures"))
-    base = []
-    for table in ("old_table.jsonl", "new_table.jsonl"):
-        with open(os.path.join(fixtures, table), encoding="utf-8") as f:
-            base += [line.rstrip("\n") for line in f if line.strip()]
-    pks = []
-    for line in base:
-        pks.append(json.loads(line)["Item"].get("PK", {}).get("S"))
+    with open(os.path.join(fixtures, table), encoding="utf-8") as f:
+        base = [line.rstrip("\n") for line in f if line.strip()]
+    pks = [json.loads(line)["Item"].get("PK", {}).get("S") for line in base]
     opener = gzip.open if "--gzip" in sys.argv else open
     with opener(out, "wt", encoding="utf-8") as f:
-        for i in range(items):
-            k, r = i % len(base), i // len(base)
-            line = base[k]
-            if pks[k]:
-                line = line.replace(pks[k], f"{pks[k]}-r{r:04d}")
-            f.write(line + "\n")
+        for r in range(replicas):
+            for line, pk in zip(base, pks):
+                f.write((line.replace(pk, f"{pk}-r{r:04d}") if pk else line) + "\n")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,11 @@ fn main() {
     let path = std::env::args().skip(1).find(|a| !a.starts_with("--")).unwrap_or_else(|| default.to_string());
     let bytes =
         std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e} (make it with node bench/browser/run.mjs)"));
+    let stats_path = format!("{path}.stats.json");
+    let stats: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&stats_path).unwrap_or_else(|e| panic!("{stats_path}: {e}: the run could not be checked")),
+    )
+    .unwrap();
     let mb = bytes.len() as f64 / 1e6;
     let mut best = [f64::MAX; 4];
     for _ in 0..3 {
@@ -36,16 +41,27 @@ fn main() {
         let w = table.whatif(&Filter::default(), &scenario).expect("priced");
         let whatif = t.elapsed().as_secs_f64();
         best = [best[0].min(load), best[1].min(view_secs), best[2].min(whatif), best[3].min(load + view_secs + whatif)];
-        assert_eq!(views.headline.records as usize, table.len());
-        assert!(!w.whatif_cost.is_empty());
+        // The generator's totals (its .stats.json beside the file) are the answer.
+        let want = |key: &str| stats[key].clone();
+        assert_eq!(serde_json::json!(table.len()), want("rows"), "rows");
+        assert_eq!(serde_json::json!(views.headline.input_tokens), want("total_input_tokens"), "input tokens");
+        assert_eq!(serde_json::json!(views.headline.output_tokens), want("total_output_tokens"), "output tokens");
+        assert_eq!(serde_json::json!(views.headline.total_cost), want("total_cost"), "total cost");
+        assert_eq!(serde_json::json!(w.actual_cost), want("total_cost"), "what-if's actual cost");
+        let seed =
+            table.whatif(&Filter::default(), &Scenario { prices: Prices::default(), batch: None }).expect("priced");
+        assert_eq!(serde_json::json!(seed.whatif_cost), want("total_cost"), "what-if at the generator's prices");
     }
     println!("{path}: {mb:.0} MB");
     println!(
-        "load {:.0} ms ({:.0} MB/s), views {:.0} ms, what-if {:.1} ms, all {:.0} ms (best of 3)",
+        "load {:.0} ms ({:.0} MB/s), views {:.0} ms, what-if {:.1} ms, all {:.0} ms (best of 3; checked against the generator's totals)",
         best[0] * 1e3,
         mb / best[0],
         best[1] * 1e3,
         best[2] * 1e3,
         best[3] * 1e3
     );
+    println!("figure: load_ms={:.0}", best[0] * 1e3);
+    println!("figure: views_ms={:.0}", best[1] * 1e3);
+    println!("figure: whatif_ms={:.1}", best[2] * 1e3);
 }

@@ -1,24 +1,29 @@
-//! Items per second of each estimator, and peak memory while streaming.
+//! Items per second of each estimator, each run checked against the
+//! fixtures' statistics.
 //!
-//!     cargo bench -p tally-core --bench throughput [-- ITEMS]
+//!     cargo bench -p tally-core --bench throughput [-- REPLICAS]
 //!
-//! The corpus is the two fixture tables replicated with new keys to ITEMS
-//! items (default 120,000; about 4.0 KB an item). Each estimator runs the
-//! whole job on one thread: parse the export line, read the date and the
-//! message map, estimate, price, keep the row. Then the same corpus is
-//! streamed from a file by a child process that keeps no rows, at N and 2N
-//! items, to show that peak memory does not grow with the number of items.
+//! Each estimator runs its own fixture job (v1: the archival of
+//! `old_table.jsonl`; v2 and full: the daily job over `new_table.jsonl`)
+//! over its table replicated REPLICAS times (default 100: 60,000 items,
+//! about 4 KB each) with new keys (`<pk>-r<k>`; no key appears inside a
+//! message map, so every replica counts the same tokens). Two measures: the
+//! whole job from export lines (DynamoDB JSON decoding included) and the job
+//! on items already read (as from a table scan). Every run must give the
+//! fixture's rows, tokens and cost times REPLICAS, or the bench fails.
+//! Memory is measured on the `tally` binary itself by `bench/job/run.sh`.
 #![allow(clippy::disallowed_macros, clippy::disallowed_methods, clippy::unwrap_used, clippy::print_stdout)]
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use rust_decimal::Decimal;
 use tally_core::dates::{DateRange, Day};
 use tally_core::estimate::Estimator;
-use tally_core::item::item_from_export_line;
-use tally_core::job::{process, JobSpec, Outcome, Run};
+use tally_core::item::{item_from_export_line, Item};
+use tally_core::job::{JobSpec, Run};
 use tally_core::pricing::Prices;
+use tally_core::stats::Stats;
 
 fn fixtures() -> PathBuf {
     std::env::var_os("TALLY_FIXTURES")
@@ -26,13 +31,10 @@ fn fixtures() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"))
 }
 
-/// The fixture lines, replicated with new keys (`<pk>-r<k>`).
-fn corpus(items: usize) -> Vec<String> {
-    let mut base = Vec::new();
-    for table in ["old_table.jsonl", "new_table.jsonl"] {
-        let text = std::fs::read_to_string(fixtures().join(table)).unwrap();
-        base.extend(text.lines().filter(|l| !l.is_empty()).map(String::from));
-    }
+/// A fixture table replicated with new keys.
+fn corpus(table: &str, replicas: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(fixtures().join(table)).unwrap();
+    let base: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
     let pks: Vec<Option<String>> = base
         .iter()
         .map(|l| {
@@ -40,218 +42,120 @@ fn corpus(items: usize) -> Vec<String> {
             v["Item"]["PK"]["S"].as_str().map(String::from)
         })
         .collect();
-    (0..items)
-        .map(|i| {
-            let (k, r) = (i % base.len(), i / base.len());
-            match &pks[k] {
-                Some(pk) => base[k].replace(pk.as_str(), &format!("{pk}-r{r:04}")),
-                None => base[k].clone(),
-            }
-        })
-        .collect()
-}
-
-fn spec(estimator: Estimator) -> JobSpec {
-    JobSpec {
-        estimator,
-        source: "new_table".into(),
-        range: DateRange { start: Day::parse("2024-01-01").unwrap(), end: None },
-        prices: Prices::default(),
-    }
-}
-
-fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// Child mode: stream a dump file through the v2 job, keeping no rows.
-fn stream(path: &str) {
-    let reader = BufReader::with_capacity(1 << 20, std::fs::File::open(path).unwrap());
-    let spec = spec(Estimator::V2);
-    let (mut n, mut priced) = (0u64, 0u64);
-    for line in reader.split(b'\n') {
-        let line = line.unwrap();
-        if line.is_empty() {
-            continue;
-        }
-        n += 1;
-        if let Ok(item) = item_from_export_line(&line) {
-            if let Outcome::Row { .. } = process(&item, &spec, None) {
-                priced += 1;
-            }
+    let mut lines = Vec::with_capacity(base.len() * replicas);
+    for r in 0..replicas {
+        for (line, pk) in base.iter().zip(&pks) {
+            lines.push(match pk {
+                Some(pk) => line.replace(pk.as_str(), &format!("{pk}-r{r:04}")),
+                None => line.to_string(),
+            });
         }
     }
-    println!("{n} {priced} {}", peak_rss_kib());
+    lines
+}
+
+/// An estimator's fixture job: its table, its spec, its expected statistics.
+struct Case {
+    estimator: Estimator,
+    table: &'static str,
+    spec: JobSpec,
+    stats: serde_json::Value,
+}
+
+fn case(estimator: Estimator) -> Case {
+    let day = |d: &str| Day::parse(d).unwrap();
+    let (table, source, range, stats) = match estimator {
+        Estimator::V1 => (
+            "old_table.jsonl",
+            "old_table",
+            DateRange { start: day("2024-01-01"), end: Some(day("2025-12-31")) },
+            "expected_archive_v1.stats.json",
+        ),
+        Estimator::V2 => (
+            "new_table.jsonl",
+            "new_table",
+            DateRange { start: day("2025-12-01"), end: Some(day("2026-12-01")) },
+            "expected_new_v2.stats.json",
+        ),
+        Estimator::Full => (
+            "new_table.jsonl",
+            "new_table",
+            DateRange { start: day("2025-12-01"), end: None },
+            "expected_new_full.stats.json",
+        ),
+    };
+    let stats = serde_json::from_slice(&std::fs::read(fixtures().join(stats)).unwrap()).unwrap();
+    let spec = JobSpec { estimator, source: source.into(), range, prices: Prices::default() };
+    Case { estimator, table, spec, stats }
+}
+
+/// Fails loudly unless `got` is the fixture's statistics times `replicas`.
+fn check(case: &Case, got: &Stats, replicas: u64) {
+    let want = |key: &str| case.stats[key].as_u64().unwrap_or_else(|| panic!("{key} in the fixture")) * replicas;
+    let money = |key: &str| case.stats[key].as_str().unwrap().parse::<Decimal>().unwrap() * Decimal::from(replicas);
+    let pairs = [
+        ("total_records", got.total_records, want("total_records")),
+        ("total_input_tokens", got.total_input_tokens, want("total_input_tokens")),
+        ("total_output_tokens", got.total_output_tokens, want("total_output_tokens")),
+        ("scanned", got.scanned, want("scanned")),
+        ("errors", got.errors, want("errors")),
+    ];
+    for (key, got, want) in pairs {
+        assert_eq!(got, want, "{}: {key} is not the fixture's times {replicas}", case.estimator);
+    }
+    let cost: Decimal = got.total_cost.parse().unwrap();
+    assert_eq!(cost, money("total_cost"), "{}: total_cost is not the fixture's times {replicas}", case.estimator);
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
-    if args.first().map(String::as_str) == Some("--stream") {
-        stream(&args[1]);
-        return;
-    }
-    let items: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(120_000);
-    if args.get(1).map(String::as_str) == Some("--job-only") {
-        // For profilers: the v2 job over and over.
-        let lines = corpus(items);
-        let t = Instant::now();
-        let mut n = 0;
-        while t.elapsed().as_secs() < 8 {
-            let mut run = Run::new(spec(Estimator::V2));
-            for l in &lines {
-                if let Ok(item) = item_from_export_line(l.as_bytes()) {
-                    run.push(&item);
-                }
-            }
-            n += run.finish().0.len();
-        }
-        println!("{n}");
-        return;
-    }
-    if args.get(1).map(String::as_str) == Some("--maps-only") {
-        // For profilers: parse the message maps over and over.
-        let lines = corpus(items);
-        let parsed: Vec<tally_core::Item> =
-            lines.iter().filter_map(|l| item_from_export_line(l.as_bytes()).ok()).collect();
-        let t = Instant::now();
-        let mut n = 0;
-        while t.elapsed().as_secs() < 8 {
-            for i in &parsed {
-                n += usize::from(tally_core::messagemap::MessageMap::from_attr(i.get("MessageMap")).doc.is_some());
-            }
-        }
-        println!("{n}");
-        return;
-    }
-    let t = Instant::now();
-    let lines = corpus(items);
-    let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
-    println!(
-        "corpus: {items} items, {:.1} MB ({:.2} KB/item), built in {:.1} s",
-        bytes as f64 / 1e6,
-        bytes as f64 / items as f64 / 1e3,
-        t.elapsed().as_secs_f64()
-    );
-
-    // Parsing alone, for the breakdown.
-    let t = Instant::now();
-    let mut parsed = 0;
-    for l in &lines {
-        parsed += usize::from(item_from_export_line(l.as_bytes()).is_ok());
-    }
-    let parse_secs = t.elapsed().as_secs_f64();
-    println!(
-        "parse only (DynamoDB JSON): {:>9.0} items/s  {:>6.0} MB/s",
-        parsed as f64 / parse_secs,
-        bytes as f64 / 1e6 / parse_secs
-    );
-
-    // The message maps alone: parsing them, then estimating pre-parsed ones.
-    let parsed_items: Vec<tally_core::Item> =
-        lines.iter().filter_map(|l| item_from_export_line(l.as_bytes()).ok()).collect();
-    let maps: Vec<&str> = parsed_items.iter().filter_map(|i| i.get_s("MessageMap")).collect();
-    let map_bytes: usize = maps.iter().map(|m| m.len()).sum();
-    let t = Instant::now();
-    let mut ok = 0;
-    for m in &maps {
-        ok += usize::from(tally_core::messagemap::MessageMap::from_text(m).doc.is_some());
-    }
-    let secs = t.elapsed().as_secs_f64();
-    assert!(ok > 0);
-    let docs: Vec<_> = maps.iter().map(|m| tally_core::messagemap::MessageMap::from_text(m)).collect();
-    println!(
-        "message maps parse only: {:>9.0} maps/s   {:>6.0} MB/s",
-        maps.len() as f64 / secs,
-        map_bytes as f64 / 1e6 / secs
-    );
-    let t = Instant::now();
-    let mut total = 0u64;
-    for d in &docs {
-        total += tally_core::estimate::estimate(d, Estimator::V2).tokens.input;
-    }
-    let secs = t.elapsed().as_secs_f64();
-    println!("v2 estimate only (parsed): {:>9.0} maps/s  (checksum {total})", docs.len() as f64 / secs);
-    drop(docs);
-
-    // Each estimator on items already read (as from a table scan, where the
-    // SDK has decoded the DynamoDB JSON): date, map, estimate, price, row.
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let replicas: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(100);
+    println!("each estimator on its fixture table x {replicas}, 1 thread, best of 3; results checked against the fixtures' stats");
     for estimator in [Estimator::V1, Estimator::V2, Estimator::Full] {
-        let mut best = f64::MAX;
+        let case = case(estimator);
+        let lines = corpus(case.table, replicas);
+        let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
+        let mut items: Vec<Item> = Vec::with_capacity(lines.len());
+        for (k, l) in lines.iter().enumerate() {
+            items.push(item_from_export_line(l.as_bytes()).unwrap_or_else(|e| panic!("line {}: {e}", k + 1)));
+        }
+        let mut best = (f64::MAX, f64::MAX);
         for _ in 0..3 {
             let t = Instant::now();
-            let mut run = Run::new(spec(estimator));
-            for item in &parsed_items {
+            let mut run = Run::new(case.spec.clone());
+            for l in &lines {
+                match item_from_export_line(l.as_bytes()) {
+                    Ok(item) => run.push(&item),
+                    Err(e) => panic!("a corpus line does not parse: {e}"),
+                }
+            }
+            let (_, stats) = run.finish().unwrap();
+            let whole = t.elapsed().as_secs_f64();
+            check(&case, &stats, replicas as u64);
+
+            let t = Instant::now();
+            let mut run = Run::new(case.spec.clone());
+            for item in &items {
                 run.push(item);
             }
-            let (rows, _) = run.finish();
-            assert!(!rows.is_empty());
-            best = best.min(t.elapsed().as_secs_f64());
+            let (_, stats) = run.finish().unwrap();
+            let read = t.elapsed().as_secs_f64();
+            check(&case, &stats, replicas as u64);
+            best = (best.0.min(whole), best.1.min(read));
         }
+        let n = lines.len() as f64;
         println!(
-            "estimator {:<4} on read items, 1 thread: {:>9.0} items/s  (best of 3: {:.3} s)",
+            "{:<4} ({}, {} items, {:.0} MB): whole job {:>7.0} items/s ({:>4.0} MB/s); on read items {:>7.0} items/s  [checked]",
             estimator.as_str(),
-            parsed_items.len() as f64 / best,
-            best
+            case.table,
+            lines.len(),
+            bytes as f64 / 1e6,
+            n / best.0,
+            bytes as f64 / 1e6 / best.0,
+            n / best.1
         );
-    }
-    drop(parsed_items);
-
-    for estimator in [Estimator::V1, Estimator::V2, Estimator::Full] {
-        let mut best = f64::MAX;
-        let mut rows = 0;
-        for _ in 0..3 {
-            let t = Instant::now();
-            let mut run = Run::new(spec(estimator));
-            for l in &lines {
-                if let Ok(item) = item_from_export_line(l.as_bytes()) {
-                    run.push(&item);
-                }
-            }
-            let (r, _) = run.finish();
-            rows = r.len();
-            best = best.min(t.elapsed().as_secs_f64());
-        }
-        println!(
-            "estimator {:<4} whole job, 1 thread: {:>9.0} items/s  {:>6.0} MB/s  ({rows} rows, best of 3: {:.3} s)",
-            estimator.as_str(),
-            items as f64 / best,
-            bytes as f64 / 1e6 / best,
-            best
-        );
-    }
-
-    // Peak memory while streaming N and 2N items from a file.
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
-    std::fs::create_dir_all(&dir).unwrap();
-    let exe = std::env::current_exe().unwrap();
-    for copies in [1, 2] {
-        let path = dir.join(format!("corpus-x{copies}.jsonl"));
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-        for _ in 0..copies {
-            for l in &lines {
-                f.write_all(l.as_bytes()).unwrap();
-                f.write_all(b"\n").unwrap();
-            }
-        }
-        f.flush().unwrap();
-        drop(f);
-        let t = Instant::now();
-        let out = std::process::Command::new(&exe).args(["--stream", path.to_str().unwrap()]).output().unwrap();
-        let secs = t.elapsed().as_secs_f64();
-        let text = String::from_utf8_lossy(&out.stdout);
-        let parts: Vec<u64> = text.split_whitespace().filter_map(|p| p.parse().ok()).collect();
-        if let [n, priced, kib] = parts[..] {
-            println!(
-                "streaming v2 from a file, {n} items ({priced} priced): peak RSS {:.1} MiB, {:.0} items/s",
-                kib as f64 / 1024.0,
-                n as f64 / secs
-            );
-        }
-        let _ = std::fs::remove_file(&path);
+        // For bench/report.sh, which writes the README's table from checked runs.
+        println!("figure: {}.whole={:.0}", estimator.as_str(), n / best.0);
+        println!("figure: {}.read={:.0}", estimator.as_str(), n / best.1);
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use crate::csv::{sort_rows, ReadRows, Row};
 use crate::job::Run;
-use crate::stats::Stats;
+use crate::stats::{Stats, StatsError};
 
 /// Which row wins a repeated (pk, sk).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -61,14 +61,14 @@ pub fn consolidate(historical: Vec<Row>, new: Vec<Row>, prefer: Prefer) -> (Vec<
 
 /// The daily job's end: the history read from its CSV and a finished run of
 /// the new table, consolidated, with the statistics of the result.
-pub fn consolidate_run(history: ReadRows, run: Run, prefer: Prefer) -> (Vec<Row>, Stats) {
+pub fn consolidate_run(history: ReadRows, run: Run, prefer: Prefer) -> Result<(Vec<Row>, Stats), StatsError> {
     let spec = run.spec().clone();
     let counts = run.counts();
-    let (new_rows, new_stats) = run.finish();
+    let (new_rows, new_stats) = run.finish()?;
     let historical_rows = history.rows.len() as u64;
     let new_count = new_rows.len() as u64;
     let (rows, dropped) = consolidate(history.rows, new_rows, prefer);
-    let mut stats = Stats::of_rows(&rows, &spec);
+    let mut stats = Stats::of_rows(&rows, &spec)?;
     stats.set_counts(&counts, new_stats.media_items.is_some());
     stats.historical_rows = Some(historical_rows);
     stats.historical_placeholder_rows = Some(history.placeholder_rows);
@@ -81,7 +81,7 @@ pub fn consolidate_run(history: ReadRows, run: Run, prefer: Prefer) -> (Vec<Row>
     stats.dump_errors = new_stats.dump_errors;
     stats.dump_errors_truncated = new_stats.dump_errors_truncated;
     stats.prefer = Some(prefer.as_str().into());
-    (rows, stats)
+    Ok((rows, stats))
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::item::{Attr, DumpError, Item};
 use crate::messagemap::{MapStatus, MessageMap};
 use crate::numtext;
 use crate::pricing::{PriceError, Prices};
-use crate::stats::{Problem, Stats};
+use crate::stats::{Problem, Stats, StatsError};
 
 /// At most this many problems are listed in a run's statistics; all are counted.
 pub const MAX_LISTED_PROBLEMS: usize = 1000;
@@ -306,15 +306,15 @@ impl Run {
     }
 
     /// The sorted rows and the run's statistics.
-    pub fn finish(mut self) -> (Vec<Row>, Stats) {
+    pub fn finish(mut self) -> Result<(Vec<Row>, Stats), StatsError> {
         sort_rows(&mut self.rows);
         self.counts.repeated_keys = repeated_keys(&self.rows);
-        let mut stats = Stats::of_rows(&self.rows, &self.spec);
+        let mut stats = Stats::of_rows(&self.rows, &self.spec)?;
         stats.set_counts(&self.counts, self.spec.estimator == Estimator::Full);
         stats.error_items = self.error_items;
         stats.dump_errors = self.dump_errors;
         (stats.error_items_truncated, stats.dump_errors_truncated) = self.truncated;
-        (self.rows, stats)
+        Ok((self.rows, stats))
     }
 }
 

@@ -109,6 +109,50 @@ pub fn format6(d: Decimal) -> String {
     format!("{:.6}", round6(d))
 }
 
+/// Whether an exact quotient `q` with remainder `r` of a division by `d`
+/// (all magnitudes) rounds up, half to even: the one rounding rule of every
+/// division on the money path.
+#[inline]
+pub fn rounds_up(q: u128, r: u128, d: u128) -> bool {
+    match (2 * r).cmp(&d) {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Equal => q % 2 == 1,
+        std::cmp::Ordering::Less => false,
+    }
+}
+
+/// `num / den` rounded half to even, for either sign (0 when `den` is 0).
+pub fn div_half_even(num: i128, den: i128) -> i128 {
+    if den == 0 {
+        return 0;
+    }
+    let (n, d) = (num.unsigned_abs(), den.unsigned_abs());
+    let (q, r) = (n / d, n % d);
+    let q = (q + u128::from(rounds_up(q, r, d))) as i128;
+    if (num < 0) != (den < 0) {
+        -q
+    } else {
+        q
+    }
+}
+
+/// Millionths of a dollar as money text: `12.345678`, `-0.000001` (a zero is
+/// never `-0.000000`).
+pub fn micros_text(m: i128) -> String {
+    let sign = if m < 0 { "-" } else { "" };
+    let a = m.unsigned_abs();
+    format!("{sign}{}.{:06}", a / 1_000_000, a % 1_000_000)
+}
+
+/// `num / den` with 2 decimals, half to even (`-0.50`; a small negative that
+/// rounds to zero is `0.00`).
+pub fn fixed2(num: i128, den: i128) -> String {
+    let hundredths = div_half_even(num.saturating_mul(100), den);
+    let sign = if hundredths < 0 { "-" } else { "" };
+    let a = hundredths.unsigned_abs();
+    format!("{sign}{}.{:02}", a / 100, a % 100)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +182,25 @@ mod tests {
         assert!(parse_price("-0.1").is_err());
         assert_eq!(parse_price("3e-3"), Ok(dec("0.003")));
         assert!("0.003/0.015".parse::<Prices>().is_ok_and(|p| p == Prices::default()));
+    }
+
+    #[test]
+    fn one_rounding_rule() {
+        assert_eq!(div_half_even(5, 2), 2);
+        assert_eq!(div_half_even(7, 2), 4);
+        assert_eq!(div_half_even(-5, 2), -2);
+        assert_eq!(div_half_even(-7, 2), -4);
+        assert_eq!(div_half_even(5, -2), -2);
+        assert_eq!(div_half_even(2, 3), 1);
+        assert_eq!(div_half_even(1, 3), 0);
+        assert_eq!(div_half_even(9, 0), 0);
+        assert_eq!(fixed2(56590, 589), "96.08");
+        assert_eq!(fixed2(1, 8), "0.12");
+        assert_eq!(fixed2(3, 8), "0.38");
+        assert_eq!(fixed2(-51, 10_000), "-0.01");
+        assert_eq!(fixed2(-1, 200), "0.00");
+        assert_eq!(micros_text(-1), "-0.000001");
+        assert_eq!(micros_text(0), "0.000000");
+        assert_eq!(micros_text(12_345_678), "12.345678");
     }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::csv::{BadRow, Row};
 use crate::job::{records_by_source, Counts, JobSpec};
-use crate::pricing::{cost, round6};
+use crate::pricing::{cost, fixed2, format6};
 
 /// Something that went wrong, and where.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,17 +117,7 @@ fn is_zero(n: &u64) -> bool {
 
 /// `num / den` rounded half to even at 2 decimals, exactly.
 pub fn average2(num: u64, den: u64) -> String {
-    if den == 0 {
-        return "0.00".into();
-    }
-    let scaled = num as u128 * 100;
-    let (q, r) = (scaled / den as u128, scaled % den as u128);
-    let q = match (2 * r).cmp(&(den as u128)) {
-        std::cmp::Ordering::Greater => q + 1,
-        std::cmp::Ordering::Equal if q % 2 == 1 => q + 1,
-        _ => q,
-    };
-    format!("{}.{:02}", q / 100, q % 100)
+    fixed2(i128::from(num), i128::from(den))
 }
 
 /// Token and cost totals of a set of rows.
@@ -143,31 +133,38 @@ pub struct Totals {
     pub cost: Decimal,
 }
 
+/// Totals that cannot be reported exactly (they are never saturated).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StatsError {
+    /// A token sum beyond what a count holds.
+    #[error("the {0} tokens of the rows add up to more than 18,446,744,073,709,551,615")]
+    Tokens(&'static str),
+    /// A money sum, or tokens priced, beyond what the money type holds.
+    #[error("the {0} of the rows is beyond what can be represented (about 7.9e28 USD): check the prices")]
+    Money(&'static str),
+}
+
 impl Totals {
-    /// Adds the rows up.
-    pub fn of(rows: &[Row]) -> Totals {
+    /// Adds the rows up, exactly.
+    pub fn of(rows: &[Row]) -> Result<Totals, StatsError> {
         let mut t = Totals::default();
         for row in rows {
             t.records += 1;
-            t.input_tokens = t.input_tokens.saturating_add(row.input_token);
-            t.output_tokens = t.output_tokens.saturating_add(row.output_token);
-            t.cost = t.cost.checked_add(row.total_price).unwrap_or(Decimal::MAX);
+            t.input_tokens = t.input_tokens.checked_add(row.input_token).ok_or(StatsError::Tokens("input"))?;
+            t.output_tokens = t.output_tokens.checked_add(row.output_token).ok_or(StatsError::Tokens("output"))?;
+            t.cost = t.cost.checked_add(row.total_price).ok_or(StatsError::Money("total cost"))?;
         }
-        t
+        Ok(t)
     }
-}
-
-fn money(d: Decimal) -> String {
-    format!("{:.6}", round6(d))
 }
 
 impl Stats {
     /// The statistics of `rows` under `spec`, with zero counters.
-    pub fn of_rows(rows: &[Row], spec: &JobSpec) -> Stats {
-        let t = Totals::of(rows);
-        let priced = |tokens, per_1k| cost(tokens, per_1k).map(money).unwrap_or_else(|e| e.to_string());
+    pub fn of_rows(rows: &[Row], spec: &JobSpec) -> Result<Stats, StatsError> {
+        let t = Totals::of(rows)?;
+        let priced = |tokens, per_1k, what| cost(tokens, per_1k).map(format6).map_err(|_| StatsError::Money(what));
         let average_cost = if t.records == 0 { Decimal::ZERO } else { t.cost / Decimal::from(t.records) };
-        Stats {
+        Ok(Stats {
             estimator: spec.estimator.as_str().into(),
             source: spec.source.clone(),
             start: spec.range.start.to_string(),
@@ -177,11 +174,11 @@ impl Stats {
             total_records: t.records,
             total_input_tokens: t.input_tokens,
             total_output_tokens: t.output_tokens,
-            total_tokens: t.input_tokens.saturating_add(t.output_tokens),
-            total_input_cost: priced(t.input_tokens, spec.prices.input_per_1k),
-            total_output_cost: priced(t.output_tokens, spec.prices.output_per_1k),
-            total_cost: money(t.cost),
-            average_cost_per_record: money(average_cost),
+            total_tokens: t.input_tokens.checked_add(t.output_tokens).ok_or(StatsError::Tokens("input and output"))?,
+            total_input_cost: priced(t.input_tokens, spec.prices.input_per_1k, "input cost")?,
+            total_output_cost: priced(t.output_tokens, spec.prices.output_per_1k, "output cost")?,
+            total_cost: format6(t.cost),
+            average_cost_per_record: format6(average_cost),
             average_input_tokens: average2(t.input_tokens, t.records),
             average_output_tokens: average2(t.output_tokens, t.records),
             records_by_source: records_by_source(rows),
@@ -205,7 +202,7 @@ impl Stats {
             dump_errors: Vec::new(),
             dump_errors_truncated: 0,
             prefer: None,
-        }
+        })
     }
 
     /// Sets the job's counters (`media_items` only for `full`).
@@ -239,5 +236,29 @@ mod tests {
         assert_eq!(average2(3, 8), "0.38");
         assert_eq!(average2(0, 0), "0.00");
         assert_eq!(average2(5, 1), "5.00");
+    }
+
+    #[test]
+    fn totals_never_saturate() {
+        let row = |tokens: u64| crate::csv::Row {
+            create_date: None,
+            input_token: tokens,
+            output_token: 0,
+            precio_token_input: Decimal::ZERO,
+            precio_token_output: Decimal::ZERO,
+            total_price: Decimal::ZERO,
+            pk: String::new(),
+            sk: String::new(),
+            source: "s".into(),
+        };
+        assert_eq!(Totals::of(&[row(u64::MAX / 2 + 1), row(u64::MAX / 2 + 1)]), Err(StatsError::Tokens("input")));
+        assert_eq!(Totals::of(&[row(u64::MAX / 2), row(u64::MAX / 2)]).map(|t| t.input_tokens), Ok(u64::MAX - 1));
+        let spec = crate::job::JobSpec {
+            estimator: crate::estimate::Estimator::V2,
+            source: "s".into(),
+            range: crate::dates::DateRange { start: crate::dates::Day(0), end: None },
+            prices: crate::pricing::Prices { input_per_1k: Decimal::MAX, ..crate::pricing::Prices::default() },
+        };
+        assert_eq!(Stats::of_rows(&[row(1_000_000)], &spec).map(|_| ()), Err(StatsError::Money("input cost")));
     }
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::csv::{for_each_record, BadRow, Columns, CsvError, Record, Records, HEADER};
 use crate::dates::{format_datetime, Day};
-use crate::pricing::Prices;
+use crate::pricing::{div_half_even, fixed2, rounds_up, Prices};
 
 const NO_DATE: i64 = i64::MIN;
 
@@ -22,12 +22,7 @@ const NO_DATE: i64 = i64::MIN;
 const MAX_SOURCES: usize = 1024;
 const OTHER_SOURCES: &str = "(other sources)";
 
-/// A money amount in millionths, as a 6-decimal string (`-0` never appears).
-pub fn micros_text(m: i128) -> String {
-    let sign = if m < 0 { "-" } else { "" };
-    let a = m.unsigned_abs();
-    format!("{sign}{}.{:06}", a / 1_000_000, a % 1_000_000)
-}
+pub use crate::pricing::micros_text;
 
 /// A sum of i64 values kept exactly in 128 bits at the cost of 64-bit adds
 /// (wasm32 has no native 128-bit arithmetic): the low word wraps, the high
@@ -70,31 +65,9 @@ pub enum WhatIfError {
     },
 }
 
-/// `num / den` rounded half to even, for either sign (0 when `den` is 0).
-fn div_half_even(num: i128, den: i128) -> i128 {
-    if den == 0 {
-        return 0;
-    }
-    let (n, d) = (num.unsigned_abs(), den.unsigned_abs());
-    let (q, r) = (n / d, n % d);
-    let q = match (2 * r).cmp(&d) {
-        std::cmp::Ordering::Greater => q + 1,
-        std::cmp::Ordering::Equal if q % 2 != 0 => q + 1,
-        _ => q,
-    } as i128;
-    if (num < 0) != (den < 0) {
-        -q
-    } else {
-        q
-    }
-}
-
-/// `n / d` with 2 decimals, half to even (`-0.50`, never `0.50`, for a small negative).
+/// `n / d` with 2 decimals, half to even.
 fn avg2(n: i128, d: i128) -> String {
-    let hundredths = div_half_even(n * 100, d);
-    let sign = if hundredths < 0 { "-" } else { "" };
-    let a = hundredths.unsigned_abs();
-    format!("{sign}{}.{:02}", a / 100, a % 100)
+    fixed2(n, d)
 }
 
 /// Days in the month of a run-rate projection.
@@ -148,12 +121,12 @@ pub const BATCH_MULTIPLIER: Decimal = Decimal::from_parts(5, 0, 0, false, 1);
 pub struct Headline {
     /// Conversations (rows).
     pub records: u64,
-    /// Input tokens.
-    pub input_tokens: u64,
+    /// Input tokens (sums are exact: a cell holds up to 10^15).
+    pub input_tokens: u128,
     /// Output tokens.
-    pub output_tokens: u64,
+    pub output_tokens: u128,
     /// Both.
-    pub total_tokens: u64,
+    pub total_tokens: u128,
     /// Sum of `total_price`.
     pub total_cost: String,
     /// `total_cost / records`, round6.
@@ -168,9 +141,9 @@ pub struct SourceView {
     /// Rows.
     pub records: u64,
     /// Input tokens.
-    pub input_tokens: u64,
+    pub input_tokens: u128,
     /// Output tokens.
-    pub output_tokens: u64,
+    pub output_tokens: u128,
     /// Sum of `total_price`.
     pub total_cost: String,
     /// Earliest `create_date` (empty: none).
@@ -326,11 +299,7 @@ impl Rate {
         if let (Ok(m), Ok(d)) = (u64::try_from(self.mantissa), u64::try_from(self.divisor)) {
             if let Some(num) = tokens.checked_mul(m) {
                 let (q, r) = (num / d, num % d);
-                let q = match (2 * r as u128).cmp(&(d as u128)) {
-                    std::cmp::Ordering::Greater => q + 1,
-                    std::cmp::Ordering::Equal if q % 2 == 1 => q + 1,
-                    _ => q,
-                };
+                let q = q + u64::from(rounds_up(q.into(), r.into(), d.into()));
                 return i64::try_from(q).unwrap_or(i64::MAX);
             }
         }
@@ -341,11 +310,7 @@ impl Rate {
             return i64::try_from(num).unwrap_or(i64::MAX);
         }
         let (q, r) = (num / self.divisor, num % self.divisor);
-        let q = match (2 * r).cmp(&self.divisor) {
-            std::cmp::Ordering::Greater => q + 1,
-            std::cmp::Ordering::Equal if q % 2 == 1 => q + 1,
-            _ => q,
-        };
+        let q = q + u128::from(rounds_up(q, r, self.divisor));
         i64::try_from(q).unwrap_or(i64::MAX)
     }
 
@@ -371,6 +336,14 @@ impl Scenario {
             None => self.prices,
         }
     }
+}
+
+/// Whether a row keeps its recorded cost under every scenario: it has no
+/// tokens but a cost (the zero case of the spec, section 3: an unreadable or
+/// empty map keeps the item's `TotalPrice`), so there is nothing to re-price.
+#[inline]
+fn keeps_recorded_cost(input: u64, output: u64, recorded_micros: i64) -> bool {
+    input == 0 && output == 0 && recorded_micros != 0
 }
 
 /// One row's cost: `None` when it does not fit in i64 millionths ([`Rate`]
@@ -531,8 +504,8 @@ impl Table {
         #[derive(Clone, Copy)]
         struct Acc {
             records: u64,
-            input: u64,
-            output: u64,
+            input: u128,
+            output: u128,
             cost: i128,
             first: i64,
             last: i64,
@@ -553,8 +526,8 @@ impl Table {
             let (inp, out, cost, secs) = (self.input[i], self.output[i], self.total[i] as i128, self.secs[i]);
             for acc in [&mut all, &mut per_source[self.source[i] as usize]] {
                 acc.records += 1;
-                acc.input = acc.input.saturating_add(inp);
-                acc.output = acc.output.saturating_add(out);
+                acc.input += u128::from(inp);
+                acc.output += u128::from(out);
                 acc.cost += cost;
                 if secs != NO_DATE {
                     acc.first = acc.first.min(secs);
@@ -677,7 +650,7 @@ impl Table {
                 continue;
             }
             let (inp, out) = (self.input[i], self.output[i]);
-            if inp == 0 && out == 0 && self.total[i] != 0 {
+            if keeps_recorded_cost(inp, out, self.total[i]) {
                 carried += 1;
                 costs.push(Some(self.total[i]));
                 continue;
@@ -710,7 +683,7 @@ impl Table {
                 continue;
             }
             let (inp, out, recorded) = (self.input[i], self.output[i], self.total[i]);
-            let cost = if inp == 0 && out == 0 && recorded != 0 {
+            let cost = if keeps_recorded_cost(inp, out, recorded) {
                 carried += 1;
                 recorded
             } else {
@@ -825,7 +798,7 @@ impl Table {
             let Record::Row(row) = columns.record(&fields, 0) else {
                 continue;
             };
-            let carried = row.input_token == 0 && row.output_token == 0 && row.total_micros != 0;
+            let carried = keeps_recorded_cost(row.input_token, row.output_token, row.total_micros);
             let (pin, pout) =
                 if carried { (0, 0) } else { (rin.micros(row.input_token), rout.micros(row.output_token)) };
             if let Some(s) = row.create_date {

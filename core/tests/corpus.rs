@@ -62,21 +62,22 @@ fn assert_same_stats(got: &Stats, expected: &str) {
 #[test]
 fn archive_v1_matches_the_lambda() {
     let (rows, stats) =
-        run("old_table.jsonl", spec(Estimator::V1, "old_table", "2024-01-01", Some("2025-12-31"))).finish();
+        run("old_table.jsonl", spec(Estimator::V1, "old_table", "2024-01-01", Some("2025-12-31"))).finish().unwrap();
     assert_same_csv(&to_csv_bytes(&rows), "expected_archive_v1.csv");
     assert_same_stats(&stats, "expected_archive_v1.stats.json");
 }
 
 #[test]
 fn daily_v2_matches_the_lambda() {
-    let (rows, stats) = run("new_table.jsonl", spec(Estimator::V2, "new_table", "2025-12-01", None)).finish();
+    let (rows, stats) = run("new_table.jsonl", spec(Estimator::V2, "new_table", "2025-12-01", None)).finish().unwrap();
     assert_same_csv(&to_csv_bytes(&rows), "expected_new_v2.csv");
     assert_same_stats(&stats, "expected_new_v2.stats.json");
 }
 
 #[test]
 fn daily_full_matches_the_expected_rows() {
-    let (rows, stats) = run("new_table.jsonl", spec(Estimator::Full, "new_table", "2025-12-01", None)).finish();
+    let (rows, stats) =
+        run("new_table.jsonl", spec(Estimator::Full, "new_table", "2025-12-01", None)).finish().unwrap();
     assert_same_csv(&to_csv_bytes(&rows), "expected_new_full.csv");
     assert_same_stats(&stats, "expected_new_full.stats.json");
 }
@@ -85,7 +86,7 @@ fn daily_full_matches_the_expected_rows() {
 fn consolidation_matches_the_lambda() {
     let history = read_rows(&common::read("expected_archive_v1.csv")).unwrap();
     let new = run("new_table.jsonl", spec(Estimator::V2, "new_table", "2025-12-01", None));
-    let (rows, stats) = consolidate_run(history, new, Prefer::Historical);
+    let (rows, stats) = consolidate_run(history, new, Prefer::Historical).unwrap();
     assert_same_csv(&to_csv_bytes(&rows), "expected_consolidated.csv");
     assert_same_stats(&stats, "expected_consolidated.stats.json");
 }
@@ -107,6 +108,6 @@ fn output_does_not_depend_on_item_order() {
         }
     }
     b.merge(a);
-    let (rows, _) = b.finish();
+    let (rows, _) = b.finish().unwrap();
     assert_same_csv(&to_csv_bytes(&rows), "expected_new_v2.csv");
 }

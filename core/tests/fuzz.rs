@@ -150,7 +150,7 @@ proptest! {
                     Err(e) => run.dump_error(&e),
                 }
             }
-            let (rows, stats) = run.finish();
+            let (rows, stats) = run.finish().unwrap();
             let lines = line.split(|&b| b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).count();
             prop_assert_eq!(stats.scanned + stats.dump_errors.len() as u64, lines as u64);
             prop_assert!(rows.len() as u64 <= stats.scanned);
@@ -185,7 +185,7 @@ proptest! {
         let item = Item { attrs: attrs.into_iter().map(|(k, v)| (k, tally_core::Attr::S(v))).collect() };
         let mut run = Run::new(spec(Estimator::V2));
         run.push(&item);
-        let _ = run.finish();
+        prop_assert!(run.finish().is_ok());
     }
 
     /// Typed values of every kind where the rules read them: CreateTime,
@@ -202,7 +202,7 @@ proptest! {
             let mut run = Run::new(spec(estimator));
             run.push(&item);
             run.push_with_map(&item, Some("{\"a\": {\"role\": \"user\", \"content\": \"x\"}}"));
-            let _ = run.finish();
+            prop_assert!(run.finish().is_ok());
         }
     }
 

@@ -299,7 +299,7 @@ fn refuse(refusal: Refusal, stats: &Stats) -> anyhow::Error {
 pub async fn archive(ctx: &Ctx, items: &Items, spec: &JobSpec, out: &Place) -> Result<Output> {
     crate::guard::distinct(out, &inputs(items, None))?;
     let run = scan(ctx, items, spec).await?;
-    let (rows, stats) = run.finish();
+    let (rows, stats) = run.finish()?;
     check_scan(&stats, &ctx.rules).map_err(|r| refuse(r, &stats))?;
     publish(ctx, out, &rows).await?;
     Ok(Output { location: out.to_string(), stats })
@@ -349,7 +349,7 @@ pub async fn consolidate(ctx: &Ctx, items: &Items, spec: &JobSpec, history: &His
     // Read the history first: no point scanning if it cannot be used.
     let rows = read_history(ctx, &history.place, history.allow_missing).await?;
     let run = scan(ctx, items, spec).await?;
-    let (rows, stats) = consolidate_run(rows, run, history.prefer);
+    let (rows, stats) = consolidate_run(rows, run, history.prefer)?;
     check_scan(&stats, &ctx.rules).map_err(|r| refuse(r, &stats))?;
     let previous = previous_rows(ctx, out).await?;
     check_shrink(previous, rows.len() as u64, &ctx.rules).map_err(|r| refuse(r, &stats))?;

@@ -10,9 +10,9 @@ use clap::Parser;
 use tally_core::dates::{format_datetime, parse_datetime};
 
 use crate::cleanup::{stop_signal, undo_all};
+use crate::cli::{Cli, Command, ScheduleArgs};
 use crate::clock::{day_of, now_secs};
 use crate::cron::Schedule;
-use crate::{Cli, Command, ScheduleArgs};
 
 fn log(line: &str) {
     eprintln!("[tally schedule {} UTC] {line}", format_datetime(now_secs()));

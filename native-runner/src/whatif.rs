@@ -7,61 +7,19 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use clap::Args;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use tally_core::catalog::{parse_catalog, Catalog, Model};
-use tally_core::dates::Day;
 use tally_core::pricing::{parse_price, Prices};
 use tally_core::whatif::{Filter, Scenario, Table, Views, WhatIf};
 
 use crate::aws::{AwsOptions, Clients};
+use crate::cli::WhatIfArgs;
 use crate::location::{read_optional, Place};
 use tally_core::item::DEFAULT_MAX_RECORD;
 
 /// The explorer's price catalog, built in.
 const CATALOG: &str = include_str!("../../web/prices.json");
-
-#[derive(Args, Debug)]
-pub struct WhatIfArgs {
-    /// The CSV (tokens_analysis_consolidated.csv or any of its schema): a path or s3://B/K.
-    #[arg(value_name = "PATH|s3://B/K", required_unless_present = "list_models")]
-    csv: Option<String>,
-    /// A model of the catalog: its id, or a unique part of its name or id (repeatable).
-    /// With neither --model nor --prices, every model of the catalog.
-    #[arg(long = "model", value_name = "MODEL")]
-    models: Vec<String>,
-    /// Custom prices per 1K tokens, INPUT/OUTPUT, e.g. 0.0008/0.004 (repeatable).
-    #[arg(long = "prices", value_name = "IN/OUT")]
-    prices: Vec<Prices>,
-    /// Batch inference: every scenario at the catalog's batch multiplier.
-    #[arg(long)]
-    batch: bool,
-    /// Only rows on or after this day (YYYY-MM-DD).
-    #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::parse_day)]
-    from: Option<Day>,
-    /// Only rows on or before this day.
-    #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::parse_day)]
-    to: Option<Day>,
-    /// Only these sources (repeatable), e.g. new_table.
-    #[arg(long = "source", value_name = "NAME")]
-    sources: Vec<String>,
-    /// The most expensive conversations to list.
-    #[arg(long, default_value_t = 10)]
-    top: usize,
-    /// Another price catalog, in the shape of web/prices.json.
-    #[arg(long, value_name = "PATH")]
-    catalog: Option<PathBuf>,
-    /// Print the catalog's models and stop.
-    #[arg(long)]
-    list_models: bool,
-    /// Print one JSON object instead of tables.
-    #[arg(long)]
-    json: bool,
-    /// A custom AWS endpoint, such as a local emulator (also AWS_ENDPOINT_URL).
-    #[arg(long, value_name = "URL")]
-    endpoint_url: Option<String>,
-}
 
 /// One scenario of the comparison.
 #[derive(Debug, Serialize)]

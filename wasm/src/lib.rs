@@ -140,6 +140,13 @@ pub fn catalog(json: &str) -> Result<String, JsError> {
     Ok(serde_json::to_string(&checked).unwrap_or_default())
 }
 
+/// Whether a price as typed is one the catalog's rules accept: a plain
+/// non-negative decimal (`0.003`, `.5`), no sign, no exponent.
+#[wasm_bindgen]
+pub fn is_plain_price(text: &str) -> bool {
+    tally_core::catalog::plain_price(text).is_some()
+}
+
 /// The batch multiplier the engine applies when a catalog names none.
 #[wasm_bindgen]
 pub fn default_batch_multiplier() -> String {

@@ -73,4 +73,8 @@ fn the_catalog_is_checked_by_the_core() {
     assert_eq!(c["batch_multiplier"], tally_wasm::default_batch_multiplier());
     assert_eq!(c["dropped"][0]["entry"], "b");
     assert!(tally_wasm::catalog(r#"{"models": []}"#).is_err());
+    assert!(tally_wasm::is_plain_price("0.003") && tally_wasm::is_plain_price(" .5 "));
+    assert!(
+        !tally_wasm::is_plain_price("3e-3") && !tally_wasm::is_plain_price("-1") && !tally_wasm::is_plain_price("")
+    );
 }

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs every benchmark (each one checks its answers and fails loudly on a
+# wrong one) and prints the README's performance table, with the commit it
+# measured. Takes a few minutes and wants a quiet machine:
+#   bench/report.sh            the table, on standard output
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+commit=$(git rev-parse --short HEAD)
+git diff --quiet HEAD -- core native-runner wasm web bench || commit="$commit + uncommitted changes"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+run() { echo "[report] $*" >&2; "$@" | tee -a "$log" >&2; }
+run cargo bench --locked -q -p tally-core --bench throughput
+run bench/job/run.sh
+run node bench/browser/run.mjs --runs 3
+run cargo bench --locked -q -p tally-core --bench explorer
+python3 - "$log" "$commit" "$(nproc)" <<'PY'
+import re, sys
+log, commit, cores = sys.argv[1], sys.argv[2], sys.argv[3]
+f = dict(re.findall(r"^figure: (\S+?)=(\S+)$", open(log).read(), re.M))
+k = lambda v: f"{int(float(v)) / 1000:.0f}k"
+job = sorted((int(n), t, v) for n, t, v in (re.match(r"job\.(\d+)\.t(\d+)", key).groups() + (val,) for key, val in f.items() if key.startswith("job.")))
+sizes = sorted({n for n, _, _ in job})
+def job_cell():
+    parts = []
+    for n in sizes:
+        runs = [(t, v) for m, t, v in job if m == n]
+        speeds = ", ".join(f"{k(v.split('/')[0])} items/s on {t} thread{'s' if t != '1' else ''}" for t, v in runs)
+        rss = max(int(v.split('/')[1]) for _, v in runs)
+        parts.append(f"{n // 1000}k items: {speeds}, peak RSS {rss} MiB")
+    return "; ".join(parts)
+rows = [
+    ("each estimator's fixture job from export lines (DynamoDB JSON decoding included), 1 thread",
+     "`cargo bench -p tally-core --bench throughput`",
+     f"v1 {k(f['v1.whole'])}, v2 {k(f['v2.whole'])}, full {k(f['full.whole'])} items/s"),
+    ("the same on items already read (the table-scan path)", "same",
+     f"v1 {k(f['v1.read'])}, v2 {k(f['v2.read'])}, full {k(f['full.read'])} items/s"),
+    ("release `tally archive` over the fixture's legacy table replicated (memory: the process's peak RSS)",
+     "`bench/job/run.sh`", job_cell()),
+    (f"explorer, {int(f['browser.rows']):,}-row CSV ({f['browser.mb']} MB), headless Chromium, the page's worker path",
+     "`node bench/browser/run.mjs --runs 3`",
+     f"all views {f['browser.all_views_ms']} ms, one what-if {f['browser.whatif_ms']} ms (medians); wasm {f['wasm_gzip_kib']} KiB gzipped"),
+    ("explorer engine natively, same file", "`cargo bench -p tally-core --bench explorer`",
+     f"load {f['load_ms']} ms, views {f['views_ms']} ms, what-if {f['whatif_ms']} ms"),
+]
+print(f"Measured at commit {commit} on a {cores}-core machine by `bench/report.sh`; every run checked its results")
+print("(rows, tokens and costs against the fixtures' or the generator's statistics, what-ifs against an")
+print("independent re-pricing) and fails otherwise.")
+print()
+print("| what | command | figure |")
+print("|---|---|---|")
+for what, cmd, fig in rows:
+    print(f"| {what} | {cmd} | {fig} |")
+PY

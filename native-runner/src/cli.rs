@@ -1,0 +1,286 @@
+//! The command line: every subcommand, flag and its help, and the parsers
+//! of flag values. What the flags mean is resolved in `settings.rs`.
+
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Args, Parser, Subcommand};
+use rust_decimal::Decimal;
+use tally_core::consolidate::Prefer;
+use tally_core::dates::Day;
+use tally_core::estimate::Estimator;
+use tally_core::pricing::{parse_price, Prices};
+use tally_core::publish::Budget;
+
+use crate::s3;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tally",
+    version,
+    about = "What a bedrock-chat deployment's conversations cost, exactly as the Lambdas counted it"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// The one-time archival job: the legacy table (or its dump) to a CSV.
+    Archive(ArchiveArgs),
+    /// The daily job: the current table (or its dump) plus the history, consolidated.
+    Consolidate(ConsolidateArgs),
+    /// Print the Athena table DDL and the view.
+    AthenaSql(AthenaSqlArgs),
+    /// Run the daily consolidation at each time of the environment's cron (UTC).
+    Schedule(ScheduleArgs),
+    /// Sample tables, both jobs on local files, and how to open the explorer.
+    Demo(DemoArgs),
+    /// Re-price a CSV under other prices (catalog models or custom), side by side.
+    Whatif(WhatIfArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(group(ArgGroup::new("input").args(["table", "dump"])))]
+pub struct Common {
+    /// An environment of the configuration file (test, prod): tables, bucket,
+    /// prefixes, dates, prices and Athena names come from it (the Lambdas'
+    /// variables, such as DYNAMODB_TABLE_NAME, override it; flags override both).
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+    /// The configuration file.
+    #[arg(long, value_name = "PATH", default_value = "tally.toml")]
+    pub config: PathBuf,
+    /// The DynamoDB table to scan.
+    #[arg(long, value_name = "NAME")]
+    pub table: Option<String>,
+    /// A dump instead of the table: JSON Lines of {"Item": ...} (.jsonl, .gz), the
+    /// JSON of `aws dynamodb scan`, or an Export-to-S3 folder; a path or s3://B/K
+    /// (a key ending with / reads every part under it).
+    #[arg(long, value_name = "PATH|s3://B/K")]
+    pub dump: Option<String>,
+    /// Where to write the CSV (with --env: the seed's object in the bucket).
+    #[arg(long, value_name = "PATH|s3://B/K")]
+    pub out: Option<String>,
+    /// First day kept (YYYY-MM-DD, UTC, inclusive).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
+    pub start: Option<Day>,
+    /// Last day kept (inclusive). None: today (UTC) for estimator v2, as the
+    /// daily Lambda did; no upper bound for v1 and full.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
+    pub end: Option<Day>,
+    /// The `source` column.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// USD per 1,000 input tokens (default 0.003).
+    #[arg(long, value_name = "P", value_parser = parse_price_arg)]
+    pub input_price: Option<Decimal>,
+    /// USD per 1,000 output tokens (default 0.015).
+    #[arg(long, value_name = "P", value_parser = parse_price_arg)]
+    pub output_price: Option<Decimal>,
+    /// Print one JSON object (output location and statistics) instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Worker threads for dumps (1 to 256; default: the machine's cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
+    /// Parallel scan segments for a table (1 to 4096; default: 4 per core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=4096))]
+    pub segments: Option<i32>,
+    /// Publish nothing if more entries than this (a count, or a share such as
+    /// 1%) of the input or the history cannot be read.
+    #[arg(long, value_name = "N|P%", default_value = "1%")]
+    pub max_errors: Budget,
+    /// Publish nothing if more rows than this repeat a (pk, sk) of the same
+    /// input (a table has none: a repeat means the input was read twice over).
+    #[arg(long, value_name = "N|P%", default_value = "0")]
+    pub max_repeated_keys: Budget,
+    /// Publish even if the input holds no item (or the history no row).
+    #[arg(long)]
+    pub allow_empty: bool,
+    /// The longest line or item an input may have (K, M, G: binary units).
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
+    pub max_record_size: usize,
+    /// A custom AWS endpoint, such as a local emulator (also AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Attempts per AWS request; throttling and server errors are retried with backoff.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub max_attempts: u32,
+    /// Server-side encryption of S3 outputs: none, AES256, aws:kms or aws:kms:KEY-ID.
+    #[arg(long, value_name = "MODE", default_value = "none")]
+    pub sse: s3::Sse,
+    /// The bedrock-chat large-message bucket (estimator full reads whole maps from it).
+    #[arg(long, value_name = "BUCKET")]
+    pub large_message_bucket: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ArchiveArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Estimator: v1 (the archival Lambda, the default), v2 or full.
+    #[arg(long)]
+    pub estimator: Option<Estimator>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct AthenaArgs {
+    /// Athena database (default cat_prod_analytics_db).
+    #[arg(long, value_name = "NAME")]
+    pub athena_database: Option<String>,
+    /// Athena workgroup (default wg-cat-prod-analytics).
+    #[arg(long, value_name = "NAME")]
+    pub athena_workgroup: Option<String>,
+    /// The view to refresh (default cat_prod_token_usage_analysis).
+    #[arg(long, value_name = "NAME")]
+    pub athena_view: Option<String>,
+    /// The table over the consolidated CSV (default tokens_table_consolidated).
+    #[arg(long, value_name = "NAME")]
+    pub athena_table: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ConsolidateArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Estimator: v2 (the daily Lambda, the default) or full.
+    #[arg(long)]
+    pub estimator: Option<Estimator>,
+    /// The historical CSV written by the archival job (with --env: the seed's object).
+    #[arg(long, value_name = "PATH|s3://B/K")]
+    pub historical: Option<String>,
+    /// Which row wins a repeated (pk, sk): historical (the Lambdas') or new.
+    #[arg(long, default_value = "historical")]
+    pub prefer: Prefer,
+    /// Consolidate without history when the historical file does not exist (or has no rows).
+    #[arg(long)]
+    pub allow_missing_historical: bool,
+    /// Publish nothing if the output would have fewer rows than the previous
+    /// one by more than this (a count, or a share such as 10%).
+    #[arg(long, value_name = "N|P%", default_value = "10%")]
+    pub max_shrink: Budget,
+    /// Refresh the Athena view once the output is written.
+    #[arg(long, conflicts_with = "no_athena")]
+    pub athena: bool,
+    /// Do not refresh the Athena view, even if the environment says to.
+    #[arg(long)]
+    pub no_athena: bool,
+    #[command(flatten)]
+    pub names: AthenaArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ScheduleArgs {
+    /// The environment whose schedule and jobs to run.
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+    /// The configuration file.
+    #[arg(long, value_name = "PATH", default_value = "tally.toml")]
+    pub config: PathBuf,
+    /// A custom AWS endpoint, such as a local emulator (also AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Print the next N run times and stop.
+    #[arg(long, value_name = "N")]
+    pub dry_run: Option<usize>,
+    /// Pretend the clock reads this UTC time now (YYYY-MM-DD HH:MM:SS), for rehearsals.
+    #[arg(long, value_name = "TIME", hide = true)]
+    pub fake_now: Option<String>,
+    /// More `tally consolidate` options for every run, after `--`
+    /// (e.g. `-- --sse aws:kms --segments 16 --no-athena`).
+    #[arg(last = true, value_name = "CONSOLIDATE OPTIONS")]
+    pub consolidate_options: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AthenaSqlArgs {
+    #[command(flatten)]
+    pub names: AthenaArgs,
+    /// The S3 folder holding the consolidated CSV (the table's LOCATION).
+    #[arg(long, value_name = "s3://B/PREFIX/", default_value = "s3://cat-prod-normalize-reports/tokens-analysis/")]
+    pub location: String,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Folder for the sample tables and the CSVs.
+    #[arg(long, default_value = "tally-demo")]
+    pub dir: PathBuf,
+    /// Conversations in each sample table (1 to 10,000,000).
+    #[arg(long, default_value_t = 1500, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub items: u32,
+    /// Print one JSON object instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn parse_day(s: &str) -> Result<Day, String> {
+    Day::parse(s).ok_or_else(|| format!("not a YYYY-MM-DD day: {s:?}"))
+}
+
+/// `64M`, `512K`, `1G`, `1000` (bytes): binary units, at least 1 KiB.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let (digits, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((k, _)) => s.split_at(k),
+        None => (s, ""),
+    };
+    let shift = match unit.to_ascii_uppercase().trim_end_matches("IB").trim_end_matches('B') {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        _ => return Err(format!("not a size: {s:?} (such as 64M)")),
+    };
+    let n: usize = digits.parse().map_err(|_| format!("not a size: {s:?} (such as 64M)"))?;
+    let bytes = n.checked_mul(1 << shift).ok_or_else(|| format!("too large: {s:?}"))?;
+    if bytes < 1024 {
+        return Err(format!("{s:?} is below the smallest record size, 1K"));
+    }
+    Ok(bytes)
+}
+
+pub fn parse_price_arg(s: &str) -> Result<Decimal, String> {
+    parse_price(s).map_err(|e| e.to_string())
+}
+
+#[derive(Args, Debug)]
+pub struct WhatIfArgs {
+    /// The CSV (tokens_analysis_consolidated.csv or any of its schema): a path or s3://B/K.
+    #[arg(value_name = "PATH|s3://B/K", required_unless_present = "list_models")]
+    pub csv: Option<String>,
+    /// A model of the catalog: its id, or a unique part of its name or id (repeatable).
+    /// With neither --model nor --prices, every model of the catalog.
+    #[arg(long = "model", value_name = "MODEL")]
+    pub models: Vec<String>,
+    /// Custom prices per 1K tokens, INPUT/OUTPUT, e.g. 0.0008/0.004 (repeatable).
+    #[arg(long = "prices", value_name = "IN/OUT")]
+    pub prices: Vec<Prices>,
+    /// Batch inference: every scenario at the catalog's batch multiplier.
+    #[arg(long)]
+    pub batch: bool,
+    /// Only rows on or after this day (YYYY-MM-DD).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
+    pub from: Option<Day>,
+    /// Only rows on or before this day.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
+    pub to: Option<Day>,
+    /// Only these sources (repeatable), e.g. new_table.
+    #[arg(long = "source", value_name = "NAME")]
+    pub sources: Vec<String>,
+    /// The most expensive conversations to list.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Another price catalog, in the shape of web/prices.json.
+    #[arg(long, value_name = "PATH")]
+    pub catalog: Option<PathBuf>,
+    /// Print the catalog's models and stop.
+    #[arg(long)]
+    pub list_models: bool,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// A custom AWS endpoint, such as a local emulator (also AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
