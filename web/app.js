@@ -1,30 +1,34 @@
-// The explorer page: opens a CSV (file input, drag and drop, or ?csv=URL)
-// in the engine's worker, keeps the filter and the what-if scenarios in the
-// URL, and re-renders the views when either changes.
+// The explorer page's wiring: opens a CSV (file input, drag and drop, or
+// ?csv=URL) in the engine's worker, keeps the filter and the what-if
+// scenarios in the URL, and tells the views (views.js, charts.js, whatif.js,
+// opening.js) when to render what; it renders nothing itself.
 //
 // Hooks for tests and scripts: <body data-state="empty|loading|ready|error">
-// and data-pending (queries scheduled or running; "0" when the page shows
-// the current state); the headline tiles' data-kpi / data-value.
+// and data-pending (the work in flight, counted by busy.js: "0" when the page
+// shows the current state); the headline tiles' data-kpi / data-value.
 
+import { Busy } from './busy.js';
 import { ExplorerClient } from './explorer.js';
-import { el, clear, byTestId } from './dom.js';
+import { el, byTestId } from './dom.js';
 import { bytes as showBytes, count, money } from './format.js';
 import { loadCatalog, emptyCatalog, defaultScenario, readState, writeState, engineScenario, MAX_SCENARIOS } from './scenario.js';
-import { buildHeadline, renderHeadline, renderBySource, renderDaily, renderHourly, renderTop, renderFileInfo } from './views.js';
+import { buildHeadline, renderFileInfo, renderSourceChoices, renderViews } from './views.js';
 import { dailyCostChart, hourlyChart } from './charts.js';
-import { ScenarioCard } from './whatif.js';
+import { ScenarioCard, renderCatalog } from './whatif.js';
+import { askToOpen, csvSource, renderProgress, trusted } from './opening.js';
 
 const TOP_N = 10;
 
+/** The page's state: every piece of it lives here or in a scenario card. */
 const page = {
+  busy: null,
   client: null,
   catalog: null,
   loaded: false,
   filter: { from: '', to: '', sources: null },
   cards: [],
+  nextCardId: 1,
   charts: {},
-  pending: 0,
-  timers: new Map(),
   generations: new Map(),
   announcements: new Map(),
   announceTimer: 0,
@@ -33,12 +37,13 @@ const page = {
   dismissConfirm: null, // answers "no" to the ?csv= confirmation, while it is shown
 };
 
-// ---- busy tracking -------------------------------------------------------
+// ---- work in flight ------------------------------------------------------
 
-function showPending() {
-  document.body.dataset.pending = String(page.pending);
+/** Shows how much work is in flight (Busy calls it on every change). */
+function showPending(pending) {
+  document.body.dataset.pending = String(pending);
   // Screen readers: the figures are being recomputed.
-  byTestId('results').setAttribute('aria-busy', String(page.pending > 0));
+  byTestId('results').setAttribute('aria-busy', String(pending > 0));
 }
 
 /**
@@ -56,30 +61,7 @@ function announce(key, message) {
 
 /** Runs fn after `delay` ms, replacing a run of the same key not yet started. */
 function schedule(key, fn, delay = 60) {
-  if (page.timers.has(key)) clearTimeout(page.timers.get(key));
-  else page.pending += 1;
-  showPending();
-  page.timers.set(
-    key,
-    setTimeout(() => {
-      page.timers.delete(key);
-      fn()
-        .catch(showError)
-        .finally(() => {
-          page.pending -= 1;
-          showPending();
-        });
-    }, delay),
-  );
-}
-
-/** Drops a scheduled run of `key` not yet started (it will not run). */
-function cancel(key) {
-  if (!page.timers.has(key)) return;
-  clearTimeout(page.timers.get(key));
-  page.timers.delete(key);
-  page.pending -= 1;
-  showPending();
+  page.busy.later(key, fn, delay, showError);
 }
 
 /** A token for the latest request under `key`: isLatest() is false once a newer one started. */
@@ -105,55 +87,45 @@ function hideError() {
 
 // ---- loading -------------------------------------------------------------
 
-function showProgress({ stage, loaded, total }) {
-  const bar = byTestId('progress');
-  const label = byTestId('progress-label');
-  // `total` can be short of the bytes read (a compressed Content-Length): the bar stops at full.
-  if (stage === 'reading' && total > 0) {
-    bar.max = total;
-    bar.value = Math.min(loaded, total);
-    label.textContent = loaded <= total ? `Reading ${showBytes(loaded)} of ${showBytes(total)}…` : `Reading ${showBytes(loaded)}…`;
-  } else {
-    bar.removeAttribute('value');
-    label.textContent = stage === 'reading' ? `Reading ${showBytes(loaded)}…` : stage === 'parsing' ? `Parsing ${showBytes(total)}…` : 'Computing views…';
-  }
+function showProgress(progress) {
+  renderProgress(byTestId('loading'), progress);
 }
 
 /**
  * Opens { file } or { url } in the engine and shows it as `name`; `origin`:
  * the other site a URL is read from ('' for this page's own, and files).
+ * The whole of it, views included, is one piece of work in flight.
  */
-async function open(source, name, origin = '') {
-  const load = ++page.loadGeneration;
+function open(source, name, origin = '') {
+  return page.busy.run(() => load(source, name, origin));
+}
+
+async function load(source, name, origin) {
+  const mine = ++page.loadGeneration;
+  const latest = () => mine === page.loadGeneration;
   hideError();
   setState('loading');
   byTestId('loading').hidden = false;
   showProgress({ stage: 'reading', loaded: 0, total: source.file?.size ?? 0 });
-  page.pending += 1;
-  showPending();
   try {
-    const { info, bytes, parse_ms: parseMs } = await page.client.open(source, (p) => load === page.loadGeneration && showProgress(p));
+    const { info, bytes, parse_ms: parseMs } = await page.client.open(source, (p) => latest() && showProgress(p));
     // The scenarios need the catalog; the views do not, so a failed start still shows them.
     await page.ready.catch(() => {});
-    if (load !== page.loadGeneration) return;
+    if (!latest()) return;
     showProgress({ stage: 'views' });
-    renderFileInfo(name, showBytes(bytes), info);
-    byTestId('file-summary').dataset.origin = origin;
-    byTestId('file-summary').dataset.parseMs = parseMs.toFixed(1);
+    renderFileInfo(byTestId('results'), { name, size: showBytes(bytes), origin, parseMs, info });
     setupFilterControls(info);
     page.loaded = true;
     byTestId('results').hidden = false;
     await refreshAll();
-    if (load !== page.loadGeneration) return;
+    if (!latest()) return;
     setState('ready');
   } catch (e) {
-    if (load !== page.loadGeneration) return;
+    if (!latest()) return;
     showError(`Could not open ${name}: ${e instanceof Error ? e.message : e}`);
     setState(page.loaded ? 'ready' : 'error');
   } finally {
-    if (load === page.loadGeneration) byTestId('loading').hidden = true;
-    page.pending -= 1;
-    showPending();
+    if (latest()) byTestId('loading').hidden = true;
   }
 }
 
@@ -190,81 +162,12 @@ function setupLoading() {
 
 // ---- ?csv=URL ------------------------------------------------------------
 
-/** At most `max` characters of a text the page repeats (a URL can be megabytes long). */
-function shorten(text, max = 200) {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
-}
-
-/** A URL's last path segment, decoded for display (as it is when its percent-encoding is malformed). */
-function fileName(url) {
-  const last = url.pathname.split('/').pop();
-  if (!last) return url.href;
-  try {
-    return decodeURIComponent(last);
-  } catch {
-    return last;
-  }
-}
-
-/**
- * What ?csv= names: { url, name, origin } (origin: null for this page's own)
- * or { error } to show. Only http(s) URLs are read: a data: URL would carry
- * its figures in the link itself.
- */
-function csvSource(text) {
-  let url;
-  try {
-    url = new URL(text, location.href);
-  } catch {
-    return { error: `?csv= is not a URL: ${shorten(text)}` };
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return { error: `?csv= must be an http: or https: URL; a ${url.protocol} URL is not opened (${shorten(text)}). Open the file with "Open a CSV…" instead.` };
-  }
-  if (url.username || url.password) return { error: '?csv= must not carry a user name or password.' };
-  const origin = url.origin === location.origin ? null : url.origin;
-  return { url, name: fileName(url), origin };
-}
-
-/**
- * Whether a CSV opens without asking: only from this page's own origin
- * (another port of this machine is another origin, and is asked for too).
- */
-function trusted({ origin }) {
-  return origin === null;
-}
-
-/**
- * Asks, in the page, before reading a CSV from another site: its figures
- * would be shown as if they were the user's, and the site learns of the
- * visit. Resolves true when the user chose to open it.
- */
-function confirmSource({ url, name, origin }) {
-  return new Promise((resolve) => {
-    const answer = (yes) => {
-      page.dismissConfirm = null;
-      box.remove();
-      resolve(yes);
-    };
-    page.dismissConfirm = () => answer(false);
-    const title = el('h2', { id: 'csv-confirm-title', text: 'Open a CSV from another site?' });
-    const box = el(
-      'section',
-      { class: 'card', data: { testid: 'csv-confirm' }, attrs: { role: 'region', 'aria-labelledby': 'csv-confirm-title' }, tabIndex: -1 },
-      title,
-      el('p', {}, 'This link asks the page to read ', el('strong', { text: name }), ' from ', el('code', { data: { testid: 'csv-confirm-origin' }, text: origin }), ':'),
-      el('p', {}, el('code', { class: 'small', text: shorten(url.href, 500) })),
-      el('p', { class: 'warning', text: 'Open it only if you trust that site: its figures will be shown here, and it will see that you opened them.' }),
-      el(
-        'p',
-        {},
-        el('button', { type: 'button', class: 'button primary', data: { testid: 'csv-confirm-open' }, text: `Open from ${url.host}`, on: { click: () => answer(true) } }),
-        ' ',
-        el('button', { type: 'button', data: { testid: 'csv-confirm-cancel' }, text: 'Do not open', on: { click: () => answer(false) } }),
-      ),
-    );
-    byTestId('error').before(box);
-    box.focus();
+/** Asks before reading another site's CSV (opening.js); resolves true when the user agreed. */
+function confirmSource(source) {
+  const { answer, dismiss } = askToOpen(byTestId('error'), source);
+  page.dismissConfirm = dismiss;
+  return answer.finally(() => {
+    if (page.dismissConfirm === dismiss) page.dismissConfirm = null;
   });
 }
 
@@ -272,7 +175,7 @@ function confirmSource({ url, name, origin }) {
 async function openCsvParameter() {
   const text = new URLSearchParams(location.search).get('csv');
   if (!text) return;
-  const source = csvSource(text);
+  const source = csvSource(text, location.href);
   if (source.error) {
     showError(source.error);
     setState('error');
@@ -302,11 +205,7 @@ function setupFilterControls(info) {
     const known = page.filter.sources.filter((s) => info.sources.includes(s));
     page.filter.sources = known.length || page.filter.sources.length === 0 ? known : null;
   }
-  const list = clear(byTestId('filter-sources'));
-  for (const source of info.sources) {
-    const box = el('input', { type: 'checkbox', value: source, data: { testid: 'filter-source' }, on: { change: readSourceBoxes } });
-    list.append(el('label', { class: 'check' }, box, ' ', el('code', { text: source })));
-  }
+  renderSourceChoices(byTestId('filter-sources'), info.sources, readSourceBoxes);
   showFilter();
 }
 
@@ -382,29 +281,20 @@ async function refreshViews() {
   const token = generation('views');
   const views = await page.client.views(engineFilter(), TOP_N);
   if (!token.isLatest()) return;
-  renderHeadline(byTestId('headline'), views.headline);
-  renderBySource(byTestId('by-source'), views);
-  renderDaily(byTestId('daily-table'), views);
-  renderHourly(byTestId('hourly-table'), views);
-  renderTop(byTestId('top10'), views);
+  renderViews(byTestId('results'), views);
   announce('views', `Figures updated: ${count(views.headline.records)} conversations, total cost ${money(views.headline.total_cost)}.`);
-  // Charts draw in their own tasks, so the page answers input in between.
-  await nextTask();
-  if (!token.isLatest()) return;
-  page.charts.daily.update(views);
-  await nextTask();
-  if (!token.isLatest()) return;
-  page.charts.hourly.update(views);
-}
-
-/** Lets the browser handle input and paint before the next piece of work. */
-function nextTask() {
-  return new Promise((resolve) => setTimeout(resolve, 0));
+  // Charts draw in tasks of their own, so the page answers input in between.
+  for (const chart of [page.charts.daily, page.charts.hourly]) {
+    await page.busy.task(() => token.isLatest() && chart.update(views));
+  }
 }
 
 async function refreshCard(card) {
-  if (!page.loaded || card.destroyed || !card.valid) return;
+  if (!page.loaded || card.destroyed) return;
   const token = generation(`card-${card.id}`);
+  // The engine's answer on the card's prices (maybe still on its way) decides whether they can be priced.
+  await card.checked;
+  if (!token.isLatest() || card.destroyed || !card.valid) return;
   // Shown only while it is still the card's latest request, the card is on
   // the page, and its prices are still the ones sent.
   const scenario = card.scenario;
@@ -436,7 +326,9 @@ function placeCards() {
 }
 
 function addCard(scenario) {
-  const card = new ScenarioCard(page.catalog, scenario, {
+  const card = new ScenarioCard(page.nextCardId++, page.catalog, scenario, {
+    checkPrices: (texts) => page.client.plainPrices(texts),
+    work: (fn) => page.busy.run(fn),
     onChange: (c, { typing }) => {
       if (c.destroyed) return;
       saveState();
@@ -460,7 +352,7 @@ function addCard(scenario) {
 /** Takes a card off the page for good: its pending refresh is dropped, a running one is ignored. */
 function dropCard(card) {
   const key = `card-${card.id}`;
-  cancel(key);
+  page.busy.cancel(key);
   page.generations.delete(key);
   page.announcements.delete(key);
   card.destroy();
@@ -479,9 +371,11 @@ async function exportCsv(card) {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-/** Applies the URL's hash: scenarios (the default one when none) and filter. */
-function applyHash() {
-  const { scenarios, filter } = readState(location.hash, page.catalog);
+/** Applies the URL's hash: scenarios (the default one when none) and filter; the latest hash wins. */
+async function applyHash() {
+  const token = generation('hash');
+  const { scenarios, filter } = await readState(location.hash, page.catalog, (texts) => page.client.plainPrices(texts));
+  if (!token.isLatest()) return;
   page.filter = filter;
   for (const card of page.cards) dropCard(card);
   page.cards = [];
@@ -498,43 +392,25 @@ function setupScenarios() {
     saveState();
     schedule(`card-${card.id}`, () => refreshCard(card), 0);
   });
-  window.addEventListener('hashchange', applyHash);
+  window.addEventListener('hashchange', () => page.busy.run(applyHash).catch(showError));
 }
 
 // ---- start ---------------------------------------------------------------
 
 /**
- * The price catalog: a catalog that cannot be used leaves custom prices only,
- * and says so in the what-if section (the rest of the page does not need it).
+ * The price catalog, checked by the engine: a catalog that cannot be used
+ * leaves custom prices only, and says so in the what-if section (the rest of
+ * the page does not need it).
  */
 async function setupCatalog() {
   let error = null;
   try {
-    page.catalog = await loadCatalog();
+    page.catalog = await loadCatalog((text) => page.client.catalog(text));
   } catch (e) {
     error = e;
-    page.catalog = { ...emptyCatalog(), dropped: e.dropped ?? [] };
+    page.catalog = emptyCatalog(await page.client.defaultBatchMultiplier());
   }
-  const { models, unit, as_of: asOf, dropped, warnings } = page.catalog;
-  byTestId('catalog-note').textContent = error
-    ? 'Prices: web/prices.json could not be used; enter custom prices (USD per 1,000 tokens).'
-    : `Prices: web/prices.json, ${models.length} models, ${typeof unit === 'string' ? unit : 'per 1K tokens'}, as of ${typeof asOf === 'string' ? asOf : '?'}.`;
-  const box = byTestId('catalog-error');
-  box.textContent = error ? `The price catalog could not be used: ${error.message}. Custom prices still work.` : '';
-  box.hidden = !error;
-  renderCatalogProblems(byTestId('catalog-problems'), dropped, warnings);
-}
-
-/** The catalog entries left out, and other catalog problems, listed (as text). */
-function renderCatalogProblems(root, dropped, warnings) {
-  clear(root).hidden = dropped.length === 0 && warnings.length === 0;
-  if (dropped.length) {
-    root.append(
-      el('p', { class: 'warning', text: `${dropped.length} ${dropped.length === 1 ? 'entry' : 'entries'} of the price catalog could not be used and ${dropped.length === 1 ? 'is' : 'are'} not offered:` }),
-      el('ul', { data: { testid: 'catalog-dropped' } }, dropped.map(({ entry, reason }) => el('li', {}, el('code', { text: entry }), `: ${reason}`))),
-    );
-  }
-  for (const warning of warnings) root.append(el('p', { class: 'warning', text: `Price catalog: ${warning}.` }));
+  renderCatalog(byTestId('whatif'), { catalog: page.catalog, error });
 }
 
 /** The price catalog, the filter controls and the scenario cards. */
@@ -542,33 +418,27 @@ async function setupExplorer() {
   await setupCatalog();
   setupFilter();
   setupScenarios();
-  applyHash();
+  await applyHash();
 }
 
 function main() {
+  page.busy = new Busy(showPending);
   setState('empty');
   buildHeadline(byTestId('headline'));
   page.charts.daily = dailyCostChart(byTestId('daily-chart'));
   page.charts.hourly = hourlyChart(byTestId('hourly-chart'));
-  page.client = new ExplorerClient();
+  page.client = new ExplorerClient(undefined, { busy: page.busy });
   page.client.version().then(
     (v) => (byTestId('engine-version').textContent = `engine ${v}`),
     (e) => showError(`The engine could not start: ${e.message} (is web/pkg/ built? run scripts/build-wasm.sh)`),
   );
   // A file can be chosen at once; showing it waits for the catalog (open() awaits page.ready,
   // which resolves even when the catalog cannot be used).
-  page.pending += 1;
-  showPending();
-  page.ready = setupExplorer();
-  page.ready
-    .catch((e) => {
-      showError(e.message);
-      setState('error');
-    })
-    .finally(() => {
-      page.pending -= 1;
-      showPending();
-    });
+  page.ready = page.busy.run(setupExplorer);
+  page.ready.catch((e) => {
+    showError(e.message);
+    setState('error');
+  });
   setupLoading();
 }
 

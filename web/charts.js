@@ -4,6 +4,8 @@
 // strings become numbers here only to be drawn; figures shown as text come
 // from the exact strings.
 
+import { el } from './dom.js';
+
 const PALETTE = ['#3867d6', '#f7b731', '#20bf6b', '#eb3b5a', '#8854d0', '#0fb9b1', '#fa8231', '#4b6584'];
 
 const Chart = globalThis.Chart;
@@ -41,12 +43,7 @@ function lazyChart(canvas, type, options) {
       if (unavailable || destroyed) return;
       if (!chartsAvailable) {
         unavailable = true;
-        canvas.replaceWith(
-          Object.assign(document.createElement('p'), {
-            className: 'muted',
-            textContent: 'Charts are unavailable (web/vendor/ is missing: run `node web/tools/vendor.mjs`).',
-          }),
-        );
+        canvas.replaceWith(el('p', { class: 'muted', text: 'Charts are unavailable (web/vendor/ is missing: run `node web/tools/vendor.mjs`).' }));
         return;
       }
       if (!chart) {

@@ -1,13 +1,16 @@
 // The page's handle on the engine in worker.js: each method posts one request
 // and resolves with the worker's answer, JSON parsed (money stays in exact
-// decimal strings: the page never does arithmetic on it).
+// decimal strings: the page never does arithmetic on it). Given a Busy
+// (busy.js), every request counts as work in flight until it is answered.
 
 export class ExplorerClient {
   #worker;
   #next = 1;
   #pending = new Map();
+  #busy;
 
-  constructor(workerUrl = new URL('./worker.js', import.meta.url)) {
+  constructor(workerUrl = new URL('./worker.js', import.meta.url), { busy = null } = {}) {
+    this.#busy = busy;
     this.#worker = new Worker(workerUrl, { type: 'module' });
     this.#worker.onmessage = ({ data }) => this.#receive(data);
     this.#worker.onerror = (event) => {
@@ -35,10 +38,11 @@ export class ExplorerClient {
 
   #call(op, args, onProgress, transfer = []) {
     const id = this.#next++;
-    return new Promise((resolve, reject) => {
+    const answer = new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, onProgress });
       this.#worker.postMessage({ id, op, args }, transfer);
     });
+    return this.#busy ? this.#busy.run(() => answer) : answer;
   }
 
   /**
@@ -56,7 +60,7 @@ export class ExplorerClient {
     return JSON.parse(await this.#call('views', { filter, topN }));
   }
 
-  /** Explorer.whatif(filter, scenario), parsed; scenario = { input_per_1k, output_per_1k, batch }. */
+  /** Explorer.whatif(filter, scenario), parsed; scenario = { input_per_1k, output_per_1k, batch, batch_multiplier }. */
   async whatif(filter, scenario) {
     return JSON.parse(await this.#call('whatif', { filter, scenario }));
   }
@@ -64,6 +68,25 @@ export class ExplorerClient {
   /** The re-priced rows as CSV bytes (a Uint8Array). */
   whatifCsv(filter, scenario) {
     return this.#call('whatifCsv', { filter, scenario });
+  }
+
+  /**
+   * The price catalog `text` (web/prices.json's shape) read and checked by
+   * the core: { models, batch_multiplier, dropped, warnings, ...its other
+   * fields }. Rejects, with the core's message, when no model is usable.
+   */
+  async catalog(text) {
+    return JSON.parse(await this.#call('catalog', { text }));
+  }
+
+  /** For each text, whether it is a price the engine takes as typed: a plain non-negative decimal. */
+  plainPrices(texts) {
+    return this.#call('plainPrices', { texts });
+  }
+
+  /** The batch multiplier the engine applies when a catalog names none. */
+  defaultBatchMultiplier() {
+    return this.#call('defaultBatchMultiplier', {});
   }
 
   /** The engine's version. */

@@ -2,7 +2,9 @@
 //
 // A scenario is { model, input_per_1k, output_per_1k, batch }: model is a
 // catalog id (web/prices.json) or "custom"; prices are decimal strings, sent
-// to the engine as they are. The scenarios and the filter live in the URL's
+// to the engine as they are. What counts as a price, and which catalog
+// entries can be used, is the engine's to say (the core's rules, asked
+// through the worker): this module has no rules of its own. The scenarios and the filter live in the URL's
 // hash, so a copied URL reopens the same view:
 //
 //   #s=<model>~<input>~<output>~<0|1>&s=...&from=YYYY-MM-DD&to=YYYY-MM-DD&src=<source>&src=...
@@ -12,78 +14,28 @@
 export const CUSTOM = 'custom';
 const MAX_SCENARIOS = 6;
 
-/** The engine's own batch multiplier (ScenarioSpec's default), used when the catalog names none. */
-export const ENGINE_BATCH_MULTIPLIER = '0.5';
-
 /**
- * Loads the price catalog shipped beside the page. Resolves to the catalog
- * with only its usable models, plus `dropped` ([{ entry, reason }]: the
- * entries left out, to be shown, not silently skipped) and `warnings`
- * (other problems worked around). Throws when there is no usable catalog at
- * all; the error's `dropped` then lists what was there.
+ * Loads the price catalog shipped beside the page, and has the engine check
+ * it (`check`: ExplorerClient.catalog, the core's rules, the command line's
+ * too). Resolves to the checked catalog: its usable models (each with a name
+ * and its prices as written), `batch_multiplier` (the catalog's, or the
+ * engine's default), `dropped` ([{ entry, reason }]: the entries left out,
+ * to be shown, not silently skipped), `warnings` (other problems worked
+ * around) and the catalog's other fields. Throws when there is no usable
+ * catalog at all.
  */
-export async function loadCatalog(url = new URL('./prices.json', import.meta.url)) {
+export async function loadCatalog(check, url = new URL('./prices.json', import.meta.url)) {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`could not load the price catalog (${url}): HTTP ${response.status}`);
-  let catalog;
-  try {
-    catalog = JSON.parse(await response.text());
-  } catch (e) {
-    throw new Error(`the price catalog (${url}) is not valid JSON: ${e.message}`);
-  }
-  if (!catalog || typeof catalog !== 'object' || !Array.isArray(catalog.models)) {
-    throw new Error(`the price catalog (${url}) has no "models" list`);
-  }
-  const models = [];
-  const dropped = [];
-  const seen = new Set();
-  catalog.models.forEach((m, i) => {
-    const entry = typeof m?.id === 'string' && m.id ? m.id : `entry ${i + 1}`;
-    const reason = modelProblem(m, seen);
-    if (reason) {
-      dropped.push({ entry, reason });
-      return;
-    }
-    seen.add(m.id);
-    models.push({
-      ...m,
-      name: typeof m.name === 'string' && m.name ? m.name : m.id,
-      input_per_1k: m.input_per_1k.trim(),
-      output_per_1k: m.output_per_1k.trim(),
-    });
-  });
-  const warnings = [];
-  let batchMultiplier = catalog.batch_multiplier ?? ENGINE_BATCH_MULTIPLIER;
-  if (!isPrice(batchMultiplier)) {
-    warnings.push(`batch_multiplier ${JSON.stringify(batchMultiplier)} is not a plain decimal string; using ${ENGINE_BATCH_MULTIPLIER}`);
-    batchMultiplier = ENGINE_BATCH_MULTIPLIER;
-  }
-  if (models.length === 0) {
-    throw Object.assign(new Error('the price catalog lists no usable model'), { dropped });
-  }
-  return { ...catalog, models, batch_multiplier: batchMultiplier.trim(), dropped, warnings };
+  return check(await response.text());
 }
 
-/** Why a catalog entry cannot be used, or '' when it can. */
-function modelProblem(m, seen) {
-  if (!m || typeof m !== 'object') return 'not an object';
-  if (typeof m.id !== 'string' || !m.id) return 'no "id"';
-  if (m.id === CUSTOM) return `"${CUSTOM}" is reserved`;
-  if (seen.has(m.id)) return 'the same id as an earlier entry';
-  for (const key of ['input_per_1k', 'output_per_1k']) {
-    if (!isPrice(m[key])) return `${key} ${JSON.stringify(m[key]) ?? 'missing'} is not a plain decimal string`;
-  }
-  return '';
-}
-
-/** The catalog used when web/prices.json cannot be: no models, custom prices only. */
-export function emptyCatalog() {
-  return { models: [], batch_multiplier: ENGINE_BATCH_MULTIPLIER, dropped: [], warnings: [] };
-}
-
-/** A price as the engine accepts it from the page: a plain non-negative decimal. */
-export function isPrice(text) {
-  return typeof text === 'string' && text.length <= 24 && /^(\d+(\.\d*)?|\.\d+)$/.test(text.trim());
+/**
+ * The catalog used when web/prices.json cannot be: no models, custom prices
+ * only, at the engine's batch multiplier.
+ */
+export function emptyCatalog(batchMultiplier) {
+  return { models: [], batch_multiplier: batchMultiplier, dropped: [], warnings: [] };
 }
 
 /** The catalog entry with this id, if any. */
@@ -115,14 +67,14 @@ export function normalize(catalog, s) {
 
 /**
  * What the engine takes: { input_per_1k, output_per_1k, batch, batch_multiplier };
- * the multiplier is the catalog's, the same one the card's label shows.
+ * the multiplier is the checked catalog's, the same one the card's label shows.
  */
 export function engineScenario(s, catalog) {
   return {
     input_per_1k: s.input_per_1k.trim(),
     output_per_1k: s.output_per_1k.trim(),
     batch: !!s.batch,
-    batch_multiplier: catalog?.batch_multiplier ?? ENGINE_BATCH_MULTIPLIER,
+    batch_multiplier: catalog.batch_multiplier,
   };
 }
 
@@ -136,9 +88,14 @@ function decodeSafe(text) {
   }
 }
 
-/** Reads { scenarios, filter } from a URL hash (scenarios may be empty). */
-export function readState(hash, catalog) {
-  const scenarios = [];
+/**
+ * Reads { scenarios, filter } from a URL hash (scenarios may be empty). A
+ * scenario is kept only when both its prices are plain decimals: the engine
+ * says which (`checkPrices(texts)` resolves to a boolean per text), since a
+ * hand-edited link may hold anything.
+ */
+export async function readState(hash, catalog, checkPrices) {
+  const candidates = [];
   const filter = { from: '', to: '', sources: null };
   for (const part of hash.replace(/^#/, '').split('&')) {
     if (!part) continue;
@@ -148,10 +105,8 @@ export function readState(hash, catalog) {
     if (key === 's') {
       const pieces = raw.split('~').map(decodeSafe);
       const [model, input, output, batch] = pieces;
-      if (pieces.length === 4 && model !== null && isPrice(input ?? '') && isPrice(output ?? '')) {
-        if (scenarios.length < MAX_SCENARIOS) {
-          scenarios.push(normalize(catalog, { model, input_per_1k: input, output_per_1k: output, batch: batch === '1' }));
-        }
+      if (pieces.length === 4 && model !== null && input !== null && output !== null) {
+        candidates.push({ model, input_per_1k: input, output_per_1k: output, batch: batch === '1' });
       }
     } else if (key === 'from' || key === 'to') {
       const day = decodeSafe(raw);
@@ -163,6 +118,11 @@ export function readState(hash, catalog) {
       filter.sources = [];
     }
   }
+  const plain = await checkPrices(candidates.flatMap((s) => [s.input_per_1k, s.output_per_1k]));
+  const scenarios = candidates
+    .filter((_, i) => plain[2 * i] && plain[2 * i + 1])
+    .slice(0, MAX_SCENARIOS)
+    .map((s) => normalize(catalog, s));
   return { scenarios, filter };
 }
 

@@ -1,4 +1,6 @@
-// Renders the explorer's views (Explorer.views() and .info()) into the page.
+// The explorer's views of Explorer.views() and .info(): each a function of
+// (root, data) that renders into the element it is given and holds no state
+// (the page decides when; the charts, which keep theirs, are in charts.js).
 // Every CSV-derived value goes in as text (dom.js); exact values ride along
 // in data-value attributes for tests and scripts.
 
@@ -15,6 +17,27 @@ const KPIS = [
   ['total_cost', 'Total cost', (v) => money(v)],
   ['avg_cost', 'Average cost per conversation', (v) => money(v)],
 ];
+
+/**
+ * Every table view of an Explorer.views() result, into the parts of `root`
+ * that hold them (data-testid headline, by-source, daily-table, hourly-table, top10).
+ */
+export function renderViews(root, views) {
+  renderHeadline(byTestId('headline', root), views.headline);
+  renderBySource(byTestId('by-source', root), views);
+  renderDaily(byTestId('daily-table', root), views);
+  renderHourly(byTestId('hourly-table', root), views);
+  renderTop(byTestId('top10', root), views);
+}
+
+/** The filter's source checkboxes into `root`, one per source (its name as text); onChange on each change. */
+export function renderSourceChoices(root, sources, onChange) {
+  clear(root).append(
+    ...sources.map((source) =>
+      el('label', { class: 'check' }, el('input', { type: 'checkbox', value: source, data: { testid: 'filter-source' }, on: { change: onChange } }), ' ', el('code', { text: source })),
+    ),
+  );
+}
 
 /** Builds the headline tiles once; renderHeadline fills them. */
 export function buildHeadline(root) {
@@ -117,9 +140,15 @@ export function renderTop(root, views) {
   );
 }
 
-/** The file summary: rows read, placeholders dropped, unreadable lines (line + message). */
-export function renderFileInfo(name, size, info) {
-  const summary = byTestId('file-summary');
+/**
+ * The file summary into `root` (its file-summary and unreadable list): the
+ * name and size shown, where it came from (`origin`, '' for this page's own),
+ * rows read, placeholders dropped, unreadable lines (line + message).
+ */
+export function renderFileInfo(root, { name, size, origin, parseMs, info }) {
+  const summary = byTestId('file-summary', root);
+  summary.dataset.origin = origin;
+  summary.dataset.parseMs = parseMs.toFixed(1);
   summary.dataset.rows = String(info.rows);
   summary.dataset.placeholderRows = String(info.placeholder_rows);
   summary.dataset.unreadable = String(info.unreadable.length);
@@ -132,8 +161,8 @@ export function renderFileInfo(name, size, info) {
     '.',
   );
 
-  const box = byTestId('unreadable-box');
-  const list = clear(byTestId('unreadable'));
+  const box = byTestId('unreadable-box', root);
+  const list = clear(byTestId('unreadable', root));
   box.hidden = info.unreadable.length === 0;
   for (const bad of info.unreadable.slice(0, MAX_UNREADABLE_SHOWN)) {
     list.append(el('li', { data: { line: String(bad.line) } }, el('span', { class: 'line', text: `line ${bad.line}` }), ': ', bad.error));

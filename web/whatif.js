@@ -1,14 +1,14 @@
-// One what-if scenario card: model picker (from the price catalog) or custom
+// The what-if section: what the price catalog offers (and what it could not),
+// and one card per scenario: model picker (from the catalog) or custom
 // prices, the batch discount, the re-priced figures, a chart of actual vs
-// what-if per day, and the re-priced rows as a CSV download.
+// what-if per day, and the re-priced rows as a CSV download. A card's state
+// is its own; whether a typed price can be used is the engine's call.
 
-import { el, append } from './dom.js';
+import { el, append, byTestId, clear } from './dom.js';
 import { count, money, percent, signedMoney } from './format.js';
-import { CUSTOM, findModel, fromModel, isPrice } from './scenario.js';
+import { CUSTOM, findModel, fromModel } from './scenario.js';
 import { whatifChart } from './charts.js';
 import { table } from './views.js';
-
-let serial = 0;
 
 /** A catalog field shown as text: strings only (the catalog is hand-edited data). */
 const text = (value, fallback) => (typeof value === 'string' && value ? value : fallback);
@@ -21,28 +21,66 @@ function priceDate(m) {
   return `as of ${date}`;
 }
 
+/**
+ * What the catalog offers, into the what-if section `root` (its
+ * catalog-note, catalog-error and catalog-problems): `catalog` as checked by
+ * the engine, or `error` when none could be used (custom prices only).
+ */
+export function renderCatalog(root, { catalog, error }) {
+  const { models, unit, as_of: asOf, dropped, warnings } = catalog;
+  byTestId('catalog-note', root).textContent = error
+    ? 'Prices: web/prices.json could not be used; enter custom prices (USD per 1,000 tokens).'
+    : `Prices: web/prices.json, ${models.length} models, ${typeof unit === 'string' ? unit : 'per 1K tokens'}, as of ${typeof asOf === 'string' ? asOf : '?'}.`;
+  const box = byTestId('catalog-error', root);
+  box.textContent = error ? `The price catalog could not be used: ${error.message}. Custom prices still work.` : '';
+  box.hidden = !error;
+  renderCatalogProblems(byTestId('catalog-problems', root), dropped, warnings);
+}
+
+/** The catalog entries left out, and other catalog problems, listed (as text). */
+function renderCatalogProblems(root, dropped, warnings) {
+  clear(root).hidden = dropped.length === 0 && warnings.length === 0;
+  if (dropped.length) {
+    root.append(
+      el('p', { class: 'warning', text: `${dropped.length} ${dropped.length === 1 ? 'entry' : 'entries'} of the price catalog could not be used and ${dropped.length === 1 ? 'is' : 'are'} not offered:` }),
+      el('ul', { data: { testid: 'catalog-dropped' } }, dropped.map(({ entry, reason }) => el('li', {}, el('code', { text: entry }), `: ${reason}`))),
+    );
+  }
+  for (const warning of warnings) root.append(el('p', { class: 'warning', text: `Price catalog: ${warning}.` }));
+}
+
 export class ScenarioCard {
   /**
-   * scenario: { model, input_per_1k, output_per_1k, batch }
-   * hooks: { onChange(card, { typing }), onRemove(card), onExport(card) }
+   * id: unique on the page (element ids derive from it); catalog: the checked
+   * catalog; scenario: { model, input_per_1k, output_per_1k, batch }.
+   * hooks: {
+   *   checkPrices(texts) → Promise<boolean[]>: whether each is a plain decimal (the engine's rule),
+   *   work(fn) → Promise: runs fn as the page's work in flight (data-pending),
+   *   onChange(card, { typing }), onRemove(card), onExport(card)
+   * }
    */
-  constructor(catalog, scenario, hooks) {
+  constructor(id, catalog, scenario, hooks) {
+    this.id = id;
     this.catalog = catalog;
     this.scenario = { ...scenario };
     this.hooks = hooks;
-    this.id = ++serial;
     this.destroyed = false;
+    this.valid = false;
     this.#build();
     this.#showScenario();
-    // A scenario without usable prices (no catalog, say) starts stale, asking for them.
-    if (!this.#checkPrices()) this.#setStale(true);
+    /**
+     * The latest price check: resolves to whether the prices shown can be
+     * used (null when a newer check decides). A scenario without usable
+     * prices (no catalog, say) turns stale, asking for them.
+     */
+    this.checked = hooks.work(() => this.#checkPrices());
   }
 
   #build() {
     const id = (name) => `sc${this.id}-${name}`;
     this.select = el(
       'select',
-      { id: id('model'), data: { testid: 'model' }, on: { change: () => this.#pickModel() } },
+      { id: id('model'), data: { testid: 'model' }, on: { change: () => this.#edit(() => this.#pickModel()) } },
       this.catalog.models.map((m) => el('option', { value: m.id, text: `${m.name} — ${m.input_per_1k} / ${m.output_per_1k}` })),
       el('option', { value: CUSTOM, text: 'Custom prices' }),
     );
@@ -55,11 +93,11 @@ export class ScenarioCard {
         spellcheck: false,
         data: { testid },
         attrs: { 'aria-describedby': id('error') },
-        on: { input: () => this.#editPrices() },
+        on: { input: () => this.#edit(() => this.#editPrices()) },
       });
     this.input = priceInput('input', 'price-input');
     this.output = priceInput('output', 'price-output');
-    this.batch = el('input', { id: id('batch'), type: 'checkbox', data: { testid: 'batch' }, on: { change: () => this.#changed() } });
+    this.batch = el('input', { id: id('batch'), type: 'checkbox', data: { testid: 'batch' }, on: { change: () => this.#edit(() => this.#changed()) } });
     this.sourceNote = el('p', { class: 'price-source muted', data: { testid: 'price-source' } });
     this.priceNote = el('p', { class: 'price-note', hidden: true, data: { testid: 'price-note' } });
     this.error = el('p', { id: id('error'), class: 'error', hidden: true, data: { testid: 'scenario-error' } });
@@ -138,6 +176,11 @@ export class ScenarioCard {
     this.priceNote.hidden = !this.priceNote.textContent;
   }
 
+  /** Handles an edit as the page's work in flight, until the card has told the page (or failed). */
+  #edit(fn) {
+    this.hooks.work(fn).catch((e) => this.destroyed || this.fail(e.message));
+  }
+
   #pickModel() {
     const m = findModel(this.catalog, this.select.value);
     if (m) {
@@ -146,7 +189,7 @@ export class ScenarioCard {
       this.output.value = next.output_per_1k;
     }
     this.#showSource();
-    this.#changed();
+    return this.#changed();
   }
 
   #editPrices() {
@@ -155,19 +198,29 @@ export class ScenarioCard {
       this.select.value = CUSTOM;
       this.#showSource();
     }
-    this.#changed(true);
+    return this.#changed(true);
   }
 
-  /** Whether both prices are valid decimals. */
-  get valid() {
-    return isPrice(this.input.value) && isPrice(this.output.value);
-  }
-
-  /** Flags each price box, and says what is wrong; true when both prices are valid. */
-  #checkPrices() {
-    for (const box of [this.input, this.output]) box.setAttribute('aria-invalid', String(!isPrice(box.value)));
+  /**
+   * Has the engine check the prices shown, flags each box and says what is
+   * wrong; a card with unusable prices turns stale. Resolves to whether both
+   * can be used, or null when the boxes changed meanwhile (the newer check decides).
+   */
+  async #checkPrices() {
+    const shown = [this.input.value, this.output.value];
+    let plain;
+    try {
+      plain = await this.hooks.checkPrices(shown);
+    } catch (e) {
+      if (!this.destroyed) this.fail(`The prices could not be checked: ${e.message}`);
+      return false;
+    }
+    if (this.destroyed || this.input.value !== shown[0] || this.output.value !== shown[1]) return null;
+    [this.input, this.output].forEach((box, i) => box.setAttribute('aria-invalid', String(!plain[i])));
+    this.valid = plain[0] && plain[1];
     if (this.valid) return true;
-    const empty = !this.input.value.trim() && !this.output.value.trim();
+    const empty = !shown[0].trim() && !shown[1].trim();
+    this.#setStale(true);
     this.showError(empty ? 'Enter the input and output prices (plain decimals, e.g. 0.003).' : 'Prices must be plain decimals, e.g. 0.003.');
     return false;
   }
@@ -186,11 +239,9 @@ export class ScenarioCard {
     }
   }
 
-  #changed(typing = false) {
-    if (!this.#checkPrices()) {
-      this.#setStale(true);
-      return;
-    }
+  async #changed(typing = false) {
+    this.checked = this.#checkPrices();
+    if (!(await this.checked)) return;
     this.showError('');
     this.scenario = {
       model: this.select.value,

@@ -1,18 +1,25 @@
 // The module worker that owns the engine: loads the wasm, reads the CSV's
 // bytes (from a File, a URL or an ArrayBuffer, reporting progress), keeps the
 // Explorer and answers the page's queries, so the page never runs them itself.
+// It also checks the price catalog and typed prices by the core's rules, so
+// the page has no rules of its own about them.
 //
 // Protocol (see explorer.js): the page posts { id, op, args }; the worker
 // answers { id, ok: true, result } or { id, ok: false, error }, and sends
-// { id, progress: { stage, loaded, total } } while a file loads.
+// { id, progress: { stage, loaded, total } } while a file loads. A newer
+// `open` stops the one still reading (it answers "superseded by a newer file").
 
-import init, { Explorer, version } from './pkg/tally_wasm.js';
+import init, { Explorer, catalog, default_batch_multiplier, is_plain_price, version } from './pkg/tally_wasm.js';
 import { bytes as showBytes } from './format.js';
 
 const ready = init();
 ready.catch(() => {}); // reported to the page by the first operation that needs it
 let explorer = null;
 let latestOpen = 0;
+/** Stops the load still reading, when a newer one starts. */
+let stopReading = null;
+
+const SUPERSEDED = 'superseded by a newer file';
 
 /**
  * The largest CSV the page opens, in bytes. The engine is 32-bit WebAssembly:
@@ -37,14 +44,16 @@ function tooLarge(size) {
  * go straight into one buffer of that size; otherwise (or when the stream
  * turns out longer) the chunks are kept and joined at the end. A stream
  * longer than MAX_LOAD_BYTES is cancelled (it may never end: the tab would
- * buffer it until it died).
+ * buffer it until it died), and so is one whose `signal` is aborted.
  */
-async function readStream(stream, { total = 0, size = 0 }, report) {
+async function readStream(stream, { total = 0, size = 0, signal }, report) {
   if (size > MAX_LOAD_BYTES) {
     await stream.cancel().catch(() => {});
     throw tooLarge(size);
   }
   const reader = stream.getReader();
+  // A cancelled reader ends its pending read as if the stream were done: checked after the loop.
+  signal?.addEventListener('abort', () => reader.cancel().catch(() => {}), { once: true });
   let buffer = null;
   if (size > 0) {
     try {
@@ -77,6 +86,7 @@ async function readStream(stream, { total = 0, size = 0 }, report) {
       report({ stage: 'reading', loaded, total });
     }
   }
+  signal?.throwIfAborted();
   report({ stage: 'reading', loaded, total });
   if (buffer) return loaded === buffer.byteLength ? buffer : buffer.subarray(0, loaded);
   return join(chunks, loaded);
@@ -100,11 +110,12 @@ function join(chunks, length) {
  * asked (or the user agreed) to read this origin, not whichever one it sends
  * us to.
  */
-async function fetchBytes(url, report) {
+async function fetchBytes(url, signal, report) {
   let response;
   try {
-    response = await fetch(url);
+    response = await fetch(url, { signal });
   } catch (e) {
+    if (signal.aborted) throw e;
     // fetch() says only "Failed to fetch" for these, on purpose.
     throw new Error(`could not fetch ${url}: ${e.message}: no answer, a server that does not let this page read it (CORS), or an address this page may not read`);
   }
@@ -123,7 +134,7 @@ async function fetchBytes(url, report) {
   const encoding = (response.headers.get('Content-Encoding') ?? 'identity').trim().toLowerCase();
   const size = encoding === 'identity' ? total : 0;
   if (!response.body) return new Uint8Array(await response.arrayBuffer());
-  return readStream(response.body, { total, size }, report);
+  return readStream(response.body, { total, size, signal }, report);
 }
 
 /** A CSV the engine could not hold says so (the engine itself only says "unreachable"). */
@@ -138,14 +149,23 @@ function newExplorer(bytes) {
 
 const ops = {
   async open({ file, url, buffer }, report) {
-    // Files are read asynchronously: when a newer open started meanwhile, it wins.
+    // Files are read asynchronously: when a newer open starts meanwhile, it
+    // wins, and this one stops reading (a slow download is not finished for nothing).
     const mine = ++latestOpen;
-    await ready;
+    stopReading?.();
+    const reading = new AbortController();
+    stopReading = () => reading.abort(new Error(SUPERSEDED));
     let bytes;
-    if (file) bytes = await readStream(file.stream(), { total: file.size, size: file.size }, report);
-    else if (url) bytes = await fetchBytes(url, report);
-    else bytes = new Uint8Array(buffer);
-    if (mine !== latestOpen) throw new Error('superseded by a newer file');
+    try {
+      await ready;
+      if (file) bytes = await readStream(file.stream(), { total: file.size, size: file.size, signal: reading.signal }, report);
+      else if (url) bytes = await fetchBytes(url, reading.signal, report);
+      else bytes = new Uint8Array(buffer);
+    } catch (e) {
+      throw reading.signal.aborted ? new Error(SUPERSEDED) : e;
+    }
+    if (mine !== latestOpen) throw new Error(SUPERSEDED);
+    stopReading = null;
     report({ stage: 'parsing', loaded: bytes.byteLength, total: bytes.byteLength });
     const started = performance.now();
     const next = newExplorer(bytes);
@@ -165,6 +185,19 @@ const ops = {
   async version() {
     await ready;
     return version();
+  },
+  // The catalog and typed prices, by the core's rules (the command line's too).
+  async catalog({ text }) {
+    await ready;
+    return catalog(String(text));
+  },
+  async plainPrices({ texts }) {
+    await ready;
+    return texts.map((text) => typeof text === 'string' && is_plain_price(text));
+  },
+  async defaultBatchMultiplier() {
+    await ready;
+    return default_batch_multiplier();
   },
 };
 

@@ -1,6 +1,7 @@
 // The price catalog (web/prices.json) is data: a broken one must not stop a
 // CSV from opening, and entries that cannot be used are listed, not dropped
-// silently.
+// silently. The rules are the core's (the page asks the engine, as the
+// command line does), so the reasons shown are the core's words.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,9 +31,10 @@ async function pageWithCatalog(body, status = 200) {
 const value = (locator) => locator.evaluate((n) => n.dataset.value);
 
 for (const [what, body, status, message] of [
-  ['not JSON', '{ "models": [ { "id": ', 200, /not valid JSON/],
+  ['not JSON', '{ "models": [ { "id": ', 200, /the price catalog is not valid JSON/],
   ['missing (HTTP 404)', 'not found', 404, /HTTP 404/],
-  ['without usable models', JSON.stringify({ models: [{ id: 'x', input_per_1k: 'cheap', output_per_1k: '1' }] }), 200, /no usable model/],
+  ['without a models list', JSON.stringify({ as_of: '2026-09' }), 200, /the price catalog has no "models" list/],
+  ['without usable models', JSON.stringify({ models: [{ id: 'x', input_per_1k: 'cheap', output_per_1k: '1' }] }), 200, /lists no usable model \(x: input_per_1k "cheap" is not a plain decimal string\)/],
 ]) {
   test(`a catalog ${what}: the CSV still opens, the error shows in the what-if section, custom prices work`, async () => {
     const csv = await readFile(CONSOLIDATED, 'utf8');
@@ -64,32 +66,81 @@ for (const [what, body, status, message] of [
   });
 }
 
-test('catalog entries that cannot be used are listed (as text), the others offered', async () => {
+test('catalog entries that cannot be used are listed (as text) with the core\'s reasons, the others offered', async () => {
   const catalog = await readJson(join(WEB, 'prices.json'));
   const good = catalog.models.slice(0, 2);
+  // Usable by the same rules: no name (its id is shown), prices with spaces around or a bare point.
+  const plain = { id: 'example.no-name', input_per_1k: ' .5 ', output_per_1k: '3.' };
+  const offered = [...good, plain];
   const bad = [
-    { id: 'anthropic.bad-price', name: 'Bad price', input_per_1k: '0,003', output_per_1k: '0.015' },
-    { name: 'No id', input_per_1k: '0.001', output_per_1k: '0.002' },
-    { id: '<img src=x onerror=alert(1)>', input_per_1k: 0.001, output_per_1k: '0.002' },
-    { ...good[0] },
+    [{ id: 'anthropic.bad-price', name: 'Bad price', input_per_1k: '0,003', output_per_1k: '0.015' }, 'input_per_1k "0,003" is not a plain decimal string'],
+    [{ name: 'No id', input_per_1k: '0.001', output_per_1k: '0.002' }, 'no "id"'],
+    [{ id: '<img src=x onerror=alert(1)>', input_per_1k: 0.001, output_per_1k: '0.002' }, 'input_per_1k 0.001 is not a plain decimal string'],
+    [{ ...good[0] }, 'the same id as an earlier entry'],
+    [{ id: 'example.exponent', input_per_1k: '3e-3', output_per_1k: '0.015' }, 'input_per_1k "3e-3" is not a plain decimal string'],
+    [{ id: 'example.negative', input_per_1k: '0.003', output_per_1k: '-0.015' }, 'output_per_1k "-0.015" is not a plain decimal string'],
+    [{ id: 'example.no-output', input_per_1k: '0.003' }, 'output_per_1k missing is not a plain decimal string'],
+    [{ id: 'custom', input_per_1k: '0.003', output_per_1k: '0.015' }, '"custom" is reserved'],
+    ['a string', 'not an object'],
   ];
-  const page = await pageWithCatalog(JSON.stringify({ ...catalog, models: [...good, ...bad] }));
+  const models = [...offered, ...bad.map(([m]) => m)];
+  // An entry without an id is named by its place in the list (1-based).
+  const entry = (m) => (typeof m?.id === 'string' && m.id ? m.id : `entry ${models.indexOf(m) + 1}`);
+  const page = await pageWithCatalog(JSON.stringify({ ...catalog, models }));
   await page.goto(browser.base);
   await openFile(page, CONSOLIDATED);
 
-  const options = await page.locator('[data-testid="scenario"] [data-testid="model"] option').evaluateAll((o) => o.map((x) => x.value));
-  assert.deepEqual(options, [...good.map((m) => m.id), 'custom']);
+  const card = page.locator('[data-testid="scenario"]').first();
+  const options = await card.locator('[data-testid="model"] option').evaluateAll((o) => o.map((x) => [x.value, x.textContent]));
+  assert.deepEqual(
+    options.map(([id]) => id),
+    [...offered.map((m) => m.id), 'custom'],
+  );
+  assert.equal(options[offered.length - 1][1], 'example.no-name — .5 / 3.');
   assert.equal(await page.locator('[data-testid="catalog-error"]').isHidden(), true);
   assert.equal(await page.locator('[data-testid="catalog-problems"]').isVisible(), true);
   const listed = await page.locator('[data-testid="catalog-dropped"] li').allTextContents();
-  assert.equal(listed.length, 4);
-  assert.match(listed[0], /^anthropic\.bad-price: input_per_1k "0,003" is not a plain decimal/);
-  assert.match(listed[1], /^entry 4: no "id"/);
-  assert.match(listed[2], /^<img src=x onerror=alert\(1\)>: input_per_1k 0\.001 is not a plain decimal string/);
-  assert.match(listed[3], new RegExp(`^${good[0].id.replace(/[.]/g, '\\.')}: the same id as an earlier entry`));
+  assert.deepEqual(
+    listed,
+    bad.map(([m, reason]) => `${entry(m)}: ${reason}`),
+  );
   assert.equal(await page.locator('main img').count(), 0);
-  assert.match(await page.locator('[data-testid="catalog-note"]').textContent(), /, 2 models,/);
+  assert.match(await page.locator('[data-testid="catalog-note"]').textContent(), new RegExp(`, ${offered.length} models,`));
+
+  // The model with prices written loosely re-prices at them, trimmed.
+  const csv = await readFile(CONSOLIDATED, 'utf8');
+  await card.locator('[data-testid="model"]').selectOption(plain.id);
+  await waitIdle(page);
+  assert.deepEqual([await card.locator('[data-testid="price-input"]').inputValue(), await card.locator('[data-testid="price-output"]').inputValue()], ['.5', '3.']);
+  assert.equal(await value(page.locator(TOTAL)), whatifTotal(csv, '0.5', '3'));
   assert.deepEqual(page.events.dialogs, []);
+  assert.deepEqual(page.events.errors, []);
+});
+
+test('a typed price is checked by the same rule as the catalog\'s: no exponent, no sign', async () => {
+  const page = await browser.newPage();
+  await page.goto(browser.base);
+  await openFile(page, CONSOLIDATED);
+  const card = page.locator('[data-testid="scenario"]').first();
+  const input = card.locator('[data-testid="price-input"]');
+  const before = await value(page.locator(TOTAL));
+  for (const typed of ['3e-3', '-0.003', '+0.003', '0.003.1', '0x10', '.', '1'.repeat(25)]) {
+    await input.fill(typed);
+    await waitIdle(page);
+    assert.equal(await input.getAttribute('aria-invalid'), 'true', typed);
+    assert.equal(await value(page.locator(TOTAL)), '', typed);
+  }
+  // Spaces around are not part of the price; a bare point on either side is a decimal.
+  for (const [typed, price] of [[' 0.003 ', '0.003'], ['.003', '.003'], ['3.', '3.']]) {
+    await input.fill(typed);
+    await waitIdle(page);
+    assert.equal(await input.getAttribute('aria-invalid'), 'false', typed);
+    assert.notEqual(await value(page.locator(TOTAL)), '', typed);
+    assert.match(page.url(), new RegExp(`s=custom~${price.replace(/[.]/g, '\\.')}~`), typed);
+  }
+  await input.fill('0.003');
+  await waitIdle(page);
+  assert.equal(await value(page.locator(TOTAL)), before);
   assert.deepEqual(page.events.errors, []);
 });
 

@@ -6,7 +6,35 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FIXTURES, kpis, micros, microsText, openFile, parseCsv, readJson, screenshot, startBrowser, waitIdle } from './helpers.mjs';
+import { FIXTURES, csvRows, kpis, micros, microsText, openFile, parseCsv, readJson, screenshot, startBrowser, waitIdle } from './helpers.mjs';
+
+const CONSOLIDATED = join(FIXTURES, 'expected_consolidated.csv');
+const DAMAGED = join(FIXTURES, 'python_written', 'damaged_rows');
+const TOP_N = 10;
+
+/** Whether a row's create_date falls on a day from `from` to `to` (inclusive; an undated row never does). */
+const within = (from, to) => (r) => r.create_date !== '' && r.create_date.slice(0, 10) >= from && r.create_date.slice(0, 10) <= to;
+
+/**
+ * The headline figures of the rows that pass `keep`, computed here from the
+ * CSV: records, tokens and cost (exact micro-dollars), as the tiles' data-value.
+ */
+function headlineOf(rows, keep) {
+  const kept = rows.filter(keep);
+  const sum = (key) => kept.reduce((n, r) => n + BigInt(r[key]), 0n);
+  return {
+    records: String(kept.length),
+    input_tokens: String(sum('input_token')),
+    output_tokens: String(sum('output_token')),
+    total_cost: microsText(kept.reduce((n, r) => n + micros(r.total_price), 0n)),
+  };
+}
+
+/** The tiles of headlineOf's keys, as the page shows them. */
+async function shownHeadline(page) {
+  const { records, input_tokens, output_tokens, total_cost } = await kpis(page);
+  return { records, input_tokens, output_tokens, total_cost };
+}
 
 let browser;
 before(async () => {
@@ -20,7 +48,7 @@ test('consolidated fixture: headline figures and by-source table match its stats
   const stats = await readJson(join(FIXTURES, 'expected_consolidated.stats.json'));
   const page = await browser.newPage();
   await page.goto(browser.base);
-  await openFile(page, join(FIXTURES, 'expected_consolidated.csv'));
+  await openFile(page, CONSOLIDATED);
   await screenshot(page, 'consolidated');
 
   const values = await kpis(page);
@@ -38,7 +66,7 @@ test('consolidated fixture: headline figures and by-source table match its stats
 
   // Per source, from the CSV: the earliest and latest create_date (rows with
   // a date), and the costs, which add up to the headline total.
-  const [header, ...rows] = parseCsv((await readFile(join(FIXTURES, 'expected_consolidated.csv'), 'utf8')).replace(/^\uFEFF/, '')).filter((r) => r.length > 1);
+  const [header, ...rows] = parseCsv((await readFile(CONSOLIDATED, 'utf8')).replace(/^\uFEFF/, '')).filter((r) => r.length > 1);
   const col = Object.fromEntries(header.map((name, i) => [name, i]));
   const span = {};
   for (const r of rows) {
@@ -58,8 +86,14 @@ test('consolidated fixture: headline figures and by-source table match its stats
     assert.equal(shown, r.earliest);
   }
 
-  // Every view is there: 10 most expensive rows, a daily chart, hours.
-  assert.equal(await page.locator('[data-testid="top-row"]').count(), 10);
+  // Every view is there: the most expensive rows (their costs, from the CSV), a daily chart, hours.
+  const dearest = csvRows(await readFile(CONSOLIDATED, 'utf8'))
+    .map((r) => micros(r.total_price))
+    .sort((a, b) => (b > a) - (b < a))
+    .slice(0, TOP_N)
+    .map(microsText);
+  assert.equal(dearest.length, Math.min(TOP_N, stats.total_records));
+  assert.deepEqual(await page.$$eval('[data-testid="top-row"] [data-col="total_price"]', (c) => c.map((x) => x.dataset.value)), dearest);
   assert.ok((await page.locator('[data-testid="hour-row"]').count()) > 0);
   assert.equal(await page.locator('[data-testid="unreadable-box"]').isHidden(), true);
   assert.deepEqual(page.events.errors, []);
@@ -67,24 +101,32 @@ test('consolidated fixture: headline figures and by-source table match its stats
 
 test('filters: a source and a date range narrow every view', async () => {
   const stats = await readJson(join(FIXTURES, 'expected_consolidated.stats.json'));
+  const rows = csvRows(await readFile(CONSOLIDATED, 'utf8'));
   const page = await browser.newPage();
   await page.goto(browser.base);
-  await openFile(page, join(FIXTURES, 'expected_consolidated.csv'));
+  await openFile(page, CONSOLIDATED);
 
   await page.locator('[data-testid="filter-source"][value="new_table"]').uncheck();
   await waitIdle(page);
-  let values = await kpis(page);
-  assert.equal(values.records, String(stats.records_by_source.old_table));
+  const oldTable = (r) => r.source === 'old_table';
+  assert.equal(String(stats.records_by_source.old_table), headlineOf(rows, oldTable).records);
+  assert.deepEqual(await shownHeadline(page), headlineOf(rows, oldTable));
   assert.deepEqual(await page.$$eval('[data-testid="source-row"] [data-col="source"]', (c) => c.map((x) => x.textContent)), ['old_table']);
   const sources = await page.$$eval('[data-testid="top-row"] [data-col="source"]', (c) => c.map((x) => x.textContent));
   assert.ok(sources.length > 0 && sources.every((s) => s === 'old_table'));
 
+  // Days are inclusive UTC days of create_date; a row without a date is outside any range.
   await page.locator('[data-testid="filter-from"]').fill('2025-12-01');
   await page.locator('[data-testid="filter-to"]').fill('2025-12-31');
   await waitIdle(page);
-  values = await kpis(page);
-  const n = Number(values.records);
-  assert.ok(n > 0 && n < stats.records_by_source.old_table, `records in December 2025: ${n}`);
+  const december = (r) => oldTable(r) && within('2025-12-01', '2025-12-31')(r);
+  const expected = headlineOf(rows, december);
+  // The range keeps some rows of the source and drops others, so it is a real test of the bounds.
+  assert.ok(Number(expected.records) > 0 && Number(expected.records) < stats.records_by_source.old_table, JSON.stringify(expected));
+  assert.deepEqual(await shownHeadline(page), expected);
+  const topDays = await page.$$eval('[data-testid="top-row"] [data-col="create_date"]', (c) => c.map((x) => x.dataset.value.slice(0, 10)));
+  assert.equal(topDays.length, Math.min(TOP_N, Number(expected.records)));
+  assert.ok(topDays.every((d) => d >= '2025-12-01' && d <= '2025-12-31'), topDays.join(' '));
   assert.equal(await page.locator('[data-testid="scenario"] [data-kpi="whatif_total_cost"]').count(), 1);
   await screenshot(page, 'consolidated-filtered');
 
@@ -94,9 +136,13 @@ test('filters: a source and a date range narrow every view', async () => {
 });
 
 test('days: "from" after "to" is flagged; a new file clears days outside its own', async () => {
+  const rows = csvRows(await readFile(CONSOLIDATED, 'utf8'));
+  const damaged = (await readJson(`${DAMAGED}.expected.json`)).rows;
+  const damagedDays = damaged.map((r) => r.create_date.slice(0, 10)).sort();
+  const [firstDay, lastDay] = [damagedDays[0], damagedDays.at(-1)];
   const page = await browser.newPage();
   await page.goto(browser.base);
-  await openFile(page, join(FIXTURES, 'expected_consolidated.csv'));
+  await openFile(page, CONSOLIDATED);
   const from = page.locator('[data-testid="filter-from"]');
   const to = page.locator('[data-testid="filter-to"]');
   const error = page.locator('[data-testid="filter-error"]');
@@ -112,25 +158,28 @@ test('days: "from" after "to" is flagged; a new file clears days outside its own
   await waitIdle(page);
   assert.equal(await error.isHidden(), true);
   assert.equal(await from.getAttribute('aria-invalid'), 'false');
-  assert.ok(Number((await kpis(page)).records) > 0);
+  const november = headlineOf(rows, within('2026-11-10', '2026-11-20'));
+  assert.ok(Number(november.records) > 0);
+  assert.deepEqual(await shownHeadline(page), november);
 
-  // The next file's days are all in December 2025: both bounds fall outside and are cleared.
-  await openFile(page, join(FIXTURES, 'python_written', 'damaged_rows.csv'));
+  // The next file's days are all before those bounds: both fall outside and are cleared.
+  assert.ok(lastDay < '2026-11-10', lastDay);
+  await openFile(page, `${DAMAGED}.csv`);
   assert.equal(await from.inputValue(), '');
   assert.equal(await to.inputValue(), '');
-  assert.equal((await kpis(page)).records, '2');
+  assert.equal((await kpis(page)).records, String(damaged.length));
   const note = page.locator('[data-testid="filter-note"]');
   assert.equal(await note.isVisible(), true);
-  assert.match(await note.textContent(), /From 2026-11-10, To 2026-11-20\) was outside this file's days, 2025-12-03 to 2025-12-03/);
+  assert.ok((await note.textContent()).includes(`From 2026-11-10, To 2026-11-20) was outside this file's days, ${firstDay} to ${lastDay}`), await note.textContent());
   assert.doesNotMatch(page.url(), /[#&](from|to)=/);
   assert.equal(await error.isHidden(), true);
 
   // Days inside the next file's span are kept.
-  await from.fill('2025-12-03');
+  await from.fill(firstDay);
   await waitIdle(page);
   assert.equal(await note.isHidden(), true);
-  await openFile(page, join(FIXTURES, 'expected_consolidated.csv'));
-  assert.equal(await from.inputValue(), '2025-12-03');
+  await openFile(page, CONSOLIDATED);
+  assert.equal(await from.inputValue(), firstDay);
   assert.equal(await note.isHidden(), true);
   assert.deepEqual(page.events.errors, []);
 });

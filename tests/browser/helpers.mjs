@@ -165,6 +165,12 @@ export function parseCsv(text) {
   return rows;
 }
 
+/** A CSV's rows as objects keyed by its header (a BOM dropped, blank lines skipped). */
+export function csvRows(text) {
+  const [header, ...rows] = parseCsv(text.replace(/^\uFEFF/, '')).filter((r) => !(r.length === 1 && r[0] === ''));
+  return rows.map((r) => Object.fromEntries(header.map((name, i) => [name, r[i]])));
+}
+
 /** "0.0008" → { num: 8n, den: 10000n }. */
 function decimal(text) {
   const [int, frac = ''] = text.split('.');
@@ -177,6 +183,15 @@ function divHalfEven(num, den) {
   const r2 = 2n * (num % den);
   if (r2 > den || (r2 === den && q % 2n === 1n)) return q + 1n;
   return q;
+}
+
+/** num / den (den > 0) with 2 decimals, half to even, as the engine writes averages and percentages: "-12.35", "0.00" (a percentage: fixed2(d * 100n, of)). */
+export function fixed2(num, den) {
+  const a = divHalfEven((num < 0n ? -num : num) * 100n, den);
+  const hundredths = num < 0n ? -a : a;
+  const sign = hundredths < 0n ? '-' : '';
+  const abs = hundredths < 0n ? -hundredths : hundredths;
+  return `${sign}${abs / 100n}.${String(abs % 100n).padStart(2, '0')}`;
 }
 
 /** round6(tokens * price / 1000) in millionths of a dollar. */

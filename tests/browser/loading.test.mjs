@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { FIXTURES, kpis, openFile, readJson, screenshot, startBrowser, waitReady, confirmOtherOrigin } from './helpers.mjs';
+import { FIXTURES, kpis, micros, microsText, openFile, readJson, screenshot, startBrowser, waitIdle, waitReady, confirmOtherOrigin } from './helpers.mjs';
 
 /** A CSV server for ?csv= (CORS): handler(req, res) answers each request. Resolves to { url, close() }. */
 function csvServer(handler) {
@@ -45,6 +45,17 @@ function watchProgress() {
     new MutationObserver(note).observe(bar, { attributes: true, attributeFilter: ['value', 'max'] });
     new MutationObserver(note).observe(label, { childList: true, characterData: true, subtree: true });
   }
+}
+
+/** (An init script) records every figure the page showed: window.__shown lists "records=1138", "rows=2", ... */
+function watchFigures() {
+  const shown = (window.__shown = []);
+  new MutationObserver((changes) => {
+    for (const { target } of changes) {
+      if (target.dataset.kpi) shown.push(`${target.dataset.kpi}=${target.dataset.value}`);
+      else if (target.dataset.testid === 'file-summary') shown.push(`rows=${target.dataset.rows}`);
+    }
+  }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-value', 'data-rows'] });
 }
 
 /** "195.6 kB" → 195600 (approximately: as shown). */
@@ -214,16 +225,59 @@ test('?csv= naming a missing file shows the error', async () => {
   assert.match(await page.locator('[data-testid="error"]').textContent(), /no-such-file\.csv.*HTTP 404/);
 });
 
-test('a second file opened while the first loads wins', async () => {
-  const page = await browser.newPage();
-  await page.goto(browser.base);
-  const input = page.locator('[data-testid="file-input"]');
-  await input.setInputFiles(join(FIXTURES, 'expected_consolidated.csv'));
-  await input.setInputFiles(join(FIXTURES, 'python_written', 'damaged_rows.csv'));
-  await waitReady(page);
-  assert.equal((await kpis(page)).records, '2');
-  assert.match(await page.locator('[data-testid="file-summary"]').textContent(), /^damaged_rows\.csv /);
-  assert.equal(await page.locator('[data-testid="error"]').isHidden(), true);
+test('a second file opened while the first is still loading wins; the first stops, and its figures never appear', async () => {
+  const first = await readJson(join(FIXTURES, 'expected_consolidated.stats.json'));
+  const body = await readFile(join(FIXTURES, 'expected_consolidated.csv'));
+  const second = await readJson(join(FIXTURES, 'python_written', 'damaged_rows.expected.json'));
+  const secondCost = microsText(second.rows.reduce((n, r) => n + micros(r.total_price), 0n));
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  let closed = null;
+  // Sends the first half of the first file, then holds the rest back until released.
+  const server = await csvServer(async (req, res) => {
+    closed = new Promise((resolve) => res.on('close', resolve));
+    res.writeHead(200, { 'Content-Type': 'text/csv', 'Content-Length': body.length, 'Access-Control-Allow-Origin': '*' });
+    res.write(body.subarray(0, Math.floor(body.length / 2)));
+    await held;
+    if (!res.destroyed) res.end(body.subarray(Math.floor(body.length / 2)));
+  });
+  try {
+    const page = await browser.newPage();
+    await page.addInitScript(`(${watchFigures})()`);
+    await page.goto(`${browser.base}?csv=${encodeURIComponent(`${server.url}first.csv`)}`);
+    await confirmOtherOrigin(page);
+    // The first is loading, part of it read and the rest still held by the server.
+    await page.waitForFunction(() => document.body.dataset.state === 'loading' && document.querySelector('[data-testid="progress"]').value > 0);
+    const bar = await page.locator('[data-testid="progress"]').evaluate((b) => ({ value: b.value, max: b.max }));
+    assert.ok(bar.value > 0 && bar.value < body.length, JSON.stringify(bar));
+    assert.equal(await page.evaluate(() => document.body.dataset.state), 'loading');
+
+    await page.locator('[data-testid="file-input"]').setInputFiles(join(FIXTURES, 'python_written', 'damaged_rows.csv'));
+    await waitReady(page);
+    const values = await kpis(page);
+    assert.equal(values.records, String(second.rows.length));
+    assert.equal(values.total_cost, secondCost);
+    assert.match(await page.locator('[data-testid="file-summary"]').textContent(), /^damaged_rows\.csv /);
+    assert.equal(await page.locator('[data-testid="error"]').isHidden(), true);
+    // The first download was stopped, not left to finish in the background.
+    await closed;
+
+    // Released now, the rest of the first file changes nothing.
+    release();
+    await page.waitForTimeout(300);
+    await waitIdle(page);
+    assert.deepEqual(await kpis(page), values);
+    assert.equal(await page.evaluate(() => document.body.dataset.state), 'ready');
+    const shown = await page.evaluate(() => window.__shown);
+    assert.ok(shown.includes(`total_cost=${secondCost}`), shown.join(' '));
+    for (const figure of [`records=${first.total_records}`, `total_cost=${first.total_cost}`, `rows=${first.total_records}`]) {
+      assert.ok(!shown.includes(figure), `the first file's ${figure} was shown: ${shown.join(' ')}`);
+    }
+    assert.deepEqual(page.events.errors, []);
+  } finally {
+    release();
+    await server.close();
+  }
 });
 
 test('a large file loads off the main thread, with progress', async () => {

@@ -1,12 +1,39 @@
 // Opens each CSV in the shapes the Python Lambdas wrote and checks rows,
 // dropped placeholders, unreadable lines, the total cost and the table of the
 // most expensive conversations against its .expected.json.
+//
+// The top 10's order (web/README.md): the most expensive first; equal costs
+// keep the file's order. The expected order is computed here by that rule
+// (a stable sort), and a file whose equal-cost rows are not in pk/sk order
+// makes sure no other tie-break passes.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FIXTURES, kpis, micros, microsText, openFile, readJson, screenshot, startBrowser } from './helpers.mjs';
+
+const TOP_N = 10;
+
+/** The top rows by the rule: total price descending, equal prices in the order given (the file's). */
+function topByRule(rows) {
+  // Array.prototype.sort is stable: rows of equal cost stay in the order they came in.
+  return [...rows].sort((a, b) => Number(micros(b.total_price) - micros(a.total_price))).slice(0, TOP_N);
+}
+
+/** The top-10 table as shown: pk, sk, date and exact cost of each row. */
+function shownTop(page) {
+  return page.$$eval('[data-testid="top10"] [data-testid="top-row"]', (rows) =>
+    rows.map((r) => {
+      const cell = (col) => r.querySelector(`[data-col="${col}"]`);
+      return { pk: cell('pk').textContent, sk: cell('sk').textContent, date: cell('create_date').dataset.value, total_price: cell('total_price').dataset.value };
+    }),
+  );
+}
+
+const asShown = (r) => ({ pk: r.pk, sk: r.sk, date: r.create_date, total_price: microsText(micros(r.total_price)) });
 
 const DIR = join(FIXTURES, 'python_written');
 const CASES = readdirSync(DIR)
@@ -15,11 +42,14 @@ const CASES = readdirSync(DIR)
   .sort();
 
 let browser;
+let dir;
 before(async () => {
   browser = await startBrowser();
+  dir = await mkdtemp(join(tmpdir(), 'tally-python-written-'));
 });
 after(async () => {
   await browser?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 test('the python_written fixtures are there', () => {
@@ -48,23 +78,8 @@ for (const name of CASES) {
     const totalCost = expected.rows.reduce((n, r) => n + micros(r.total_price), 0n);
     assert.equal(values.total_cost, microsText(totalCost));
 
-    // Every expected row (≤ 5) is in the top 10: total price descending, ties by pk then sk.
-    const byCost = [...expected.rows].sort((a, b) => {
-      const d = micros(b.total_price) - micros(a.total_price);
-      if (d !== 0n) return d > 0n ? 1 : -1;
-      return a.pk < b.pk ? -1 : a.pk > b.pk ? 1 : a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0;
-    });
-    assert.ok(byCost.length <= 10);
-    const top = await page.$$eval('[data-testid="top10"] [data-testid="top-row"]', (rows) =>
-      rows.map((r) => {
-        const cell = (col) => r.querySelector(`[data-col="${col}"]`);
-        return { pk: cell('pk').textContent, sk: cell('sk').textContent, date: cell('create_date').dataset.value, total_price: cell('total_price').dataset.value };
-      }),
-    );
-    assert.deepEqual(
-      top,
-      byCost.map((r) => ({ pk: r.pk, sk: r.sk, date: r.create_date, total_price: microsText(micros(r.total_price)) })),
-    );
+    // The expected rows are in the file's order: the top 10 by the rule.
+    assert.deepEqual(await shownTop(page), topByRule(expected.rows).map(asShown));
 
     const listed = await page.$$eval('[data-testid="unreadable"] li[data-line]', (items) =>
       items.map((li) => ({ line: Number(li.dataset.line), text: li.textContent })),
@@ -80,3 +95,36 @@ for (const name of CASES) {
     assert.deepEqual(page.events.errors, []);
   });
 }
+
+/** A Tally CSV of `rows` ([create_date, input, output, total_price, pk]). */
+function tallyCsv(rows) {
+  const lines = ['create_date,input_token,output_token,precio_token_input,precio_token_output,total_price,pk,sk,source'];
+  for (const [date, input, output, total, pk] of rows) lines.push([date, input, output, '0.000000', '0.000000', total, pk, `${pk}#CONV#1`, 'old_table'].join(','));
+  return `${lines.join('\n')}\n`;
+}
+
+test('the top 10: equal costs keep the file\'s order, not pk/sk order, at the cut-off too', async () => {
+  // Twelve rows: the dearest in the middle, then eleven of one cost whose pks
+  // run backwards down the file, so the file's order and pk/sk order differ,
+  // and the cut-off at 10 falls among equal costs.
+  const equal = Array.from({ length: 11 }, (_, i) => [`2025-12-${String(10 + i).padStart(2, '0')} 10:00:00`, '100', '100', '0.001800', `pk-${String(20 - i).padStart(2, '0')}`]);
+  const rows = [...equal.slice(0, 4), ['2025-12-05 09:00:00', '900', '900', '0.016200', 'pk-50'], ...equal.slice(4)];
+  const file = join(dir, 'equal_costs.csv');
+  await writeFile(file, tallyCsv(rows));
+  const fileOrder = rows.map(([create_date, , , total_price, pk]) => ({ create_date, total_price, pk, sk: `${pk}#CONV#1` }));
+
+  const expected = topByRule(fileOrder);
+  const byPkSk = [...fileOrder]
+    .sort((a, b) => Number(micros(b.total_price) - micros(a.total_price)) || (a.pk < b.pk ? -1 : a.pk > b.pk ? 1 : 0))
+    .slice(0, TOP_N);
+  // The case tells the two rules apart, in the order and in which rows make the cut.
+  assert.notDeepEqual(expected.map((r) => r.pk), byPkSk.map((r) => r.pk));
+  assert.notDeepEqual(new Set(expected.map((r) => r.pk)), new Set(byPkSk.map((r) => r.pk)));
+
+  const page = await browser.newPage();
+  await page.goto(browser.base);
+  await openFile(page, file);
+  assert.equal((await kpis(page)).records, String(rows.length));
+  assert.deepEqual(await shownTop(page), expected.map(asShown));
+  assert.deepEqual(page.events.errors, []);
+});

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FIXTURES, WEB, micros, microsText, monthlyProjection, openFile, parseCsv, readJson, screenshot, startBrowser, waitIdle, whatifTotal } from './helpers.mjs';
+import { FIXTURES, WEB, fixed2, micros, microsText, monthlyProjection, openFile, parseCsv, readJson, screenshot, startBrowser, waitIdle, whatifTotal } from './helpers.mjs';
 
 const CONSOLIDATED = join(FIXTURES, 'expected_consolidated.csv');
 const TOTAL = '[data-kpi="whatif_total_cost"]';
@@ -26,6 +26,26 @@ async function setPrices(card, input, output) {
 
 const value = (locator) => locator.evaluate((n) => n.dataset.value);
 
+/**
+ * What a card's difference must be for a what-if total against the recorded
+ * cost, computed here: the exact difference, its percentage of the recorded
+ * cost (2 decimals, half to even) and its direction ('up', 'down' or '' when equal).
+ */
+function expectedDifference(whatif, actual) {
+  const d = micros(whatif) - micros(actual);
+  return { value: microsText(d), pct: fixed2(d * 100n, micros(actual)), direction: d > 0n ? 'up' : d < 0n ? 'down' : '' };
+}
+
+/** What a card's difference shows: its exact value, percentage, direction class and text. */
+function shownDifference(card) {
+  return card.locator('[data-testid="whatif-difference"]').evaluate((n) => ({
+    value: n.dataset.value,
+    pct: n.dataset.pct,
+    direction: n.classList.contains('up') ? 'up' : n.classList.contains('down') ? 'down' : '',
+    text: n.textContent,
+  }));
+}
+
 test('custom prices and batch: the what-if total matches an independent computation', async () => {
   const csv = await readFile(CONSOLIDATED, 'utf8');
   const stats = await readJson(join(FIXTURES, 'expected_consolidated.stats.json'));
@@ -42,12 +62,8 @@ test('custom prices and batch: the what-if total matches an independent computat
   const expected = whatifTotal(csv, '0.0008', '0.004');
   assert.equal(await value(page.locator(TOTAL)), expected);
   assert.equal(await card.locator('[data-testid="model"]').inputValue(), 'custom');
-  const difference = await card.locator('[data-testid="whatif-difference"]').evaluate((n) => ({ ...n.dataset }));
-  assert.equal(difference.value, microsText(micros(expected) - micros(stats.total_cost)));
-  // The percentage, independently: difference / actual × 100, 2 decimals, half to even.
-  const [d, a] = [micros(expected) - micros(stats.total_cost), micros(stats.total_cost)];
-  const hundredths = (-d * 20000n + a) / (2n * a); // -d > 0 here; (2x+1)/2 floors to nearest (no tie in this data)
-  assert.equal(difference.pct, `-${hundredths / 100n}.${String(hundredths % 100n).padStart(2, '0')}`);
+  const { text, ...difference } = await shownDifference(card);
+  assert.deepEqual(difference, expectedDifference(expected, stats.total_cost));
   const projection = monthlyProjection(csv, '0.0008', '0.004');
   const monthly = card.locator('[data-testid="monthly-projection"]');
   assert.equal(await value(monthly), projection.value);
@@ -57,6 +73,29 @@ test('custom prices and batch: the what-if total matches an independent computat
   await card.locator('[data-testid="batch"]').check();
   await waitIdle(page);
   assert.equal(await value(page.locator(TOTAL)), whatifTotal(csv, '0.0004', '0.002'));
+  assert.deepEqual(page.events.errors, []);
+});
+
+test('the difference, its percentage and its sign match an independent computation, cheaper, dearer and equal', async () => {
+  const csv = await readFile(CONSOLIDATED, 'utf8');
+  const stats = await readJson(join(FIXTURES, 'expected_consolidated.stats.json'));
+  const page = await browser.newPage();
+  await page.goto(browser.base);
+  await openFile(page, CONSOLIDATED);
+  const card = page.locator('[data-testid="scenario"]').first();
+  const directions = new Set();
+  for (const [input, output] of [['0.0008', '0.004'], ['0.015', '0.075'], [stats.input_per_1k, stats.output_per_1k], ['0.003', '0.0151']]) {
+    await setPrices(card, input, output);
+    await waitIdle(page);
+    const expected = expectedDifference(whatifTotal(csv, input, output), stats.total_cost);
+    const { text, ...shown } = await shownDifference(card);
+    assert.deepEqual(shown, expected, `${input} / ${output}`);
+    // The text says the sign too: "+$…", "−$…", or no sign when equal.
+    assert.equal(text[0], { up: '+', down: '−', '': '$' }[expected.direction], text);
+    directions.add(expected.direction);
+  }
+  // The prices above cover every direction, so a sign fixed in the page (or here) would fail.
+  assert.deepEqual([...directions].sort(), ['', 'down', 'up']);
   assert.deepEqual(page.events.errors, []);
 });
 
@@ -219,5 +258,37 @@ test('cards replaced by a new hash are not refreshed after they are gone', async
   assert.equal(await page.locator('[data-testid="scenario"]').count(), 1);
   assert.equal(await value(page.locator(TOTAL)), whatifTotal(csv, '0.00025', '0.00125'));
   assert.equal(await page.evaluate(() => Object.keys(globalThis.Chart.instances).length), 3);
+  assert.deepEqual(page.events.errors, []);
+});
+
+test('data-pending follows the work in flight: never below 0, back to 0 after failures, removed cards and replaced hashes', async () => {
+  const csv = await readFile(CONSOLIDATED, 'utf8');
+  const page = await browser.newPage();
+  await page.addInitScript(() => {
+    const seen = (window.__pending = []);
+    new MutationObserver(() => seen.push(document.body.dataset.pending)).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-pending'] });
+  });
+  await page.goto(browser.base);
+  await openFile(page, CONSOLIDATED);
+  const cards = page.locator('[data-testid="scenario"]');
+  const first = cards.first();
+  // An engine error, an invalid price, a card removed while its refresh waits, a hash that replaces the cards.
+  await first.locator('[data-testid="price-input"]').fill('100000000000000');
+  await waitIdle(page);
+  await first.locator('[data-testid="price-input"]').fill('abc');
+  await waitIdle(page);
+  await page.locator('[data-testid="add-scenario"]').click();
+  await cards.nth(1).locator('[data-testid="price-output"]').fill('0.002');
+  await cards.nth(1).locator('[data-testid="remove-scenario"]').click();
+  await page.evaluate(() => {
+    location.hash = 's=custom~0.0008~0.004~0';
+  });
+  await page.waitForTimeout(300);
+  await waitIdle(page);
+  assert.equal(await value(page.locator(TOTAL)), whatifTotal(csv, '0.0008', '0.004'));
+  const seen = await page.evaluate(() => window.__pending);
+  assert.ok(seen.every((p) => /^\d+$/.test(p)), seen.join(' '));
+  assert.ok(seen.some((p) => p !== '0'), seen.join(' '));
+  assert.equal(seen.at(-1), '0');
   assert.deepEqual(page.events.errors, []);
 });
