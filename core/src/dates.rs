@@ -320,6 +320,11 @@ mod tests {
         assert_eq!(compat(Attr::L(vec![])), CreateTime::NoDate);
         assert_eq!(compat(Attr::L(vec![Attr::N("1".into())])), CreateTime::Invalid);
         assert_eq!(compat(Attr::M(vec![])), CreateTime::NoDate);
+        assert_eq!(compat(Attr::M(vec![("a".into(), Attr::N("1".into()))])), CreateTime::Invalid);
+        for set in [Attr::SS, Attr::NS, Attr::BS] {
+            assert_eq!(compat(set(vec![])), CreateTime::NoDate);
+            assert_eq!(compat(set(vec!["1".into()])), CreateTime::Invalid);
+        }
         assert_eq!(compat(Attr::B(String::new())), CreateTime::Invalid);
         // 0001-01-01 cannot be dated by the Lambdas; 0001-01-02 can.
         assert_eq!(compat(Attr::N("-62135596800000".into())), CreateTime::Invalid);
@@ -338,8 +343,81 @@ mod tests {
         for s in ["2025-12-01 12:00:00", "2024-02-29 23:59:59", "0001-01-01 00:00:00"] {
             assert_eq!(parse_datetime(s).map(format_datetime).as_deref(), Some(s));
         }
-        for bad in ["2025-02-29 00:00:00", "03/12/2025 10:00", "2025-12-01T12:00:00", "2025-12-01 24:00:00"] {
+        for bad in [
+            "2025-02-29 00:00:00",
+            "03/12/2025 10:00",
+            "2025-12-01T12:00:00",
+            "2025-12-01 24:00:00",
+            "2025-12-01 12-00:00",
+            "2025-12-01 12:00-00",
+            "2025-12-01 12:60:00",
+            "2025-12-01 12:00:60",
+            "2025-12-01 12:00:00 ",
+        ] {
             assert_eq!(parse_datetime(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn civil_days_round_trip_over_every_day_of_years_1_to_9999() {
+        // Anchors computed with Python's datetime (proleptic Gregorian), in
+        // every century shape: leap centuries, non-leap ones, before 1970.
+        let anchors = [
+            ((1, 1, 1), -719_162),
+            ((1600, 2, 29), -135_081),
+            ((1899, 12, 31), -25_568),
+            ((1900, 3, 1), -25_508),
+            ((1969, 12, 31), -1),
+            ((1970, 1, 1), 0),
+            ((2000, 2, 29), 11_016),
+            ((2100, 3, 1), 47_541),
+            ((2400, 2, 29), 157_113),
+            ((9999, 12, 31), 2_932_896),
+        ];
+        for ((y, m, d), days) in anchors {
+            assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
+            assert_eq!(civil_from_days(days), (y, m, d), "{days}");
+        }
+        let mut expected = (1, 1, 1);
+        for z in -719_162..=2_932_896 {
+            let (y, m, d) = civil_from_days(z);
+            assert_eq!((y, m, d), expected, "day {z}");
+            assert_eq!(days_from_civil(y, m, d), z);
+            expected = if d < days_in_month(y, m) {
+                (y, m, d + 1)
+            } else if m < 12 {
+                (y, m + 1, 1)
+            } else {
+                (y + 1, 1, 1)
+            };
+        }
+        assert!(is_leap(2000) && is_leap(2024) && !is_leap(1900) && !is_leap(2023) && is_leap(1600) && !is_leap(2100));
+        let lengths: Vec<i64> = (1..=12).map(|m| days_in_month(2023, m)).collect();
+        assert_eq!(lengths, [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]);
+    }
+
+    #[test]
+    fn days_are_read_strictly() {
+        assert_eq!(Day::parse("2024-02-29").map(|d| d.to_string()).as_deref(), Some("2024-02-29"));
+        assert_eq!(Day::parse("1970-01-02"), Some(Day(1)));
+        for bad in [
+            "2024x01-01",
+            "2024-01x01",
+            "2023-02-29",
+            "2024-13-01",
+            "2024-00-10",
+            "2024-01-00",
+            "2024-01-32",
+            "0000-01-01",
+            "2024/01/01",
+            "2024-01-1",
+            "2024-01-011",
+            "20240101xx",
+            "2024-1a-01",
+            "2024-01-3x",
+            "x024-01-01",
+        ] {
+            assert_eq!(Day::parse(bad), None, "{bad}");
         }
     }
 

@@ -185,6 +185,17 @@ mod tests {
     }
 
     #[test]
+    fn batch_scaling_and_the_flag_form() {
+        let p = Prices { input_per_1k: dec("0.003"), output_per_1k: dec("0.015") }.scaled(dec("0.5"));
+        assert_eq!((p.input_per_1k, p.output_per_1k), (dec("0.0015"), dec("0.0075")));
+        let p: Prices = "0.0008/0.004".parse().expect("prices");
+        assert_eq!((p.input_per_1k, p.output_per_1k), (dec("0.0008"), dec("0.004")));
+        assert!("0.003".parse::<Prices>().is_err());
+        assert!("x/0.004".parse::<Prices>().is_err());
+        assert!("0.003/-1".parse::<Prices>().is_err());
+    }
+
+    #[test]
     fn one_rounding_rule() {
         assert_eq!(div_half_even(5, 2), 2);
         assert_eq!(div_half_even(7, 2), 4);
