@@ -32,7 +32,8 @@ fi
 command -v node >/dev/null || { step "apt-get install nodejs npm"; as_root apt-get update -qq; as_root apt-get install -y -qq nodejs npm >/dev/null; }
 if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
   step "npm ci (web/)"
-  npm --prefix web ci --no-audit --no-fund --loglevel=error >/dev/null
+  # The download cache lives with the other tools, so a CI cache of ~/.cache keeps it.
+  npm --prefix web ci --cache "$TALLY_TOOLS/npm" --no-audit --no-fund --loglevel=error >/dev/null
 fi
 node web/tools/vendor.mjs >/dev/null   # cheap; picks up a Chart.js bump
 
