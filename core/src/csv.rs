@@ -191,6 +191,13 @@ pub struct BadRow {
     pub error: String,
 }
 
+impl BadRow {
+    /// The record starting at `line`, and why it cannot be read.
+    pub fn new(line: u64, error: RecordError) -> BadRow {
+        BadRow { line, error: error.to_string() }
+    }
+}
+
 /// The cells of a record, borrowed, checked and converted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RowRef<'a> {
@@ -259,31 +266,69 @@ fn quoted(s: &[u8]) -> String {
     format!("'{}…' ({} bytes)", text.trim_end_matches('\u{fffd}'), s.len())
 }
 
+/// Why a record of a CSV cannot be read (its text is the `error` of a
+/// [`BadRow`], as the reports and the fixtures write it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// A quoted field runs to the end of the file.
+    #[error("a quoted field never closes")]
+    Unterminated,
+    /// Not as many fields as the header.
+    #[error("expected {expected} fields, got {got}")]
+    FieldCount {
+        /// The header's.
+        expected: usize,
+        /// This record's.
+        got: usize,
+    },
+    /// A text column that is not UTF-8.
+    #[error("not UTF-8 in {0}")]
+    NotUtf8(&'static str),
+    /// A number column that holds no number (the cell, quoted short).
+    #[error("not a number: {0}")]
+    NotANumber(String),
+    /// A token count with a fraction.
+    #[error("not an integer: {0}")]
+    NotAnInteger(String),
+    /// A token count below zero.
+    #[error("negative token count: {0}")]
+    NegativeTokens(String),
+    /// A token count above [`MAX_TOKENS`].
+    #[error("token count out of range: {0}")]
+    TokensOutOfRange(String),
+    /// A price too large to hold.
+    #[error("number out of range: {0}")]
+    MoneyOutOfRange(String),
+    /// A `create_date` that is not `YYYY-MM-DD HH:MM:SS`.
+    #[error("not a date: {0}")]
+    NotADate(String),
+}
+
 /// The largest token count read (a quadrillion): beyond it a cell is out of
 /// range, so sums over millions of rows cannot overflow.
 pub const MAX_TOKENS: u64 = 1_000_000_000_000_000;
 
 /// Reads a token count: an integer, possibly written `1234.0`.
-fn parse_tokens(cell: &[u8]) -> Result<u64, String> {
+fn parse_tokens(cell: &[u8]) -> Result<u64, RecordError> {
     if !cell.is_empty() && cell.len() <= 15 && cell.iter().all(u8::is_ascii_digit) {
         return Ok(cell.iter().fold(0u64, |v, d| v * 10 + (d - b'0') as u64));
     }
-    let text = std::str::from_utf8(cell).map_err(|_| format!("not a number: {}", quoted(cell)))?;
-    let num = numtext::parse(text).ok_or_else(|| format!("not a number: {}", quoted(cell)))?;
+    let text = std::str::from_utf8(cell).map_err(|_| RecordError::NotANumber(quoted(cell)))?;
+    let num = numtext::parse(text).ok_or_else(|| RecordError::NotANumber(quoted(cell)))?;
     if !num.is_integral() {
-        return Err(format!("not an integer: {}", quoted(cell)));
+        return Err(RecordError::NotAnInteger(quoted(cell)));
     }
     if num.negative && !num.is_zero() {
-        return Err(format!("negative token count: {}", quoted(cell)));
+        return Err(RecordError::NegativeTokens(quoted(cell)));
     }
     num.trunc_i128()
         .and_then(|v| u64::try_from(v).ok())
         .filter(|&v| v <= MAX_TOKENS)
-        .ok_or_else(|| format!("token count out of range: {}", quoted(cell)))
+        .ok_or_else(|| RecordError::TokensOutOfRange(quoted(cell)))
 }
 
 /// Reads a price, rounded half to even at 6 decimals, in millionths.
-fn parse_money(cell: &[u8]) -> Result<i64, String> {
+fn parse_money(cell: &[u8]) -> Result<i64, RecordError> {
     // Fast path: `d+.dddddd` with at most 6 decimals, as Tally writes them.
     let mut v: i64 = 0;
     let mut i = 0;
@@ -305,24 +350,20 @@ fn parse_money(cell: &[u8]) -> Result<i64, String> {
             }
         }
     }
-    let bad = || format!("not a number: {}", quoted(cell));
+    let bad = || RecordError::NotANumber(quoted(cell));
     let text = std::str::from_utf8(cell).map_err(|_| bad())?;
     let num = numtext::parse(text).ok_or_else(bad)?;
     num.micros_half_even()
         .and_then(|m| i64::try_from(m).ok())
         .filter(|m| m.unsigned_abs() < 10_000_000_000_000_000)
-        .ok_or_else(|| format!("number out of range: {}", quoted(cell)))
+        .ok_or_else(|| RecordError::MoneyOutOfRange(quoted(cell)))
 }
 
-fn parse_date(cell: &[u8]) -> Result<Option<i64>, String> {
+fn parse_date(cell: &[u8]) -> Result<Option<i64>, RecordError> {
     if cell.is_empty() || cell == INVALID_DATE_TEXT.as_bytes() {
         return Ok(None);
     }
-    std::str::from_utf8(cell)
-        .ok()
-        .and_then(parse_datetime)
-        .map(Some)
-        .ok_or_else(|| format!("not a date: {}", quoted(cell)))
+    std::str::from_utf8(cell).ok().and_then(parse_datetime).map(Some).ok_or_else(|| RecordError::NotADate(quoted(cell)))
 }
 
 /// One record's fields, borrowed from the file or from the reader's buffer.
@@ -582,10 +623,10 @@ impl Columns {
     /// Checks and converts one record's cells.
     pub fn record<'r>(&self, cells: &Fields<'r>, line: u64) -> Record<'r> {
         if cells.unterminated {
-            return Record::Bad(BadRow { line, error: "a quoted field never closes".into() });
+            return Record::Bad(BadRow::new(line, RecordError::Unterminated));
         }
         if cells.len() != self.width {
-            return Record::Bad(BadRow { line, error: format!("expected {} fields, got {}", self.width, cells.len()) });
+            return Record::Bad(BadRow::new(line, RecordError::FieldCount { expected: self.width, got: cells.len() }));
         }
         let cell = |k: usize| cells.get(self.index[k]);
         if cell(6) == PLACEHOLDER_PK.as_bytes() {
@@ -597,19 +638,19 @@ impl Columns {
             if bytes.is_ascii() || std::str::from_utf8(bytes).is_ok() {
                 Ok(bytes)
             } else {
-                Err(format!("not UTF-8 in {}", HEADER[k]))
+                Err(RecordError::NotUtf8(HEADER[k]))
             }
         };
         let text = |k: usize| {
             let bytes = cell(k);
             // ASCII (the usual keys and sources) needs no UTF-8 decoding.
             if bytes.is_ascii() {
-                std::str::from_utf8(bytes).map_err(|_| String::new())
+                std::str::from_utf8(bytes).map_err(|_| RecordError::NotUtf8(HEADER[k]))
             } else {
-                std::str::from_utf8(bytes).map_err(|_| format!("not UTF-8 in {}", HEADER[k]))
+                std::str::from_utf8(bytes).map_err(|_| RecordError::NotUtf8(HEADER[k]))
             }
         };
-        let parsed = (|| -> Result<RowRef<'r>, String> {
+        let parsed = (|| -> Result<RowRef<'r>, RecordError> {
             Ok(RowRef {
                 create_date: parse_date(cell(0))?,
                 input_token: parse_tokens(cell(1))?,
@@ -624,7 +665,7 @@ impl Columns {
         })();
         match parsed {
             Ok(row) => Record::Row(row),
-            Err(error) => Record::Bad(BadRow { line, error }),
+            Err(error) => Record::Bad(BadRow::new(line, error)),
         }
     }
 }
@@ -739,15 +780,18 @@ mod tests {
     fn numbers_the_lambdas_wrote() {
         assert_eq!(parse_tokens(b"1234.0"), Ok(1234));
         assert_eq!(parse_tokens(b"1000000000000000"), Ok(MAX_TOKENS));
-        assert_eq!(parse_tokens(b"1000000000000001"), Err("token count out of range: '1000000000000001'".into()));
+        assert_eq!(
+            parse_tokens(b"1000000000000001").map_err(|e| e.to_string()),
+            Err("token count out of range: '1000000000000001'".to_string())
+        );
         assert!(parse_tokens(b"18446744073709551615").is_err());
-        assert_eq!(parse_tokens(b"12.5"), Err("not an integer: '12.5'".into()));
-        assert_eq!(parse_tokens(b"diez"), Err("not a number: 'diez'".into()));
+        assert_eq!(parse_tokens(b"12.5").map_err(|e| e.to_string()), Err("not an integer: '12.5'".to_string()));
+        assert_eq!(parse_tokens(b"diez").map_err(|e| e.to_string()), Err("not a number: 'diez'".to_string()));
         assert_eq!(parse_money(b"3e-06"), Ok(3));
         assert_eq!(parse_money(b"0.08887199999999999"), Ok(88872));
         assert_eq!(parse_money(b"0.0"), Ok(0));
-        assert_eq!(parse_money(b"NaN"), Err("not a number: 'NaN'".into()));
-        assert_eq!(parse_money(b"inf"), Err("not a number: 'inf'".into()));
+        assert_eq!(parse_money(b"NaN").map_err(|e| e.to_string()), Err("not a number: 'NaN'".to_string()));
+        assert_eq!(parse_money(b"inf").map_err(|e| e.to_string()), Err("not a number: 'inf'".to_string()));
     }
 
     #[test]

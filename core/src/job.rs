@@ -93,19 +93,38 @@ pub enum Outcome {
     /// Outside the date range.
     Filtered,
     /// Could not be processed.
-    Failed(String),
+    Failed(JobError),
 }
 
-fn key_string(item: &Item, name: &str) -> Result<String, String> {
-    match item.get(name) {
+/// Why an item gives no row.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JobError {
+    /// `PK` or `SK` is not a string.
+    #[error("{key} is of type {kind}, not a string")]
+    KeyNotString {
+        /// `PK` or `SK`.
+        key: &'static str,
+        /// The DynamoDB type it has (`N`, `M`, ...).
+        kind: &'static str,
+    },
+    /// `TotalPrice` is a number beyond what a price holds.
+    #[error("TotalPrice {0} is out of range")]
+    TotalPriceOutOfRange(String),
+    /// The tokens cannot be priced at these prices.
+    #[error(transparent)]
+    Price(#[from] PriceError),
+}
+
+fn key_string(item: &Item, key: &'static str) -> Result<String, JobError> {
+    match item.get(key) {
         None => Ok(String::new()),
         Some(Attr::S(s)) => Ok(s.clone()),
-        Some(other) => Err(format!("{name} is of type {}, not a string", other.type_name())),
+        Some(other) => Err(JobError::KeyNotString { key, kind: other.type_name() }),
     }
 }
 
 /// `round6(TotalPrice)`, 0 when absent or not a number.
-fn recorded_total(item: &Item) -> Result<Decimal, String> {
+fn recorded_total(item: &Item) -> Result<Decimal, JobError> {
     let text = match item.get("TotalPrice") {
         Some(Attr::N(t) | Attr::S(t)) => t,
         _ => return Ok(Decimal::new(0, 6)),
@@ -113,7 +132,7 @@ fn recorded_total(item: &Item) -> Result<Decimal, String> {
     let Some(num) = numtext::parse(text) else {
         return Ok(Decimal::new(0, 6));
     };
-    num.round6().ok_or_else(|| format!("TotalPrice {text} is out of range"))
+    num.round6().ok_or_else(|| JobError::TotalPriceOutOfRange(excerpt(text)))
 }
 
 /// Runs one item through the job.
@@ -138,10 +157,7 @@ pub fn process(item: &Item, spec: &JobSpec, large_map: Option<&str>) -> Outcome 
             (zero, zero, total)
         })
     } else {
-        spec.prices
-            .price(eval.estimate.tokens)
-            .map(|p| (p.input, p.output, p.total))
-            .map_err(|e: PriceError| e.to_string())
+        spec.prices.price(eval.estimate.tokens).map(|p| (p.input, p.output, p.total)).map_err(JobError::from)
     };
     let (input, output, total) = match priced {
         Ok(p) => p,
@@ -271,7 +287,7 @@ impl Run {
             Outcome::Failed(error) => {
                 self.counts.errors += 1;
                 if self.error_items.len() < MAX_LISTED_PROBLEMS {
-                    self.error_items.push(Problem { at: item.key_for_messages(), error: excerpt(&error) });
+                    self.error_items.push(Problem { at: item.key_for_messages(), error: excerpt(&error.to_string()) });
                 } else {
                     self.truncated.0 += 1;
                 }
