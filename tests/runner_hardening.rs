@@ -110,15 +110,14 @@ fn the_replaced_output_keeps_its_mode_and_no_temporary_is_left() {
 
 #[test]
 fn a_failed_write_leaves_no_temporary_and_the_old_output() {
-    let (sc, out) = with_previous("failed-write");
-    // The folder becomes read-only after the previous output is there: the
-    // temporary cannot be created (root ignores modes, so check both ways).
-    std::fs::set_permissions(&sc.0, std::fs::Permissions::from_mode(0o500)).unwrap();
+    // The output is a folder with a file in it: the final rename fails, for
+    // root too, after the temporary was written.
+    let sc = Scratch::new("failed-write");
+    let out = sc.path("out.csv");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("keep"), PREVIOUS).unwrap();
     let o = archive(&fixture("old_table.jsonl"), &out, &[]);
-    std::fs::set_permissions(&sc.0, std::fs::Permissions::from_mode(0o700)).unwrap();
-    if !o.status.success() {
-        assert_refused(&o, "temporary file", &[(&out, PREVIOUS)]);
-    }
+    assert_refused(&o, "cannot move", &[(&out.join("keep"), PREVIOUS)]);
     assert_eq!(temporaries(&sc.0), Vec::<String>::new());
 }
 
@@ -196,6 +195,23 @@ fn an_export_manifest_decides_the_parts() {
     std::fs::remove_file(data.join("part-1.json.gz")).unwrap();
     std::fs::write(&out, PREVIOUS).unwrap();
     assert_refused(&archive(&data, &out, &[]), "the export is incomplete", &[(&out, PREVIOUS)]);
+}
+
+#[test]
+fn an_export_still_running_is_refused() {
+    let (sc, out) = with_previous("export-running");
+    let data = export_folder(&sc.path("dump"));
+    let export = data.parent().unwrap();
+    std::fs::write(export.join("_started"), b"").unwrap();
+    assert_refused(&archive(&sc.path("dump"), &out, &[]), "an export that has not finished", &[(&out, PREVIOUS)]);
+    // Finished: its manifest is there, and it reads.
+    let keys: String = (0..2)
+        .map(|k| format!("{{\"dataFileS3Key\":\"AWSDynamoDB/01700000000000-abcdef12/data/part-{k}.json.gz\"}}\n"))
+        .collect();
+    std::fs::write(export.join("manifest-files.json"), keys).unwrap();
+    let o = archive(&sc.path("dump"), &out, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_same_file(&out, &fixture("expected_archive_v1.csv"));
 }
 
 #[test]

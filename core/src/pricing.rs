@@ -89,9 +89,13 @@ impl Prices {
         Ok(RowPrices { input, output, total: round6(input + output) })
     }
 
-    /// Both prices times `factor` (0.5 for batch inference).
-    pub fn scaled(&self, factor: Decimal) -> Prices {
-        Prices { input_per_1k: self.input_per_1k * factor, output_per_1k: self.output_per_1k * factor }
+    /// Both prices times `factor` (0.5 for batch inference); `None` when a
+    /// product does not fit a decimal.
+    pub fn scaled(&self, factor: Decimal) -> Option<Prices> {
+        Some(Prices {
+            input_per_1k: self.input_per_1k.checked_mul(factor)?,
+            output_per_1k: self.output_per_1k.checked_mul(factor)?,
+        })
     }
 }
 
@@ -186,8 +190,9 @@ mod tests {
 
     #[test]
     fn batch_scaling_and_the_flag_form() {
-        let p = Prices { input_per_1k: dec("0.003"), output_per_1k: dec("0.015") }.scaled(dec("0.5"));
+        let p = Prices { input_per_1k: dec("0.003"), output_per_1k: dec("0.015") }.scaled(dec("0.5")).expect("fits");
         assert_eq!((p.input_per_1k, p.output_per_1k), (dec("0.0015"), dec("0.0075")));
+        assert_eq!(Prices { input_per_1k: Decimal::MAX, ..Prices::default() }.scaled(dec("2")), None);
         let p: Prices = "0.0008/0.004".parse().expect("prices");
         assert_eq!((p.input_per_1k, p.output_per_1k), (dec("0.0008"), dec("0.004")));
         assert!("0.003".parse::<Prices>().is_err());

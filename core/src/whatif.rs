@@ -63,6 +63,9 @@ pub enum WhatIfError {
         /// Its output tokens.
         output: u64,
     },
+    /// A price times the batch multiplier does not fit a decimal.
+    #[error("a price times the batch multiplier is too large to represent: check the prices and the multiplier")]
+    BatchTooLarge,
 }
 
 /// `n / d` with 2 decimals, half to even.
@@ -330,10 +333,10 @@ impl Scenario {
     }
 
     /// The prices actually applied (times the batch multiplier, if any).
-    pub fn effective(&self) -> Prices {
+    pub fn effective(&self) -> Result<Prices, WhatIfError> {
         match self.batch {
-            Some(m) => self.prices.scaled(m),
-            None => self.prices,
+            Some(m) => self.prices.scaled(m).ok_or(WhatIfError::BatchTooLarge),
+            None => Ok(self.prices),
         }
     }
 }
@@ -639,7 +642,7 @@ impl Table {
     /// Each kept row's cost under `scenario`, in millionths (rows without
     /// tokens but with a recorded cost keep it), or `None` for rows left out.
     fn repriced(&self, filter: &Filter, scenario: &Scenario) -> Result<(Vec<Option<i64>>, u64), WhatIfError> {
-        let prices = scenario.effective();
+        let prices = scenario.effective()?;
         let (rin, rout) = (Rate::new(prices.input_per_1k), Rate::new(prices.output_per_1k));
         let keep = self.selector(filter);
         let mut carried = 0;
@@ -663,7 +666,7 @@ impl Table {
 
     /// The cost of the filtered rows under `scenario`, beside the actual cost.
     pub fn whatif(&self, filter: &Filter, scenario: &Scenario) -> Result<WhatIf, WhatIfError> {
-        let prices = scenario.effective();
+        let prices = scenario.effective()?;
         let (rin, rout) = (Rate::new(prices.input_per_1k), Rate::new(prices.output_per_1k));
         let keep = self.selector(filter);
         let everything = *filter == Filter::default();
@@ -780,7 +783,7 @@ impl Table {
     /// actual `total_price`; text cells that a spreadsheet would run as a
     /// formula (`=`, `+`, `-`, `@`) are neutralised with a leading `'`.
     pub fn whatif_csv(&self, filter: &Filter, scenario: &Scenario) -> Result<Vec<u8>, WhatIfError> {
-        let prices = scenario.effective();
+        let prices = scenario.effective()?;
         let (rin, rout) = (Rate::new(prices.input_per_1k), Rate::new(prices.output_per_1k));
         let (costs, _) = self.repriced(filter, scenario)?;
         let mut out = String::with_capacity(self.data.len() / 2 + 256);
@@ -977,6 +980,9 @@ mod tests {
         let err = t.whatif(&Filter::default(), &Scenario::on_demand(absurd)).expect_err("too costly");
         assert_eq!(err, WhatIfError::RowTooCostly { input: 1000, output: 0 });
         assert!(t.whatif_csv(&Filter::default(), &Scenario::on_demand(absurd)).is_err());
+        let huge = Prices { input_per_1k: Decimal::MAX, ..Prices::default() };
+        let doubled = Scenario { prices: huge, batch: Some(Decimal::TWO) };
+        assert_eq!(t.whatif(&Filter::default(), &doubled).expect_err("overflow"), WhatIfError::BatchTooLarge);
         let mut sum = Sum128::default();
         for x in [i64::MAX, i64::MAX, 2, i64::MIN, -5] {
             sum.add(x);

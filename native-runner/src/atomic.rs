@@ -27,6 +27,17 @@ fn random_suffix() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Creates `path`, which must not exist: never through a symlink, never
+/// an existing file.
+fn open_new(path: &Path, mode: u32) -> std::io::Result<fs::File> {
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
 /// Creates `.NAME.tmp-RANDOM` in `dir`: `O_CREAT | O_EXCL | O_NOFOLLOW`,
 /// so a file or symlink planted at that name is never opened. `mode` is
 /// masked by the umask, as for any new file.
@@ -34,13 +45,7 @@ fn create_temp(dir: &Path, name: &str, mode: u32) -> Result<(PathBuf, fs::File)>
     let mut last = None;
     for _ in 0..8 {
         let tmp = dir.join(format!(".{name}.tmp-{}", random_suffix()));
-        match fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&tmp)
-        {
+        match open_new(&tmp, mode) {
             Ok(f) => return Ok((tmp, f)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
             Err(e) => return Err(e).with_context(|| format!("cannot create a temporary file in {}", dir.display())),
@@ -73,7 +78,10 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
                 .with_context(|| format!("cannot set the mode of {}", tmp.display()))?;
         }
         file.sync_all().with_context(|| format!("cannot sync {}", tmp.display()))?;
-        fs::rename(&tmp, path).with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))?;
+        // Not after a stop has begun: the stop removes the temporary instead.
+        crate::cleanup::commit(|| fs::rename(&tmp, path))
+            .context("stopped before the output was published")?
+            .with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))?;
         // The rename is durable once the folder is synced.
         if let Ok(d) = fs::File::open(dir) {
             let _ = d.sync_all();
@@ -114,10 +122,16 @@ mod tests {
         let dir = scratch("symlink");
         let victim = dir.join("victim");
         fs::write(&victim, b"keep me").expect("victim");
-        let link = dir.join("link");
+        // A symlink planted at the very name a temporary would take, dangling
+        // or not, and a file there: the temporary's own open refuses all.
+        let link = dir.join(".out.csv.tmp-planted");
         std::os::unix::fs::symlink(&victim, &link).expect("symlink");
-        let opened = fs::OpenOptions::new().write(true).create_new(true).custom_flags(libc::O_NOFOLLOW).open(&link);
-        assert!(opened.is_err());
+        assert!(open_new(&link, 0o600).is_err());
+        let dangling = dir.join(".out.csv.tmp-dangling");
+        std::os::unix::fs::symlink(dir.join("nowhere"), &dangling).expect("symlink");
+        assert!(open_new(&dangling, 0o600).is_err());
+        assert!(!dir.join("nowhere").exists());
+        assert!(open_new(&victim, 0o600).is_err());
         write_atomically(&dir.join("out.csv"), b"new").expect("write");
         assert_eq!(fs::read(&victim).expect("read"), b"keep me");
         let _ = fs::remove_dir_all(&dir);

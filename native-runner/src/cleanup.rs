@@ -4,6 +4,7 @@
 //! is left beside it.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Something to undo if the run stops before it is done.
@@ -17,6 +18,11 @@ enum Pending {
 
 static PENDING: Mutex<Vec<(u64, Pending)>> = Mutex::new(Vec::new());
 static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Set (under the `PENDING` lock) once a stop has begun: no new work is
+/// registered and nothing more is committed.
+static STOPPING: AtomicBool = AtomicBool::new(false);
+/// S3 uploads being completed right now (their outcome is S3's to decide).
+static COMPLETING: AtomicUsize = AtomicUsize::new(0);
 
 /// A registration; dropping it forgets the entry (the work was finished or
 /// cleaned up by its owner).
@@ -49,13 +55,51 @@ pub fn upload(client: &aws_sdk_s3::Client, bucket: &str, key: &str, id: &str) ->
     register(Pending::Upload { client: client.clone(), bucket: bucket.into(), key: key.into(), id: id.into() })
 }
 
+/// Publishes a local output (`rename`) unless a stop has begun: runs under
+/// the registry's lock, so a stop either comes first (and nothing is
+/// published) or after (and the output is whole). `None` when stopping.
+pub fn commit<T>(publish: impl FnOnce() -> T) -> Option<T> {
+    let _guard = PENDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if STOPPING.load(Ordering::SeqCst) {
+        return None;
+    }
+    Some(publish())
+}
+
+/// Marks an S3 upload as being completed; `None` when a stop has begun.
+/// The mark lasts as long as the value.
+pub fn completing() -> Option<Completing> {
+    let _guard = PENDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if STOPPING.load(Ordering::SeqCst) {
+        return None;
+    }
+    COMPLETING.fetch_add(1, Ordering::SeqCst);
+    Some(Completing)
+}
+
+/// An S3 upload being completed (see [`completing`]).
+#[derive(Debug)]
+pub struct Completing;
+
+impl Drop for Completing {
+    fn drop(&mut self) {
+        COMPLETING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Removes every registered temporary file and aborts every registered
-/// upload (each abort waits at most a few seconds).
-pub async fn undo_all() {
+/// upload (each abort waits at most a few seconds). From then on nothing is
+/// committed. True when an S3 upload was being completed at that moment (it
+/// may have been published).
+pub async fn undo_all() -> bool {
     let pending: Vec<Pending> = match PENDING.lock() {
-        Ok(mut p) => p.drain(..).map(|(_, p)| p).collect(),
-        Err(_) => return,
+        Ok(mut p) => {
+            STOPPING.store(true, Ordering::SeqCst);
+            p.drain(..).map(|(_, p)| p).collect()
+        }
+        Err(_) => return false,
     };
+    let racing = COMPLETING.load(Ordering::SeqCst) > 0;
     for p in pending {
         match p {
             Pending::File(path) => {
@@ -67,6 +111,7 @@ pub async fn undo_all() {
             }
         }
     }
+    racing
 }
 
 /// Resolves when the process is asked to stop (SIGINT, SIGTERM).
@@ -97,8 +142,14 @@ pub async fn stop_signal() {
 /// `schedule` handles its own stops.
 pub async fn exit_on_stop() {
     stop_signal().await;
-    eprintln!("tally: stopped by a signal: unfinished outputs removed, uploads aborted (the previous outputs stay as they were)");
-    undo_all().await;
+    if undo_all().await {
+        eprintln!(
+            "tally: stopped by a signal while an S3 output was being completed: it may have been published; \
+             unfinished outputs removed, other uploads aborted"
+        );
+    } else {
+        eprintln!("tally: stopped by a signal: unfinished outputs removed, uploads aborted (the previous outputs stay as they were)");
+    }
     std::process::exit(130);
 }
 
@@ -121,9 +172,12 @@ mod tests {
         std::fs::write(&done, b"kept").expect("done");
         let _kept = temp_file(&pending);
         drop(temp_file(&done)); // finished: no longer registered
-        undo_all().await;
+        assert!(!undo_all().await);
         assert!(!pending.exists());
         assert!(done.exists());
+        // Once stopping, nothing more is published (reset for the other tests).
+        assert_eq!(commit(|| 1), None);
+        STOPPING.store(false, Ordering::SeqCst);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

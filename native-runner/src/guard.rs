@@ -10,14 +10,29 @@ use anyhow::{bail, Result};
 
 use crate::location::Place;
 
-/// The canonical form of a path that may not exist yet: its parent's real
-/// path joined with its name.
+/// The canonical form of a path that may not exist yet (nor its folders):
+/// the real path of its nearest existing ancestor, with the rest of it
+/// appended (`..` in the rest taken lexically).
 fn canonical_or_planned(path: &Path) -> Option<PathBuf> {
-    if let Ok(real) = fs::canonicalize(path) {
-        return Some(real);
+    let path = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().ok()?.join(path) };
+    let mut rest = Vec::new();
+    let mut base = path.as_path();
+    let real = loop {
+        if let Ok(real) = fs::canonicalize(base) {
+            break real;
+        }
+        rest.push(base.file_name()?.to_os_string());
+        base = base.parent()?;
+    };
+    let mut out = real;
+    for part in rest.iter().rev() {
+        if part == ".." {
+            out.pop();
+        } else if part != "." {
+            out.push(part);
+        }
     }
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    Some(fs::canonicalize(parent).ok()?.join(path.file_name()?))
+    Some(out)
 }
 
 /// Whether writing `out` would overwrite or land inside `input`.
@@ -79,6 +94,9 @@ mod tests {
             assert!(clashes(&local(other), &local(&dump)), "{}", other.display());
         }
         assert!(clashes(&local(&data.join("new.csv")), &local(&data)));
+        // Folders that do not exist yet inside the dump folder are inside it too.
+        assert!(clashes(&local(&data.join("reports/deep/x.jsonl")), &local(&data)));
+        assert!(!clashes(&local(&data.join("reports/../../elsewhere/x.csv")), &local(&data)));
         assert!(!clashes(&local(&dir.join("out.csv")), &local(&dump)));
         assert!(!clashes(&local(&dir.join("out.csv")), &local(&data)));
         let _ = fs::remove_dir_all(&dir);

@@ -204,6 +204,11 @@ impl DumpSource {
                     listed.get_or_insert_with(Vec::new).push(format!("{root}data/{name}"));
                 }
             }
+            if manifests.is_empty() && all.iter().any(|k| k.ends_with("/_started") || k == "_started") {
+                bail!(
+                    "{url} holds an export that has not finished (_started, but no manifest-files.json): wait for it"
+                );
+            }
             let files: Vec<String> = all.into_iter().filter(|k| is_dump_part(k)).collect();
             let (keys, ignored) = choose_parts(files, listed)?;
             for (k, why) in ignored {
@@ -248,21 +253,34 @@ impl DumpSource {
 /// Walks a folder without following symlinks (a link such as `loop -> ..`
 /// would read the dump over and over); the files, the export manifests
 /// (`manifest-files.json`) and the symlinks skipped.
-fn walk(dir: &Path, files: &mut Vec<PathBuf>, manifests: &mut Vec<PathBuf>, links: &mut Vec<PathBuf>) -> Result<()> {
+/// What a walk of a dump folder found.
+#[derive(Debug, Default)]
+struct Walked {
+    files: Vec<PathBuf>,
+    manifests: Vec<PathBuf>,
+    links: Vec<PathBuf>,
+    /// An export's `_started` marker.
+    started: bool,
+}
+
+fn walk(dir: &Path, walked: &mut Walked) -> Result<()> {
     for entry in fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
         let entry = entry?;
         let path = entry.path();
         let kind = entry.file_type().with_context(|| format!("cannot read {}", path.display()))?;
         if kind.is_symlink() {
-            links.push(path);
+            walked.links.push(path);
         } else if kind.is_dir() {
-            walk(&path, files, manifests, links)?;
+            walk(&path, walked)?;
         } else if kind.is_file() {
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
             if name == "manifest-files.json" {
-                manifests.push(path);
+                walked.manifests.push(path);
+            } else if name == "_started" {
+                // DynamoDB writes it when an export starts, the manifests when it ends.
+                walked.started = true;
             } else if is_dump_part(name) {
-                files.push(path);
+                walked.files.push(path);
             }
         }
     }
@@ -350,14 +368,21 @@ pub fn choose_parts(files: Vec<String>, listed: Option<Vec<String>>) -> Result<(
 /// The parts of a local dump folder ([`choose_parts`]); no symlink is
 /// followed, and a file linked twice is read once.
 pub fn local_parts(dir: &Path) -> Result<Vec<PathBuf>> {
-    let (mut files, mut manifests, mut links) = (Vec::new(), Vec::new(), Vec::new());
-    walk(dir, &mut files, &mut manifests, &mut links)?;
+    let mut walked = Walked::default();
+    walk(dir, &mut walked)?;
+    let Walked { files, mut manifests, links, started } = walked;
     // Pointed at an export's data/ folder: its manifest sits beside it.
     if dir.file_name().is_some_and(|n| n == "data") {
         let beside = dir.join("..").join("manifest-files.json");
         if beside.is_file() {
             manifests.push(beside);
         }
+    }
+    if started && manifests.is_empty() {
+        bail!(
+            "{} holds an export that has not finished (_started, but no manifest-files.json): wait for it",
+            dir.display()
+        );
     }
     for link in &links {
         eprintln!("warning: {} is a symlink: not followed (point --dump at the real file or folder)", link.display());

@@ -124,6 +124,7 @@ pub async fn put(s3: &aws_sdk_s3::Client, url: &S3Url, bytes: Vec<u8>, sse: &Sse
             Sse::Aes256 => req.server_side_encryption(ServerSideEncryption::Aes256),
             Sse::Kms(key) => req.server_side_encryption(ServerSideEncryption::AwsKms).set_ssekms_key_id(key.clone()),
         };
+        let _completing = crate::cleanup::completing().ok_or_else(|| anyhow!("stopped before the upload"))?;
         req.send().await.map_err(|e| anyhow!("{}", describe(&e))).with_context(context)?;
         return Ok(());
     }
@@ -153,6 +154,8 @@ pub async fn put(s3: &aws_sdk_s3::Client, url: &S3Url, bytes: Vec<u8>, sse: &Sse
                 .map_err(|e| anyhow!("{}", describe(&e)))?;
             parts.push(CompletedPart::builder().part_number(number).set_e_tag(part.e_tag().map(String::from)).build());
         }
+        let _completing =
+            crate::cleanup::completing().ok_or_else(|| anyhow!("stopped before the upload was completed"))?;
         s3.complete_multipart_upload()
             .bucket(&url.bucket)
             .key(&url.key)

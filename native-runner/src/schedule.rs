@@ -95,7 +95,7 @@ pub async fn run(args: &ScheduleArgs) -> Result<()> {
                     outcome = &mut run => report(outcome),
                     _ = stop_signal() => {
                         log("second stop request: the run is abandoned (an unfinished write leaves the previous output)");
-                        undo_all().await;
+                        let _ = undo_all().await;
                         return Err(anyhow!("stopped during a run: the run was abandoned"));
                     }
                 }
