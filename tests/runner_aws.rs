@@ -334,7 +334,7 @@ fn an_environment_with_lambda_variables_runs_both_jobs_and_the_schedule() {
     assert_eq!(consolidated, read(&fixture("expected_consolidated.csv")));
     // It waits for the next day's run; SIGTERM stops it cleanly.
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    send_signal(child.id(), "TERM");
     let status = child.wait().unwrap();
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(status.success(), "exit {status:?}: {rest:?}");

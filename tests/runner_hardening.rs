@@ -430,7 +430,7 @@ fn a_stop_signal_leaves_no_debris_and_the_old_output() {
         let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
         writer.write_all(&read(&fixture("old_table.jsonl"))[..100_000]).unwrap();
         std::thread::sleep(Duration::from_millis(500));
-        assert!(Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()).status().unwrap().success());
+        send_signal(child.id(), signal);
         let deadline = Instant::now() + Duration::from_secs(20);
         let status = loop {
             if let Some(status) = child.try_wait().unwrap() {
@@ -474,7 +474,7 @@ fn a_second_stop_of_the_schedule_abandons_the_run_and_exits_non_zero() {
     writer.write_all(&read(&fixture("new_table.jsonl"))[..50_000]).unwrap();
     std::thread::sleep(Duration::from_millis(500));
     for _ in 0..2 {
-        assert!(Command::new("kill").arg("-INT").arg(child.id().to_string()).status().unwrap().success());
+        send_signal(child.id(), "INT");
         std::thread::sleep(Duration::from_millis(300));
     }
     let deadline = Instant::now() + Duration::from_secs(20);

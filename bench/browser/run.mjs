@@ -22,6 +22,8 @@ import { gzipSync } from 'node:zlib';
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const ANCHORS = resolve(process.env.TALLY_BENCH_ANCHORS ?? join(ROOT, '..', 'shared', 'bench-anchors'));
 const { startServer } = await import(join(ROOT, 'web', 'tools', 'serve.mjs'));
+// The tests' independent re-pricing (BigInt), to check the timed what-ifs.
+const { decimal, divHalfEven, micros, microsText } = await import(join(ROOT, 'tests', 'browser', 'helpers.mjs'));
 const { chromium } = createRequire(join(ROOT, 'web', 'package.json'))('playwright-core');
 
 const arg = (name, fallback) => {
@@ -111,23 +113,6 @@ function check(result, stats) {
   return problems;
 }
 
-/** "0.0075" → { num: 75n, den: 10000n } */
-function decimal(text) {
-  const [int, frac = ''] = text.split('.');
-  return { num: BigInt(int + frac), den: 10n ** BigInt(frac.length) };
-}
-
-function divHalfEven(num, den) {
-  const q = num / den;
-  const r2 = 2n * (num % den);
-  return r2 > den || (r2 === den && q % 2n === 1n) ? q + 1n : q;
-}
-
-const microsOf = (text) => {
-  const [int, frac = ''] = text.split('.');
-  return BigInt(int) * 1_000_000n + BigInt((frac + '000000').slice(0, 6));
-};
-
 let columns = null;
 /** The bench file's (input, output, recorded micros) columns, read once (its cells hold no quotes or commas). */
 async function csvColumns() {
@@ -141,7 +126,7 @@ async function csvColumns() {
     if (!lines[k]) continue;
     const cells = lines[k].split(',');
     if (cells.length !== header.length) throw new Error(`line ${k + 1}: ${cells.length} cells (a quoted cell? the check assumes none)`);
-    columns.push([BigInt(cells[ci]), BigInt(cells[co]), microsOf(cells[ct])]);
+    columns.push([BigInt(cells[ci]), BigInt(cells[co]), micros(cells[ct])]);
   }
   return columns;
 }
@@ -161,9 +146,7 @@ function expectedWhatif(sc) {
   for (const [input, output, recorded] of columns) {
     total += input === 0n && output === 0n && recorded !== 0n ? recorded : cost(input, pin) + cost(output, pout);
   }
-  const sign = total < 0n ? '-' : '';
-  const a = total < 0n ? -total : total;
-  const text = `${sign}${a / 1_000_000n}.${String(a % 1_000_000n).padStart(6, '0')}`;
+  const text = microsText(total);
   expected.set(key, text);
   return text;
 }

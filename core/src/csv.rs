@@ -681,27 +681,52 @@ pub struct ReadRows {
     pub unreadable: Vec<BadRow>,
 }
 
-/// The records of a CSV after its header, without reading them: line ends
-/// outside quotes that end a non-blank line (cheap, for comparing an
-/// output's size with the previous one's).
-pub fn count_records(data: &[u8]) -> u64 {
-    let (mut records, mut in_quotes, mut blank) = (0u64, false, true);
-    for &b in data {
-        match b {
-            b'"' => {
-                in_quotes = !in_quotes;
-                blank = false;
+/// Counts a CSV's records as its bytes arrive, keeping none of them: line
+/// ends outside quotes that end a non-blank line (cheap, for comparing an
+/// output's size with the previous one's, however large it is).
+#[derive(Debug, Clone)]
+pub struct RecordCounter {
+    lines: u64,
+    in_quotes: bool,
+    blank: bool,
+}
+
+impl Default for RecordCounter {
+    fn default() -> Self {
+        RecordCounter { lines: 0, in_quotes: false, blank: true }
+    }
+}
+
+impl RecordCounter {
+    /// Takes the next bytes of the file.
+    pub fn feed(&mut self, data: &[u8]) {
+        for &b in data {
+            match b {
+                b'"' => {
+                    self.in_quotes = !self.in_quotes;
+                    self.blank = false;
+                }
+                b'\n' if !self.in_quotes => {
+                    self.lines += u64::from(!self.blank);
+                    self.blank = true;
+                }
+                b'\r' | b' ' | b'\t' => {}
+                _ => self.blank = false,
             }
-            b'\n' if !in_quotes => {
-                records += u64::from(!blank);
-                blank = true;
-            }
-            b'\r' | b' ' | b'\t' => {}
-            _ => blank = false,
         }
     }
-    records += u64::from(!blank);
-    records.saturating_sub(1)
+
+    /// The records after the header.
+    pub fn records(&self) -> u64 {
+        (self.lines + u64::from(!self.blank)).saturating_sub(1)
+    }
+}
+
+/// The records of a CSV after its header, without reading them ([`RecordCounter`]).
+pub fn count_records(data: &[u8]) -> u64 {
+    let mut counter = RecordCounter::default();
+    counter.feed(data);
+    counter.records()
 }
 
 /// Reads every row of a CSV; unreadable records are listed, not fatal.

@@ -400,14 +400,13 @@ impl<R: BufRead> Lines<R> {
     }
 }
 
-impl<R: BufRead> Iterator for Lines<R> {
-    /// The line number and the line.
-    type Item = Result<(u64, Vec<u8>), DumpError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl<R: BufRead> Lines<R> {
+    /// The next non-blank line into `buf` (cleared first, so one buffer
+    /// serves every line), with its number.
+    pub fn next_into(&mut self, buf: &mut Vec<u8>) -> Option<Result<u64, DumpError>> {
         while !self.done {
-            let mut buf = Vec::new();
-            match self.read_line(&mut buf) {
+            buf.clear();
+            match self.read_line(buf) {
                 Ok(false) => self.done = true,
                 Ok(true) => {
                     self.line += 1;
@@ -415,7 +414,7 @@ impl<R: BufRead> Iterator for Lines<R> {
                         buf.drain(..3);
                     }
                     if !buf.iter().all(u8::is_ascii_whitespace) {
-                        return Some(Ok((self.line, buf)));
+                        return Some(Ok(self.line));
                     }
                 }
                 Err(e) => {
@@ -428,10 +427,21 @@ impl<R: BufRead> Iterator for Lines<R> {
     }
 }
 
+impl<R: BufRead> Iterator for Lines<R> {
+    /// The line number and the line.
+    type Item = Result<(u64, Vec<u8>), DumpError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut buf = Vec::new();
+        Some(self.next_into(&mut buf)?.map(|line| (line, buf)))
+    }
+}
+
 /// Items of a JSON Lines dump.
 #[derive(Debug)]
 pub struct JsonLines<R> {
     lines: Lines<R>,
+    buf: Vec<u8>,
 }
 
 impl<R: BufRead> JsonLines<R> {
@@ -442,7 +452,7 @@ impl<R: BufRead> JsonLines<R> {
 
     /// Reads from `reader`, lines of at most `max` bytes.
     pub fn with_limit(reader: R, max: usize) -> Self {
-        Self { lines: Lines::new(reader, max) }
+        Self { lines: Lines::new(reader, max), buf: Vec::with_capacity(16 * 1024) }
     }
 }
 
@@ -450,11 +460,11 @@ impl<R: BufRead> Iterator for JsonLines<R> {
     type Item = Result<Item, DumpError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let (line, text) = match self.lines.next()? {
+        let line = match self.lines.next_into(&mut self.buf)? {
             Ok(l) => l,
             Err(e) => return Some(Err(e)),
         };
-        Some(item_from_export_line(&text).map_err(|message| DumpError {
+        Some(item_from_export_line(&self.buf).map_err(|message| DumpError {
             place: DumpPlace::Line(line),
             message,
             fatal: false,

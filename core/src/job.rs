@@ -61,12 +61,17 @@ pub struct Evaluation {
 /// did (spec 6.3), so their numbers never depend on a bucket being given.
 pub fn evaluate(item: &Item, estimator: Estimator, large_map: Option<&str>) -> Evaluation {
     let create_time = CreateTime::read(item.get("CreateTime"), estimator.date_reading());
+    let (map_status, estimate) = estimate_map(item, estimator, large_map);
+    Evaluation { create_time, map_status, estimate }
+}
+
+/// The map part of [`evaluate`]: its status and the estimate.
+fn estimate_map(item: &Item, estimator: Estimator, large_map: Option<&str>) -> (MapStatus, Estimate) {
     let map = match large_map.filter(|_| estimator == Estimator::Full) {
         Some(text) => MessageMap::from_text(text),
         None => MessageMap::from_attr(item.get("MessageMap")),
     };
-    let estimate = estimate(&map, estimator);
-    Evaluation { create_time, map_status: map.status, estimate }
+    (map.status, estimate(&map, estimator))
 }
 
 /// Whether the `full` estimator takes this item (its SK is a conversation).
@@ -150,14 +155,15 @@ pub fn process(item: &Item, spec: &JobSpec, large_map: Option<&str>) -> Outcome 
         (Ok(pk), Ok(sk)) => (pk, sk),
         (Err(e), _) | (_, Err(e)) => return Outcome::Failed(e),
     };
-    let eval = evaluate(item, spec.estimator, large_map);
-    let priced = if eval.map_status.is_void() {
+    // The date is read once, above; the map only for the items kept.
+    let (map_status, estimate) = estimate_map(item, spec.estimator, large_map);
+    let priced = if map_status.is_void() {
         recorded_total(item).map(|total| {
             let zero = Decimal::new(0, 6);
             (zero, zero, total)
         })
     } else {
-        spec.prices.price(eval.estimate.tokens).map(|p| (p.input, p.output, p.total)).map_err(JobError::from)
+        spec.prices.price(estimate.tokens).map(|p| (p.input, p.output, p.total)).map_err(JobError::from)
     };
     let (input, output, total) = match priced {
         Ok(p) => p,
@@ -166,8 +172,8 @@ pub fn process(item: &Item, spec: &JobSpec, large_map: Option<&str>) -> Outcome 
     Outcome::Row {
         row: Row {
             create_date: create_time.seconds(),
-            input_token: eval.estimate.tokens.input,
-            output_token: eval.estimate.tokens.output,
+            input_token: estimate.tokens.input,
+            output_token: estimate.tokens.output,
             precio_token_input: input,
             precio_token_output: output,
             total_price: total,
@@ -176,8 +182,8 @@ pub fn process(item: &Item, spec: &JobSpec, large_map: Option<&str>) -> Outcome 
             source: spec.source.clone(),
         },
         invalid_date: create_time == CreateTime::Invalid,
-        unreadable_map: eval.map_status == MapStatus::Unreadable,
-        media_items: eval.estimate.media_items,
+        unreadable_map: map_status == MapStatus::Unreadable,
+        media_items: estimate.media_items,
     }
 }
 

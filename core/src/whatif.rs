@@ -68,11 +68,6 @@ pub enum WhatIfError {
     BatchTooLarge,
 }
 
-/// `n / d` with 2 decimals, half to even.
-fn avg2(n: i128, d: i128) -> String {
-    fixed2(n, d)
-}
-
 /// Days in the month of a run-rate projection.
 pub const PROJECTION_DAYS: i128 = 30;
 
@@ -611,8 +606,8 @@ impl Table {
                 .map(|(hour, h)| HourView {
                     hour: hour as u8,
                     records: h.0,
-                    avg_input: avg2(h.1 as i128, h.0 as i128),
-                    avg_output: avg2(h.2 as i128, h.0 as i128),
+                    avg_input: fixed2(h.1 as i128, h.0 as i128),
+                    avg_output: fixed2(h.2 as i128, h.0 as i128),
                     avg_cost: micros_text(div_half_even(h.3, h.0 as i128)),
                 })
                 .collect(),
@@ -748,7 +743,7 @@ impl Table {
             actual_cost: micros_text(actual),
             whatif_cost: micros_text(whatif),
             difference: micros_text(difference),
-            difference_pct: if actual == 0 { String::new() } else { avg2(difference * 100, actual) },
+            difference_pct: if actual == 0 { String::new() } else { fixed2(difference * 100, actual) },
             daily: days
                 .into_iter()
                 .map(|(d, (a, w))| WhatIfDay {
@@ -924,17 +919,17 @@ mod tests {
 
     #[test]
     fn small_negative_percentages_keep_their_sign() {
-        assert_eq!(avg2(-51, 10_000), "-0.01");
-        assert_eq!(avg2(-50, 10_000), "0.00"); // -0.005: a tie, to the even 0
-        assert_eq!(avg2(-1, 200), "0.00"); // rounds to zero: no sign
-        assert_eq!(avg2(-5_000, 10_000), "-0.50");
-        assert_eq!(avg2(-15_000, 10_000), "-1.50");
-        assert_eq!(avg2(5_000, 10_000), "0.50");
-        assert_eq!(avg2(1, 200), "0.00"); // 0.005 is a tie: half to even
-        assert_eq!(avg2(3, 200), "0.02");
-        assert_eq!(avg2(-3, 200), "-0.02");
-        assert_eq!(avg2(7, -10_000), "0.00");
-        assert_eq!(avg2(70, -10_000), "-0.01");
+        assert_eq!(fixed2(-51, 10_000), "-0.01");
+        assert_eq!(fixed2(-50, 10_000), "0.00"); // -0.005: a tie, to the even 0
+        assert_eq!(fixed2(-1, 200), "0.00"); // rounds to zero: no sign
+        assert_eq!(fixed2(-5_000, 10_000), "-0.50");
+        assert_eq!(fixed2(-15_000, 10_000), "-1.50");
+        assert_eq!(fixed2(5_000, 10_000), "0.50");
+        assert_eq!(fixed2(1, 200), "0.00"); // 0.005 is a tie: half to even
+        assert_eq!(fixed2(3, 200), "0.02");
+        assert_eq!(fixed2(-3, 200), "-0.02");
+        assert_eq!(fixed2(7, -10_000), "0.00");
+        assert_eq!(fixed2(70, -10_000), "-0.01");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use tally_core::consolidate::{consolidate_run, Prefer};
-use tally_core::csv::{count_records, read_rows, to_csv_bytes, ReadRows, Row};
+use tally_core::csv::{read_rows, to_csv_bytes, ReadRows, RecordCounter, Row};
 use tally_core::item::DEFAULT_MAX_RECORD;
 use tally_core::item::{detect_format, item_from_export_line, DumpError, DumpFormat, DumpPlace, Lines, ScanJson};
 use tally_core::job::{JobSpec, Run};
@@ -18,7 +18,7 @@ use tally_core::stats::Stats;
 use crate::atomic::write_atomically;
 use crate::aws::{AwsOptions, Clients};
 use crate::ddb::LargeMessages;
-use crate::location::{read_optional, DumpSource, Place};
+use crate::location::{read_chunks, read_optional, DumpSource, LineGuard, Place};
 use crate::progress::Progress;
 use crate::s3::Sse;
 
@@ -323,13 +323,25 @@ pub async fn read_history(ctx: &Ctx, place: &Place, allow_missing: bool) -> Resu
     Ok(read)
 }
 
-/// Rows of the output being replaced (0 when there is none yet).
+/// Rows of the output being replaced (0 when there is none yet), counted
+/// as it streams in: nothing of it is kept.
 async fn previous_rows(ctx: &Ctx, out: &Place) -> Result<u64> {
-    if *out == Place::Stdout {
-        return Ok(0);
-    }
-    let bytes = read_place(ctx, out).await.with_context(|| format!("reading the previous output {out}"))?;
-    Ok(bytes.map_or(0, |b| count_records(&b)))
+    let mut guard = LineGuard::new(ctx.max_record);
+    let mut counter = RecordCounter::default();
+    let mut take = |chunk: &[u8]| {
+        guard.check(chunk)?;
+        counter.feed(chunk);
+        Ok(())
+    };
+    let context = || format!("reading the previous output {out}");
+    match out {
+        Place::Local(path) => read_chunks(path, &mut take).with_context(context)?,
+        Place::S3(url) => {
+            crate::s3::read_chunks(&ctx.clients().await.s3, url, &mut take).await.with_context(context)?
+        }
+        Place::Stdout => false,
+    };
+    Ok(counter.records())
 }
 
 /// The history a consolidation merges in.

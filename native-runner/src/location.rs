@@ -177,30 +177,25 @@ impl DumpSource {
         let handle = tokio::runtime::Handle::current();
         let keys = if url.key.is_empty() || url.key.ends_with('/') {
             let all = crate::s3::list(client, url).await?;
-            let mut manifests: Vec<String> =
+            // Each manifest, read once: those under the prefix and, pointed at
+            // an export's data/ folder, the one beside it.
+            let mut manifests: Vec<(String, Vec<u8>)> = Vec::new();
+            let mut keys: Vec<String> =
                 all.iter().filter(|k| k.rsplit('/').next() == Some("manifest-files.json")).cloned().collect();
-            // Pointed at an export's data/ folder: its manifest sits beside it.
             if let Some(export) = url.key.strip_suffix("data/") {
-                let beside = format!("{export}manifest-files.json");
-                let probe = S3Url { bucket: url.bucket.clone(), key: beside.clone() };
-                if crate::s3::get_optional(client, &probe, 1 << 20).await?.is_some() {
-                    manifests.push(beside);
+                keys.push(format!("{export}manifest-files.json"));
+            }
+            for key in keys {
+                let murl = S3Url { bucket: url.bucket.clone(), key };
+                if let Some(text) = crate::s3::get_optional(client, &murl, 1 << 20).await? {
+                    manifests.push((murl.key, text));
                 }
             }
             let mut listed = None;
-            for m in &manifests {
-                let murl = S3Url { bucket: url.bucket.clone(), key: m.clone() };
-                let text = crate::s3::get_optional(client, &murl, 1 << 20).await?.unwrap_or_default();
-                let root = m.strip_suffix("manifest-files.json").unwrap_or("");
-                for (k, line) in
-                    String::from_utf8_lossy(&text).lines().enumerate().filter(|(_, l)| !l.trim().is_empty())
-                {
-                    let entry: serde_json::Value =
-                        serde_json::from_str(line).with_context(|| format!("{murl} line {}: not JSON", k + 1))?;
-                    let key = entry["dataFileS3Key"]
-                        .as_str()
-                        .with_context(|| format!("{murl} line {}: no dataFileS3Key", k + 1))?;
-                    let name = key.rsplit('/').next().unwrap_or(key);
+            for (key, text) in &manifests {
+                let root = key.strip_suffix("manifest-files.json").unwrap_or("");
+                let shown = format!("s3://{}/{key}", url.bucket);
+                for name in manifest_names(&String::from_utf8_lossy(text), &shown)? {
                     listed.get_or_insert_with(Vec::new).push(format!("{root}data/{name}"));
                 }
             }
@@ -292,20 +287,26 @@ fn walk(dir: &Path, walked: &mut Walked) -> Result<()> {
 fn manifest_parts(manifest: &Path) -> Result<Vec<PathBuf>> {
     let text = fs::read_to_string(manifest).with_context(|| format!("cannot read {}", manifest.display()))?;
     let root = manifest.parent().unwrap_or(Path::new("."));
-    let mut parts = Vec::new();
+    let names = manifest_names(&text, &manifest.display().to_string())?;
+    Ok(names.iter().map(|name| root.join("data").join(name)).collect())
+}
+
+/// The part file names a `manifest-files.json` lists: JSON Lines, each with
+/// a `dataFileS3Key` whose last segment is a part of the export's `data/`.
+fn manifest_names(text: &str, shown: &str) -> Result<Vec<String>> {
+    let mut names = Vec::new();
     for (k, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let entry: serde_json::Value =
-            serde_json::from_str(line).with_context(|| format!("{} line {}: not JSON", manifest.display(), k + 1))?;
-        let key = entry["dataFileS3Key"]
-            .as_str()
-            .with_context(|| format!("{} line {}: no dataFileS3Key", manifest.display(), k + 1))?;
+            serde_json::from_str(line).with_context(|| format!("{shown} line {}: not JSON", k + 1))?;
+        let key =
+            entry["dataFileS3Key"].as_str().with_context(|| format!("{shown} line {}: no dataFileS3Key", k + 1))?;
         let name = key.rsplit('/').next().unwrap_or(key);
         if name.is_empty() || name.starts_with('.') {
-            bail!("{} line {}: {key:?} is not a part", manifest.display(), k + 1);
+            bail!("{shown} line {}: {key:?} is not a part", k + 1);
         }
-        parts.push(root.join("data").join(name));
+        names.push(name.to_string());
     }
-    Ok(parts)
+    Ok(names)
 }
 
 /// A file of a dump folder that is not read, and why.
@@ -429,50 +430,63 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
+/// Checks, chunk by chunk, that no line of an input is longer than `max`
+/// bytes: `/dev/zero` or a file without line ends fails at the limit instead
+/// of filling memory (or running forever).
+#[derive(Debug)]
+pub struct LineGuard {
+    /// Bytes since the last `\n`.
+    run: usize,
+    /// Line ends seen.
+    lines: u64,
+    max: usize,
+}
+
+impl LineGuard {
+    /// Lines of at most `max` bytes.
+    pub fn new(max: usize) -> LineGuard {
+        LineGuard { run: 0, lines: 0, max }
+    }
+
+    /// Takes the next chunk; an error when a line grows past the limit.
+    pub fn check(&mut self, chunk: &[u8]) -> Result<()> {
+        for (k, part) in chunk.split(|&b| b == b'\n').enumerate() {
+            let len = if k == 0 { self.run + part.len() } else { part.len() };
+            if k > 0 {
+                self.lines += 1;
+            }
+            if len > self.max {
+                bail!(
+                    "line {} is longer than the limit of {} (--max-record-size): is this the right file?",
+                    self.lines + 1,
+                    tally_core::item::limit_text(self.max)
+                );
+            }
+            self.run = len;
+        }
+        Ok(())
+    }
+}
+
 /// A whole text input (a CSV, a message map) gathered chunk by chunk, no
-/// line of it longer than `max` bytes: `/dev/zero` or a file without line
-/// ends fails at the limit instead of filling memory.
+/// line of it longer than the limit ([`LineGuard`]).
 #[derive(Debug)]
 pub struct BoundedText {
     bytes: Vec<u8>,
-    /// Bytes since the last `\n`.
-    run: usize,
-    max: usize,
+    guard: LineGuard,
 }
 
 impl BoundedText {
     /// Lines of at most `max` bytes.
     pub fn new(max: usize) -> BoundedText {
-        BoundedText { bytes: Vec::new(), run: 0, max }
+        BoundedText { bytes: Vec::new(), guard: LineGuard::new(max) }
     }
 
     /// Appends a chunk; an error when a line grows past the limit.
     pub fn push(&mut self, chunk: &[u8]) -> Result<()> {
-        let run = match chunk.iter().rposition(|&b| b == b'\n') {
-            Some(last) => {
-                let longest = chunk.split(|&b| b == b'\n').map(<[u8]>::len).max().unwrap_or(0);
-                let first = chunk.iter().position(|&b| b == b'\n').unwrap_or(0);
-                if self.run + first > self.max || longest > self.max {
-                    bail!(self.too_long());
-                }
-                chunk.len() - last - 1
-            }
-            None => self.run + chunk.len(),
-        };
-        if run > self.max {
-            bail!(self.too_long());
-        }
-        self.run = run;
+        self.guard.check(chunk)?;
         self.bytes.extend_from_slice(chunk);
         Ok(())
-    }
-
-    fn too_long(&self) -> String {
-        let line = self.bytes.iter().filter(|&&b| b == b'\n').count() + 1;
-        format!(
-            "line {line} is longer than the limit of {} (--max-record-size): is this the right file?",
-            tally_core::item::limit_text(self.max)
-        )
     }
 
     /// The text.
@@ -481,26 +495,32 @@ impl BoundedText {
     }
 }
 
-/// Reads a whole local file, no line longer than `max_line` bytes;
-/// `Ok(None)` when it does not exist.
-pub fn read_optional(path: &Path, max_line: usize) -> Result<Option<Vec<u8>>> {
+/// Hands a local file to `take` a chunk at a time; `Ok(false)` when it does
+/// not exist.
+pub fn read_chunks(path: &Path, mut take: impl FnMut(&[u8]) -> Result<()>) -> Result<bool> {
     let mut f = match fs::File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(e).with_context(|| format!("cannot open {}", path.display())),
     };
-    let mut text = BoundedText::new(max_line);
     let mut chunk = vec![0u8; 1 << 20];
     loop {
         let n = match f.read(&mut chunk) {
-            Ok(0) => break,
+            Ok(0) => return Ok(true),
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        text.push(&chunk[..n]).with_context(|| format!("reading {}", path.display()))?;
+        take(&chunk[..n]).with_context(|| format!("reading {}", path.display()))?;
     }
-    Ok(Some(text.into_bytes()))
+}
+
+/// Reads a whole local file, no line longer than `max_line` bytes;
+/// `Ok(None)` when it does not exist.
+pub fn read_optional(path: &Path, max_line: usize) -> Result<Option<Vec<u8>>> {
+    let mut text = BoundedText::new(max_line);
+    let found = read_chunks(path, |chunk| text.push(chunk))?;
+    Ok(found.then(|| text.into_bytes()))
 }
 
 #[cfg(test)]

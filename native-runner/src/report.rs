@@ -26,6 +26,16 @@ pub fn clean(text: &str) -> String {
     out
 }
 
+/// The date range a run used: `from 2025-12-01 to 2026-12-02`, or `from
+/// 2025-12-01 no end date`.
+pub fn dates(s: &Stats) -> String {
+    if s.end.is_empty() {
+        format!("from {} no end date", s.start)
+    } else {
+        format!("from {} to {}", s.start, s.end)
+    }
+}
+
 /// `1234567` as `1,234,567`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -48,8 +58,7 @@ fn summary(s: &Stats, headline: &str, extra: Option<&serde_json::Value>) -> (Str
         let _ = write!(out, " ({})", by_source.join(", "));
     }
     out.push('\n');
-    let end = if s.end.is_empty() { "no end date".to_string() } else { format!("to {}", s.end) };
-    let _ = writeln!(out, "  dates: from {} {end} (UTC, estimator {})", s.start, s.estimator);
+    let _ = writeln!(out, "  dates: {} (UTC, estimator {})", dates(s), s.estimator);
     let _ = writeln!(
         out,
         "  tokens: {} input, {} output; cost: {} USD (input {} + output {} at {}/{} per 1K)",

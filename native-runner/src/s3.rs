@@ -87,17 +87,28 @@ pub async fn open(s3: &aws_sdk_s3::Client, url: &S3Url) -> Result<Option<ByteStr
     }
 }
 
+/// Hands an object to `take` a chunk at a time as it downloads; `Ok(false)`
+/// when it does not exist.
+pub async fn read_chunks(
+    s3: &aws_sdk_s3::Client,
+    url: &S3Url,
+    mut take: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<bool> {
+    let Some(mut body) = open(s3, url).await? else {
+        return Ok(false);
+    };
+    while let Some(chunk) = next_chunk(&mut body, url).await? {
+        take(&chunk).with_context(|| format!("reading {url}"))?;
+    }
+    Ok(true)
+}
+
 /// Reads a whole object, no line longer than `max_line` bytes; `Ok(None)`
 /// when it does not exist.
 pub async fn get_optional(s3: &aws_sdk_s3::Client, url: &S3Url, max_line: usize) -> Result<Option<Vec<u8>>> {
-    let Some(mut body) = open(s3, url).await? else {
-        return Ok(None);
-    };
     let mut text = crate::location::BoundedText::new(max_line);
-    while let Some(chunk) = next_chunk(&mut body, url).await? {
-        text.push(&chunk).with_context(|| format!("reading {url}"))?;
-    }
-    Ok(Some(text.into_bytes()))
+    let found = read_chunks(s3, url, |chunk| text.push(chunk)).await?;
+    Ok(found.then(|| text.into_bytes()))
 }
 
 /// The keys under a prefix, in name order.

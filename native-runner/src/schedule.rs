@@ -116,10 +116,13 @@ fn report(outcome: Result<crate::Consolidated>) {
                 Some(Ok(r)) => format!(", Athena {}", r["state"].as_str().unwrap_or("?")),
                 Some(Err(e)) => format!("; the Athena view was NOT refreshed: {e:#}"),
             };
-            let end = if s.end.is_empty() { "no end date".to_string() } else { format!("to {}", s.end) };
             log(&format!(
-                "run succeeded: {} rows to {} ({} USD, {} errors; dates from {} {end}){athena}",
-                s.total_records, done.output.location, s.total_cost, s.errors, s.start,
+                "run succeeded: {} rows to {} ({} USD, {} errors; dates {}){athena}",
+                s.total_records,
+                done.output.location,
+                s.total_cost,
+                s.errors,
+                crate::report::dates(s),
             ));
         }
         Err(e) => log(&format!("run failed: {e:#}; the previous output is untouched, waiting for the next run")),

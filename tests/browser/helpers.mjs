@@ -172,13 +172,13 @@ export function csvRows(text) {
 }
 
 /** "0.0008" → { num: 8n, den: 10000n }. */
-function decimal(text) {
+export function decimal(text) {
   const [int, frac = ''] = text.split('.');
   return { num: BigInt(int + frac), den: 10n ** BigInt(frac.length) };
 }
 
 /** num / den rounded half to even (num, den ≥ 0). */
-function divHalfEven(num, den) {
+export function divHalfEven(num, den) {
   const q = num / den;
   const r2 = 2n * (num % den);
   if (r2 > den || (r2 === den && q % 2n === 1n)) return q + 1n;

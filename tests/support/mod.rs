@@ -97,5 +97,12 @@ pub fn assert_stats_ending_today(run: impl FnOnce() -> String, want_path: &Path)
     assert_eq!(stats, want, "statistics differ from {} (besides the end date)", want_path.display());
 }
 
+/// Sends `signal` (`INT`, `TERM`) to a process, with the shell's own `kill`
+/// (no procps needed).
+pub fn send_signal(pid: u32, signal: &str) {
+    let sent = Command::new("sh").arg("-c").arg(format!("kill -{signal} {pid}")).status().unwrap();
+    assert!(sent.success(), "kill -{signal} {pid}");
+}
+
 pub mod moto;
 pub mod proxy;
