@@ -15,8 +15,13 @@ use support::*;
 
 /// Runs `tally` against the emulator.
 fn tally_aws(moto: &Moto, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally"));
-    cmd.args(args);
+    tally_aws_vars(moto, &[], args)
+}
+
+/// `tally` against the emulator, with some of the Lambdas' variables set.
+fn tally_aws_vars(moto: &Moto, vars: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = tally_command();
+    cmd.args(args).envs(vars.iter().copied());
     for (k, v) in aws_env(&moto.url()) {
         cmd.env(k, v);
     }
@@ -47,7 +52,7 @@ fn archive_and_consolidate_from_tables_to_s3_match_the_lambdas() {
         aws.create_table(&old).await;
         aws.create_table(&new).await;
         aws.create_bucket(&bucket).await;
-        aws.create_workgroup("wg-cat-prod-analytics").await;
+        aws.create_workgroup("wg-from-variable").await;
         assert_eq!(aws.load_table(&old, &read(&fixture("old_table.jsonl"))).await, 600);
         assert_eq!(aws.load_table(&new, &read(&fixture("new_table.jsonl"))).await, 600);
     });
@@ -95,10 +100,12 @@ fn archive_and_consolidate_from_tables_to_s3_match_the_lambdas() {
             "--athena",
             "--json",
         ];
-        // No end date: v2 ends today, the daily Lambda's end.
+        // No end date: v2 ends today, the daily Lambda's end. The Athena
+        // names come from the Lambda's variables, without --env.
+        let vars = [("ATHENA_DATABASE", "db_from_variable"), ("ATHENA_WORKGROUP", "wg-from-variable")];
         assert_stats_ending_today(
             || {
-                report = ok(&tally_aws(&moto, &args));
+                report = ok(&tally_aws_vars(&moto, &vars, &args));
                 report.clone()
             },
             &fixture("expected_consolidated.stats.json"),
@@ -248,18 +255,40 @@ fn a_failed_scan_or_upload_publishes_nothing() {
 
 #[test]
 fn athena_sql_prints_the_table_and_the_view() {
-    let out = tally(&[
-        "athena-sql",
-        "--athena-view",
-        "cat_test_token_usage_analysis",
-        "--location",
-        "s3://b/tokens-analysis/",
-    ]);
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("CREATE EXTERNAL TABLE IF NOT EXISTS `cat_prod_analytics_db`.`tokens_table_consolidated`"));
+    let sql = |vars: &[(&str, &str)], args: &[&str]| {
+        let mut argv = vec!["athena-sql"];
+        argv.extend(args);
+        let o = tally_command().args(argv).envs(vars.iter().copied()).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let text = sql(&[], &["--athena-view", "cat_test_token_usage_analysis", "--location", "s3://b/tokens-analysis/"]);
+    assert!(text.contains("CREATE EXTERNAL TABLE IF NOT EXISTS `tokens_table_consolidated` ("), "{text}");
+    assert!(text.contains("LOCATION 's3://b/tokens-analysis/'"));
     assert!(text.contains("'skip.header.line.count'='1'"));
     assert!(text.contains("precio_token_input DECIMAL(10,6)"));
     assert!(text.contains("CREATE OR REPLACE VIEW cat_test_token_usage_analysis AS"));
+
+    // The Lambda's variables name the database and the location.
+    let vars = [("ATHENA_DATABASE", "db_v"), ("S3_BUCKET_NAME", "bkt"), ("S3_OUTPUT_PREFIX", "out/")];
+    let text = sql(&vars, &[]);
+    assert!(text.contains("IF NOT EXISTS `db_v`.`tokens_table_consolidated`"), "{text}");
+    assert!(text.contains("LOCATION 's3://bkt/out/'"), "{text}");
+
+    // tally.toml's environment, below the variables.
+    let scratch = Scratch::new("athena-sql");
+    let config = write_config(&scratch.0, "from-file", "cron(30 4 * * ? *)", false);
+    let config = config.to_str().unwrap();
+    let text = sql(&[], &["--env", "ci", "--config", config]);
+    assert!(text.contains("IF NOT EXISTS `db`.`tokens_table_consolidated`"), "{text}");
+    assert!(text.contains("LOCATION 's3://from-file/tokens-analysis/'"), "{text}");
+    assert!(text.contains("CREATE OR REPLACE VIEW v_ci AS"), "{text}");
+    let text = sql(&[("ATHENA_VIEW_NAME", "v_var")], &["--env", "ci", "--config", config]);
+    assert!(text.contains("CREATE OR REPLACE VIEW v_var AS"), "{text}");
+
+    let o = tally(&["athena-sql"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("give --location"));
 }
 
 /// A configuration with one environment whose names the test controls.
@@ -295,7 +324,7 @@ fn an_environment_with_lambda_variables_runs_both_jobs_and_the_schedule() {
     let config = write_config(&scratch.0, &bucket, "cron(30 4 * * ? *)", true);
     let config = config.to_str().unwrap();
     let with_env = |args: &[&str]| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally"));
+        let mut cmd = tally_command();
         cmd.args(args).env("OLD_DYNAMODB_TABLE_NAME", &old).env("DYNAMODB_TABLE_NAME", &new);
         for (k, v) in aws_env(&moto.url()) {
             cmd.env(k, v);
@@ -389,7 +418,7 @@ fn throttling_and_server_errors_are_retried_and_the_output_is_identical() {
 
 /// Runs `tally` with the emulator's credentials against `endpoint`.
 fn tally_via(endpoint: &str, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally"));
+    let mut cmd = tally_command();
     cmd.args(args);
     for (k, v) in aws_env(endpoint) {
         cmd.env(k, v);

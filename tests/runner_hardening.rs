@@ -420,7 +420,7 @@ fn a_stop_signal_leaves_no_debris_and_the_old_output() {
     let fifo = sc.path("dump.jsonl");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     for signal in ["INT", "TERM"] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tally"))
+        let mut child = tally_command()
             .args(["archive", "--dump", s(&fifo), "--out", s(&out), "--start", "2024-01-01"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -462,7 +462,7 @@ fn a_second_stop_of_the_schedule_abandons_the_run_and_exits_non_zero() {
     let fifo = sc.path("dump.jsonl");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     let history = fixture("expected_archive_v1.csv");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tally"))
+    let mut child = tally_command()
         .args(["schedule", "--env", "x", "--config", s(&config), "--fake-now", "2026-12-02 04:29:59", "--"])
         .args(["--dump", s(&fifo), "--historical", s(&history), "--out", s(&out), "--start", "2025-12-01"])
         .stdout(Stdio::piped())
@@ -552,7 +552,7 @@ fn a_mistyped_subcommand_or_flag_gets_a_suggestion() {
 #[test]
 fn env_without_a_configuration_file_names_the_file() {
     let sc = Scratch::new("no-config");
-    let o = Command::new(env!("CARGO_BIN_EXE_tally"))
+    let o = tally_command()
         .args(["consolidate", "--env", "prod"])
         .current_dir(&sc.0)
         .output()

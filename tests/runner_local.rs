@@ -188,6 +188,19 @@ fn a_missing_history_is_an_error_and_publishes_nothing() {
 }
 
 #[test]
+fn a_view_refresh_without_a_database_is_refused_before_anything_is_written() {
+    let s = Scratch::new("nodatabase");
+    let out = s.path("consolidated.csv");
+    let dump = fixture("new_table.jsonl");
+    let history = fixture("expected_archive_v1.csv");
+    let o = consolidate(dump.to_str().unwrap(), history.to_str().unwrap(), out.to_str().unwrap(), &["--athena"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("the view refresh needs an Athena database"), "{err}");
+    assert!(!out.exists(), "nothing is published");
+}
+
+#[test]
 fn an_unreadable_history_is_an_error_and_publishes_nothing() {
     let s = Scratch::new("badhistory");
     let out = s.path("consolidated.csv");

@@ -12,8 +12,8 @@ use crate::aws::{describe, Clients};
 /// Names of the Athena objects.
 #[derive(Debug, Clone)]
 pub struct AthenaNames {
-    /// The database (`cat_prod_analytics_db`).
-    pub database: String,
+    /// The database (`cat_prod_analytics_db`); the DDL is unqualified without one.
+    pub database: Option<String>,
     /// The workgroup (`wg-cat-prod-analytics`).
     pub workgroup: String,
     /// The view (`cat_prod_token_usage_analysis`).
@@ -33,15 +33,18 @@ fn ident(name: &str) -> Result<&str> {
 
 /// `CREATE EXTERNAL TABLE` over the folder holding the consolidated CSV.
 pub fn table_ddl(names: &AthenaNames, location: &str) -> Result<String> {
+    let db = match &names.database {
+        Some(db) => format!("`{}`.", ident(db)?),
+        None => String::new(),
+    };
     Ok(format!(
-        "CREATE EXTERNAL TABLE IF NOT EXISTS `{db}`.`{table}` (\n  \
+        "CREATE EXTERNAL TABLE IF NOT EXISTS {db}`{table}` (\n  \
          create_date TIMESTAMP,\n  input_token BIGINT,\n  output_token BIGINT,\n  \
          precio_token_input DECIMAL(10,6),\n  precio_token_output DECIMAL(10,6),\n  total_price DECIMAL(10,6),\n  \
          pk STRING,\n  sk STRING,\n  source STRING\n)\n\
          ROW FORMAT DELIMITED FIELDS TERMINATED BY ','\n\
          LOCATION '{location}'\n\
          TBLPROPERTIES ('skip.header.line.count'='1', 'serialization.null.format'='')",
-        db = ident(&names.database)?,
         table = ident(&names.table)?,
         location = location.replace('\'', "")
     ))
@@ -72,11 +75,14 @@ pub struct Refresh {
 /// Starts the view's `CREATE OR REPLACE VIEW` and waits for it to finish.
 pub async fn refresh_view(clients: &Clients, names: &AthenaNames, wait: Duration) -> Result<Refresh> {
     let sql = view_sql(names)?;
+    let database = names.database.as_deref().context(
+        "the view refresh needs an Athena database: give --athena-database, ATHENA_DATABASE or athena.database",
+    )?;
     let started = clients
         .athena
         .start_query_execution()
         .query_string(sql)
-        .query_execution_context(QueryExecutionContext::builder().database(&names.database).build())
+        .query_execution_context(QueryExecutionContext::builder().database(database).build())
         .work_group(&names.workgroup)
         .send()
         .await
@@ -125,7 +131,7 @@ mod tests {
 
     fn names() -> AthenaNames {
         AthenaNames {
-            database: "cat_prod_analytics_db".into(),
+            database: Some("cat_prod_analytics_db".into()),
             workgroup: "wg-cat-prod-analytics".into(),
             view: "cat_prod_token_usage_analysis".into(),
             table: "tokens_table_consolidated".into(),
@@ -135,7 +141,10 @@ mod tests {
     #[test]
     fn ddl_and_view() {
         let ddl = table_ddl(&names(), "s3://b/tokens-analysis/").expect("ddl");
+        assert!(ddl.starts_with("CREATE EXTERNAL TABLE IF NOT EXISTS `cat_prod_analytics_db`.`tokens_table_consolidated`"));
         assert!(ddl.contains("'skip.header.line.count'='1'"));
+        let unqualified = table_ddl(&AthenaNames { database: None, ..names() }, "s3://b/").expect("ddl");
+        assert!(unqualified.starts_with("CREATE EXTERNAL TABLE IF NOT EXISTS `tokens_table_consolidated` ("));
         assert_eq!(ddl.matches("DECIMAL(10,6)").count(), 3);
         let view = view_sql(&names()).expect("view");
         assert!(view.starts_with("CREATE OR REPLACE VIEW cat_prod_token_usage_analysis AS"));

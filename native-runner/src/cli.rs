@@ -40,18 +40,27 @@ pub enum Command {
     Whatif(WhatIfArgs),
 }
 
+/// Which environment of the configuration file, if any.
 #[derive(Args, Debug, Clone)]
-#[command(group(ArgGroup::new("input").args(["table", "dump"])))]
-pub struct Common {
+pub struct EnvArgs {
     /// An environment of the configuration file (test, prod): tables, bucket,
-    /// prefixes, dates, prices and Athena names come from it (the Lambdas'
-    /// variables, such as DYNAMODB_TABLE_NAME, override it; flags override both).
+    /// prefixes, dates, prices and Athena names come from it. The Lambdas'
+    /// variables (named at each flag) override it, with or without --env;
+    /// flags override both.
     #[arg(long, value_name = "NAME")]
     pub env: Option<String>,
     /// The configuration file.
     #[arg(long, value_name = "PATH", default_value = "tally.toml")]
     pub config: PathBuf,
-    /// The DynamoDB table to scan.
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(group(ArgGroup::new("input").args(["table", "dump"])))]
+pub struct Common {
+    #[command(flatten)]
+    pub env: EnvArgs,
+    /// The DynamoDB table to scan (variable: OLD_DYNAMODB_TABLE_NAME for
+    /// archive, DYNAMODB_TABLE_NAME for consolidate).
     #[arg(long, value_name = "NAME")]
     pub table: Option<String>,
     /// A dump instead of the table: JSON Lines of {"Item": ...} (.jsonl, .gz), the
@@ -59,14 +68,16 @@ pub struct Common {
     /// (a key ending with / reads every part under it).
     #[arg(long, value_name = "PATH|s3://B/K")]
     pub dump: Option<String>,
-    /// Where to write the CSV (with --env: the seed's object in the bucket).
+    /// Where to write the CSV (default: the seed's object in S3_BUCKET_NAME,
+    /// under S3_OLD_DATA_PREFIX for archive, S3_OUTPUT_PREFIX for consolidate).
     #[arg(long, value_name = "PATH|s3://B/K")]
     pub out: Option<String>,
-    /// First day kept (YYYY-MM-DD, UTC, inclusive).
+    /// First day kept (YYYY-MM-DD, UTC, inclusive; variable: FILTER_DATE_START).
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
     pub start: Option<Day>,
-    /// Last day kept (inclusive). None: today (UTC) for estimator v2, as the
-    /// daily Lambda did; no upper bound for v1 and full.
+    /// Last day kept (inclusive; variable for archive: FILTER_DATE_END). None:
+    /// today (UTC) for estimator v2, as the daily Lambda did; no upper bound
+    /// for v1 and full.
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
     pub end: Option<Day>,
     /// The `source` column.
@@ -126,13 +137,13 @@ pub struct ArchiveArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct AthenaArgs {
-    /// Athena database (default cat_prod_analytics_db).
+    /// Athena database (variable: ATHENA_DATABASE; needed to refresh the view).
     #[arg(long, value_name = "NAME")]
     pub athena_database: Option<String>,
-    /// Athena workgroup (default wg-cat-prod-analytics).
+    /// Athena workgroup (variable: ATHENA_WORKGROUP; default primary).
     #[arg(long, value_name = "NAME")]
     pub athena_workgroup: Option<String>,
-    /// The view to refresh (default cat_prod_token_usage_analysis).
+    /// The view to refresh (variable: ATHENA_VIEW_NAME; default token_usage_analysis).
     #[arg(long, value_name = "NAME")]
     pub athena_view: Option<String>,
     /// The table over the consolidated CSV (default tokens_table_consolidated).
@@ -147,7 +158,8 @@ pub struct ConsolidateArgs {
     /// Estimator: v2 (the daily Lambda, the default) or full.
     #[arg(long)]
     pub estimator: Option<Estimator>,
-    /// The historical CSV written by the archival job (with --env: the seed's object).
+    /// The historical CSV written by the archival job (default: the seed's
+    /// object in S3_BUCKET_NAME under S3_OLD_DATA_PREFIX).
     #[arg(long, value_name = "PATH|s3://B/K")]
     pub historical: Option<String>,
     /// Which row wins a repeated (pk, sk): historical (the Lambdas') or new.
@@ -196,10 +208,13 @@ pub struct ScheduleArgs {
 #[derive(Args, Debug)]
 pub struct AthenaSqlArgs {
     #[command(flatten)]
+    pub env: EnvArgs,
+    #[command(flatten)]
     pub names: AthenaArgs,
-    /// The S3 folder holding the consolidated CSV (the table's LOCATION).
-    #[arg(long, value_name = "s3://B/PREFIX/", default_value = "s3://cat-prod-normalize-reports/tokens-analysis/")]
-    pub location: String,
+    /// The S3 folder holding the consolidated CSV, the table's LOCATION
+    /// (default: S3_BUCKET_NAME and S3_OUTPUT_PREFIX, or the environment's).
+    #[arg(long, value_name = "s3://B/PREFIX/")]
+    pub location: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -1,6 +1,6 @@
 //! Environments (`test`, `prod`): what the seeds' TypeScript configs held,
-//! in `tally.toml`, overridden by the Lambdas' variable names, overridden in
-//! turn by flags.
+//! in `tally.toml`. How they combine with the Lambdas' variables and the
+//! flags is `settings.rs`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -101,58 +101,16 @@ impl Config {
         }
     }
 
-    /// Environment `name`, with the Lambdas' variables applied on top.
-    pub fn env(&self, name: &str, vars: impl Fn(&str) -> Option<String>) -> Result<Env> {
-        let mut env = self.env.get(name).cloned().ok_or_else(|| {
+    /// Environment `name`.
+    pub fn env(&self, name: &str) -> Result<Env> {
+        self.env.get(name).cloned().ok_or_else(|| {
             let known: Vec<&str> = self.env.keys().map(String::as_str).collect();
             anyhow!("no environment {name:?} in the configuration (known: {})", known.join(", "))
-        })?;
-        env.apply_vars(vars);
-        Ok(env)
+        })
     }
 }
 
 impl Env {
-    /// `DYNAMODB_TABLE_NAME`, `OLD_DYNAMODB_TABLE_NAME`, `S3_BUCKET_NAME`,
-    /// `S3_OUTPUT_PREFIX`, `S3_OLD_DATA_PREFIX`, `FILTER_DATE_START`,
-    /// `FILTER_DATE_END`, `ATHENA_DATABASE`, `ATHENA_WORKGROUP`, `ATHENA_VIEW_NAME`.
-    pub fn apply_vars(&mut self, vars: impl Fn(&str) -> Option<String>) {
-        let set = |slot: &mut Option<String>, name: &str| {
-            if let Some(v) = vars(name).filter(|v| !v.is_empty()) {
-                *slot = Some(v);
-            }
-        };
-        set(&mut self.new_table, "DYNAMODB_TABLE_NAME");
-        set(&mut self.old_table, "OLD_DYNAMODB_TABLE_NAME");
-        set(&mut self.bucket, "S3_BUCKET_NAME");
-        set(&mut self.output_prefix, "S3_OUTPUT_PREFIX");
-        set(&mut self.historical_prefix, "S3_OLD_DATA_PREFIX");
-        // Each Lambda read FILTER_DATE_START as its own start.
-        set(&mut self.dates.archival_start, "FILTER_DATE_START");
-        set(&mut self.dates.consolidated_start, "FILTER_DATE_START");
-        set(&mut self.dates.archival_end, "FILTER_DATE_END");
-        set(&mut self.athena.database, "ATHENA_DATABASE");
-        set(&mut self.athena.workgroup, "ATHENA_WORKGROUP");
-        set(&mut self.athena.view, "ATHENA_VIEW_NAME");
-    }
-
-    fn object(&self, prefix: &Option<String>, file: &str, what: &str) -> Result<String> {
-        let bucket = self.bucket.as_deref().ok_or_else(|| anyhow!("the environment has no bucket for the {what}"))?;
-        let prefix = prefix.as_deref().unwrap_or("");
-        let sep = if prefix.is_empty() || prefix.ends_with('/') { "" } else { "/" };
-        Ok(format!("s3://{bucket}/{prefix}{sep}{file}"))
-    }
-
-    /// `s3://bucket/<historical prefix>tokens_analysis_old_table.csv`.
-    pub fn historical_object(&self) -> Result<String> {
-        self.object(&self.historical_prefix, HISTORICAL_FILE, "historical file")
-    }
-
-    /// `s3://bucket/<output prefix>tokens_analysis_consolidated.csv`.
-    pub fn consolidated_object(&self) -> Result<String> {
-        self.object(&self.output_prefix, CONSOLIDATED_FILE, "consolidated file")
-    }
-
     /// The cron of an enabled schedule, or why there is none.
     pub fn enabled_schedule(&self, name: &str) -> Result<String> {
         if self.schedule.enabled != Some(true) {
@@ -186,28 +144,14 @@ schedule = { enabled = false }
 "#;
 
     #[test]
-    fn variables_override_the_file() {
+    fn environments_and_schedules() {
         let config: Config = toml::from_str(TOML).expect("toml");
-        let env = config
-            .env("prod", |name| match name {
-                "DYNAMODB_TABLE_NAME" => Some("other-table".into()),
-                "S3_OUTPUT_PREFIX" => Some("elsewhere".into()),
-                _ => None,
-            })
-            .expect("prod");
-        assert_eq!(env.new_table.as_deref(), Some("other-table"));
-        assert_eq!(
-            env.consolidated_object().expect("object"),
-            "s3://cat-prod-normalize-reports/elsewhere/tokens_analysis_consolidated.csv"
-        );
-        assert_eq!(
-            env.historical_object().expect("object"),
-            "s3://cat-prod-normalize-reports/archives/tokens-analysis/tokens_analysis_old_table.csv"
-        );
-        assert_eq!(env.enabled_schedule("prod").expect("cron"), "cron(30 4 * * ? *)");
-        let test = config.env("test", |_| None).expect("test");
+        let prod = config.env("prod").expect("prod");
+        assert_eq!(prod.new_table.as_deref(), Some("BedrockChatStack-New"));
+        assert_eq!(prod.enabled_schedule("prod").expect("cron"), "cron(30 4 * * ? *)");
+        let test = config.env("test").expect("test");
         assert!(test.enabled_schedule("test").is_err_and(|e| e.to_string().contains("disabled")));
-        assert!(config.env("staging", |_| None).is_err());
+        assert!(config.env("staging").is_err_and(|e| e.to_string().contains("known: prod, test")));
         assert!(toml::from_str::<Config>("[env.x]\nbukcet = \"typo\"").is_err());
     }
 }

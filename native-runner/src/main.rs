@@ -35,7 +35,7 @@ use tally_core::estimate::Estimator;
 use crate::cli::{Cli, Command, ConsolidateArgs};
 use crate::jobs::Output;
 use crate::location::Place;
-use crate::settings::Job;
+use crate::settings::{Job, Layers};
 
 /// What a consolidation did: the output it wrote, and the Athena refresh
 /// when one was asked for (it can fail after the output was published).
@@ -74,29 +74,39 @@ impl std::error::Error for ViewNotRefreshed {}
 /// means nothing was published; a failed Athena refresh comes back in
 /// [`Consolidated::athena`].
 pub async fn consolidate(c: &ConsolidateArgs, today: Day) -> Result<Consolidated> {
-    let env = c.common.environment()?;
-    let job = c.common.resolve(Job::Consolidate, c.estimator, env.as_ref(), today)?;
+    let env = c.common.env.environment()?;
+    let layers = Layers::new(&settings::process_vars, env.as_ref());
+    let job = c.common.resolve(Job::Consolidate, c.estimator, &layers, today)?;
     anyhow::ensure!(
         job.spec.estimator != Estimator::V1,
         "consolidate takes estimator v2 or full (v1 is the archival job's)"
     );
-    let historical = match (&c.historical, &env) {
-        (Some(h), _) => h.clone(),
-        (None, Some(e)) => e.historical_object()?,
-        (None, None) => anyhow::bail!("give --historical (or --env with a bucket)"),
-    };
+    let historical = c
+        .historical
+        .clone()
+        .or_else(|| layers.historical_object())
+        .context("give --historical (or S3_BUCKET_NAME, or --env with a bucket)")?;
+    // The refresh is checked before anything is written: a missing database
+    // would otherwise only show once the output was published.
+    let refresh = (!c.no_athena && (c.athena || layers.refresh_view())).then(|| c.names.names(&layers));
+    if let Some(names) = &refresh {
+        anyhow::ensure!(
+            names.database.is_some(),
+            "the view refresh needs an Athena database: give --athena-database, ATHENA_DATABASE or \
+             athena.database (or --no-athena)"
+        );
+    }
     let mut ctx = c.common.ctx();
     ctx.rules.max_shrink = c.max_shrink;
     let history =
         jobs::History { place: Place::parse(&historical), allow_missing: c.allow_missing_historical, prefer: c.prefer };
     let output = jobs::consolidate(&ctx, &job.items, &job.spec, &history, &job.out).await?;
-    let refresh_wanted = !c.no_athena && (c.athena || env.as_ref().and_then(|e| e.athena.refresh).unwrap_or(false));
-    let athena = if refresh_wanted {
-        let names = c.names.names(env.as_ref());
-        let refresh = athena::refresh_view(ctx.clients().await, &names, Duration::from_secs(300)).await;
-        Some(refresh.and_then(|r| Ok(serde_json::to_value(r)?)))
-    } else {
-        None
+    let athena = match refresh {
+        Some(names) => {
+            let refresh = athena::refresh_view(ctx.clients().await, &names, Duration::from_secs(300)).await;
+            Some(refresh.and_then(|r| Ok(serde_json::to_value(r)?)))
+        }
+        None => None,
     };
     Ok(Consolidated { output, athena })
 }
@@ -109,8 +119,9 @@ async fn run(cli: Cli) -> Result<()> {
     }
     match cli.command {
         Command::Archive(a) => {
-            let env = a.common.environment()?;
-            let job = a.common.resolve(Job::Archive, a.estimator, env.as_ref(), clock::today_utc())?;
+            let env = a.common.env.environment()?;
+            let layers = Layers::new(&settings::process_vars, env.as_ref());
+            let job = a.common.resolve(Job::Archive, a.estimator, &layers, clock::today_utc())?;
             let ctx = a.common.ctx();
             let out = jobs::archive(&ctx, &job.items, &job.spec, &job.out).await;
             let out = report::refusal(out, a.common.json)?;
@@ -125,8 +136,14 @@ async fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::AthenaSql(a) => {
-            println!("{};\n", athena::table_ddl(&a.names.names(None), &a.location)?);
-            println!("{};", athena::view_sql(&a.names.names(None))?);
+            let env = a.env.environment()?;
+            let layers = Layers::new(&settings::process_vars, env.as_ref());
+            let location = a.location.clone().or_else(|| layers.consolidated_folder()).context(
+                "give --location s3://BUCKET/PREFIX/ (or S3_BUCKET_NAME and S3_OUTPUT_PREFIX, or --env with a bucket)",
+            )?;
+            let names = a.names.names(&layers);
+            println!("{};\n", athena::table_ddl(&names, &location)?);
+            println!("{};", athena::view_sql(&names)?);
         }
         Command::Schedule(s) => schedule::run(&s).await?,
         Command::Demo(d) => demo::run(&d.dir, d.items as usize, d.json).await.context("demo")?,

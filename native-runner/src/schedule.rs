@@ -22,7 +22,7 @@ fn log(line: &str) {
 pub async fn run(args: &ScheduleArgs) -> Result<()> {
     let explicit = args.config.as_os_str() != "tally.toml";
     let config = crate::config::Config::load(&args.config, explicit)?;
-    let env = config.env(&args.env, |v| std::env::var(v).ok())?;
+    let env = config.env(&args.env)?;
     let expr = env.enabled_schedule(&args.env)?;
     let schedule = Schedule::parse(&expr).map_err(|e| anyhow!("schedule.cron {expr:?}: {e}"))?;
     let offset = match &args.fake_now {

@@ -1,7 +1,9 @@
-//! What a job runs with, resolved from the flags, the Lambdas' variables,
-//! the environment of `tally.toml` and the defaults, in that order.
+//! What a job runs with. Every setting is read from up to four layers, in
+//! one order ([`Layers::pick`]): its flag, then the Lambdas' variable
+//! (`DYNAMODB_TABLE_NAME`, ...: in every mode, as the Lambda reads them),
+//! then the environment of `tally.toml` chosen with `--env`, then a default.
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use rust_decimal::Decimal;
 use tally_core::dates::{DateRange, Day};
 use tally_core::estimate::Estimator;
@@ -11,22 +13,165 @@ use tally_core::publish::Rules;
 
 use crate::athena::AthenaNames;
 use crate::aws::AwsOptions;
-use crate::cli::{AthenaArgs, Common};
+use crate::cli::{AthenaArgs, Common, EnvArgs};
+use crate::config::{self, Env, CONSOLIDATED_FILE, HISTORICAL_FILE};
 use crate::jobs::{Ctx, Items};
 use crate::location::Place;
-use crate::{config, ddb};
+use crate::ddb;
+
+/// One setting below its flag: the variable that feeds it and its key in
+/// the environment.
+#[derive(Debug)]
+pub struct Key {
+    /// The Lambdas' variable, if one feeds this setting.
+    pub var: Option<&'static str>,
+    /// The key in `tally.toml`, for messages.
+    pub file: &'static str,
+    get: fn(&Env) -> Option<&str>,
+}
+
+/// The settings the flags, the variables and the file share.
+pub mod keys {
+    use super::Key;
+
+    pub const OLD_TABLE: Key =
+        Key { var: Some("OLD_DYNAMODB_TABLE_NAME"), file: "old_table", get: |e| e.old_table.as_deref() };
+    pub const NEW_TABLE: Key =
+        Key { var: Some("DYNAMODB_TABLE_NAME"), file: "new_table", get: |e| e.new_table.as_deref() };
+    pub const BUCKET: Key = Key { var: Some("S3_BUCKET_NAME"), file: "bucket", get: |e| e.bucket.as_deref() };
+    pub const OUTPUT_PREFIX: Key =
+        Key { var: Some("S3_OUTPUT_PREFIX"), file: "output_prefix", get: |e| e.output_prefix.as_deref() };
+    pub const HISTORICAL_PREFIX: Key =
+        Key { var: Some("S3_OLD_DATA_PREFIX"), file: "historical_prefix", get: |e| e.historical_prefix.as_deref() };
+    /// Each Lambda read `FILTER_DATE_START` as its own start.
+    pub const ARCHIVAL_START: Key =
+        Key { var: Some("FILTER_DATE_START"), file: "dates.archival_start", get: |e| e.dates.archival_start.as_deref() };
+    pub const ARCHIVAL_END: Key =
+        Key { var: Some("FILTER_DATE_END"), file: "dates.archival_end", get: |e| e.dates.archival_end.as_deref() };
+    pub const CONSOLIDATED_START: Key = Key {
+        var: Some("FILTER_DATE_START"),
+        file: "dates.consolidated_start",
+        get: |e| e.dates.consolidated_start.as_deref(),
+    };
+    /// The daily Lambda had no end: today.
+    pub const CONSOLIDATED_END: Key = Key { var: None, file: "(none)", get: |_| None };
+    pub const ESTIMATOR: Key = Key { var: None, file: "estimator", get: |e| e.estimator.as_deref() };
+    pub const INPUT_PRICE: Key = Key { var: None, file: "input_price", get: |e| e.input_price.as_deref() };
+    pub const OUTPUT_PRICE: Key = Key { var: None, file: "output_price", get: |e| e.output_price.as_deref() };
+    pub const ATHENA_DATABASE: Key =
+        Key { var: Some("ATHENA_DATABASE"), file: "athena.database", get: |e| e.athena.database.as_deref() };
+    pub const ATHENA_WORKGROUP: Key =
+        Key { var: Some("ATHENA_WORKGROUP"), file: "athena.workgroup", get: |e| e.athena.workgroup.as_deref() };
+    pub const ATHENA_VIEW: Key =
+        Key { var: Some("ATHENA_VIEW_NAME"), file: "athena.view", get: |e| e.athena.view.as_deref() };
+    pub const ATHENA_TABLE: Key = Key { var: None, file: "athena.table", get: |e| e.athena.table.as_deref() };
+}
+
+/// The Athena workgroup when none is named: the one every account has.
+pub const DEFAULT_WORKGROUP: &str = "primary";
+/// The seed's view, without its environment prefix.
+pub const DEFAULT_VIEW: &str = "token_usage_analysis";
+/// The seed's table over the consolidated CSV.
+pub const DEFAULT_TABLE: &str = "tokens_table_consolidated";
+
+/// The layers below the flags: the Lambdas' variables and the environment.
+pub struct Layers<'a> {
+    vars: &'a dyn Fn(&str) -> Option<String>,
+    file: Option<&'a Env>,
+}
+
+impl std::fmt::Debug for Layers<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Layers").field("file", &self.file).finish_non_exhaustive()
+    }
+}
+
+/// This process's variables.
+pub fn process_vars(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+impl<'a> Layers<'a> {
+    pub fn new(vars: &'a dyn Fn(&str) -> Option<String>, file: Option<&'a Env>) -> Self {
+        Layers { vars, file }
+    }
+
+    /// The one precedence rule: the flag, else the variable (unless empty),
+    /// else the environment's value; `None` leaves the default to the caller.
+    /// A value that does not parse is an error naming where it was.
+    pub fn pick<T>(
+        &self,
+        flag: Option<T>,
+        key: &Key,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Option<T>> {
+        if flag.is_some() {
+            return Ok(flag);
+        }
+        if let Some(var) = key.var {
+            if let Some(value) = (self.vars)(var).filter(|v| !v.is_empty()) {
+                return parse(&value).map(Some).map_err(|e| anyhow!("variable {var}: {e}"));
+            }
+        }
+        match self.file.and_then(key.get) {
+            Some(value) => parse(value).map(Some).map_err(|e| anyhow!("{} of the environment: {e}", key.file)),
+            None => Ok(None),
+        }
+    }
+
+    /// [`Layers::pick`] for a setting that is text.
+    pub fn text(&self, flag: Option<&String>, key: &Key) -> Option<String> {
+        let text = |v: &str| Ok::<_, String>(v.to_string());
+        self.pick(flag.cloned(), key, text).unwrap_or_default()
+    }
+
+    /// `s3://<bucket>/<prefix><file>` from the layered bucket and prefix.
+    fn object(&self, prefix: &Key, file: &str) -> Option<String> {
+        let bucket = self.text(None, &keys::BUCKET)?;
+        let prefix = self.text(None, prefix).unwrap_or_default();
+        let sep = if prefix.is_empty() || prefix.ends_with('/') { "" } else { "/" };
+        Some(format!("s3://{bucket}/{prefix}{sep}{file}"))
+    }
+
+    /// The seed's historical CSV in the bucket.
+    pub fn historical_object(&self) -> Option<String> {
+        self.object(&keys::HISTORICAL_PREFIX, HISTORICAL_FILE)
+    }
+
+    /// The seed's consolidated CSV in the bucket.
+    pub fn consolidated_object(&self) -> Option<String> {
+        self.object(&keys::OUTPUT_PREFIX, CONSOLIDATED_FILE)
+    }
+
+    /// The folder of the consolidated CSV (the Athena table's LOCATION).
+    pub fn consolidated_folder(&self) -> Option<String> {
+        self.object(&keys::OUTPUT_PREFIX, "")
+    }
+
+    /// Whether the environment asks the daily job to refresh the view.
+    pub fn refresh_view(&self) -> bool {
+        self.file.and_then(|e| e.athena.refresh).unwrap_or(false)
+    }
+}
+
+fn parse_day(text: &str) -> Result<Day, String> {
+    Day::parse(text).ok_or_else(|| format!("not a YYYY-MM-DD day: {text:?}"))
+}
+
+fn parse_price_text(text: &str) -> Result<Decimal, String> {
+    parse_price(text).map_err(|e| e.to_string())
+}
 
 impl AthenaArgs {
-    pub fn names(&self, env: Option<&config::Env>) -> AthenaNames {
-        let e = env.map(|e| e.athena.clone()).unwrap_or_default();
-        let pick = |flag: &Option<String>, from_env: Option<String>, default: &str| {
-            flag.clone().or(from_env).unwrap_or_else(|| default.to_string())
-        };
+    /// The Athena names; the database is left out when none is given.
+    pub fn names(&self, layers: &Layers<'_>) -> AthenaNames {
         AthenaNames {
-            database: pick(&self.athena_database, e.database, "cat_prod_analytics_db"),
-            workgroup: pick(&self.athena_workgroup, e.workgroup, "wg-cat-prod-analytics"),
-            view: pick(&self.athena_view, e.view, "cat_prod_token_usage_analysis"),
-            table: pick(&self.athena_table, e.table, "tokens_table_consolidated"),
+            database: layers.text(self.athena_database.as_ref(), &keys::ATHENA_DATABASE),
+            workgroup: layers
+                .text(self.athena_workgroup.as_ref(), &keys::ATHENA_WORKGROUP)
+                .unwrap_or_else(|| DEFAULT_WORKGROUP.into()),
+            view: layers.text(self.athena_view.as_ref(), &keys::ATHENA_VIEW).unwrap_or_else(|| DEFAULT_VIEW.into()),
+            table: layers.text(self.athena_table.as_ref(), &keys::ATHENA_TABLE).unwrap_or_else(|| DEFAULT_TABLE.into()),
         }
     }
 }
@@ -35,8 +180,7 @@ pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
-/// A job with every setting resolved: flags, then the Lambdas' variables,
-/// then the environment, then the defaults.
+/// A job with every setting resolved.
 #[derive(Debug, Clone)]
 pub struct Resolved {
     pub items: Items,
@@ -51,8 +195,9 @@ pub enum Job {
     Consolidate,
 }
 
-impl Common {
-    pub fn environment(&self) -> Result<Option<config::Env>> {
+impl EnvArgs {
+    /// The environment `--env` names, if any.
+    pub fn environment(&self) -> Result<Option<Env>> {
         let Some(name) = &self.env else { return Ok(None) };
         if !self.config.exists() {
             anyhow::bail!(
@@ -61,68 +206,57 @@ impl Common {
                 self.config.display()
             );
         }
-        let config = config::Config::load(&self.config, true)?;
-        Ok(Some(config.env(name, |v| std::env::var(v).ok())?))
+        config::Config::load(&self.config, true)?.env(name).map(Some)
     }
+}
 
+impl Common {
     /// `today` is the end date of a v2 run when none is given (spec section 2).
-    pub fn resolve(
-        &self,
-        job: Job,
-        estimator: Option<Estimator>,
-        env: Option<&config::Env>,
-        today: Day,
-    ) -> Result<Resolved> {
-        let day = |text: &Option<String>, what: &str| -> Result<Option<Day>> {
-            text.as_deref()
-                .map(|t| Day::parse(t).with_context(|| format!("{what}: not a YYYY-MM-DD day: {t:?}")))
-                .transpose()
+    pub fn resolve(&self, job: Job, estimator: Option<Estimator>, layers: &Layers<'_>, today: Day) -> Result<Resolved> {
+        let (table, start, end, out) = match job {
+            Job::Archive => (keys::OLD_TABLE, keys::ARCHIVAL_START, keys::ARCHIVAL_END, layers.historical_object()),
+            Job::Consolidate => {
+                (keys::NEW_TABLE, keys::CONSOLIDATED_START, keys::CONSOLIDATED_END, layers.consolidated_object())
+            }
         };
-        let price = |text: &Option<String>| -> Result<Option<Decimal>> {
-            text.as_deref().map(|t| parse_price(t).map_err(anyhow::Error::from)).transpose()
+        let items = if let Some(t) = &self.table {
+            Items::Table(t.clone())
+        } else if let Some(d) = &self.dump {
+            Items::Dump(Place::parse(d))
+        } else if let Some(t) = layers.text(None, &table) {
+            Items::Table(t)
+        } else {
+            anyhow::bail!("give --table or --dump (or {}, or --env with {})", table.var.unwrap_or_default(), table.file)
         };
-        let (env_table, env_out, env_start, env_end, env_estimator) = match (env, job) {
-            (Some(e), Job::Archive) => (
-                e.old_table.clone(),
-                Some(e.historical_object()?),
-                day(&e.dates.archival_start, "dates.archival_start")?,
-                day(&e.dates.archival_end, "dates.archival_end")?,
-                None,
-            ),
-            (Some(e), Job::Consolidate) => (
-                e.new_table.clone(),
-                Some(e.consolidated_object()?),
-                day(&e.dates.consolidated_start, "dates.consolidated_start")?,
-                None,
-                e.estimator.as_deref().map(str::parse::<Estimator>).transpose().map_err(anyhow::Error::msg)?,
-            ),
-            (None, _) => (None, None, None, None, None),
+        let out = self.out.clone().or(out).context("give --out (or S3_BUCKET_NAME, or --env with a bucket)")?;
+        let start = layers
+            .pick(self.start, &start, parse_day)?
+            .with_context(|| format!("give --start (or FILTER_DATE_START, or --env with {})", start.file))?;
+        let end = layers.pick(self.end, &end, parse_day)?;
+        let (default_estimator, default_source) = match job {
+            Job::Archive => (Estimator::V1, "old_table"),
+            Job::Consolidate => (Estimator::V2, "new_table"),
         };
-        let items = match (&self.table, &self.dump, env_table) {
-            (Some(t), _, _) => Items::Table(t.clone()),
-            (None, Some(d), _) => Items::Dump(Place::parse(d)),
-            (None, None, Some(t)) => Items::Table(t),
-            (None, None, None) => anyhow::bail!("give --table or --dump (or --env with a table)"),
-        };
-        let out = self.out.clone().or(env_out).context("give --out (or --env with a bucket)")?;
-        let start = self.start.or(env_start).context("give --start (or --env with dates)")?;
-        let default_estimator = if job == Job::Archive { Estimator::V1 } else { Estimator::V2 };
-        let default_source = if job == Job::Archive { "old_table" } else { "new_table" };
-        let (env_in, env_out_price) = match env {
-            Some(e) => (price(&e.input_price)?, price(&e.output_price)?),
-            None => (None, None),
+        let estimator = match job {
+            // The environment's estimator is the daily job's.
+            Job::Archive => estimator,
+            Job::Consolidate => layers.pick(estimator, &keys::ESTIMATOR, |t| t.parse::<Estimator>())?,
         };
         let defaults = Prices::default();
         Ok(Resolved {
             items,
             out: Place::parse(&out),
             spec: JobSpec {
-                estimator: estimator.or(env_estimator).unwrap_or(default_estimator),
+                estimator: estimator.unwrap_or(default_estimator),
                 source: self.source.clone().unwrap_or_else(|| default_source.to_string()),
-                range: DateRange { start, end: self.end.or(env_end) },
+                range: DateRange { start, end },
                 prices: Prices {
-                    input_per_1k: self.input_price.or(env_in).unwrap_or(defaults.input_per_1k),
-                    output_per_1k: self.output_price.or(env_out_price).unwrap_or(defaults.output_per_1k),
+                    input_per_1k: layers
+                        .pick(self.input_price, &keys::INPUT_PRICE, parse_price_text)?
+                        .unwrap_or(defaults.input_per_1k),
+                    output_per_1k: layers
+                        .pick(self.output_price, &keys::OUTPUT_PRICE, parse_price_text)?
+                        .unwrap_or(defaults.output_per_1k),
                 },
             }
             .ending_today(today),
@@ -147,5 +281,115 @@ impl Common {
             .clone()
             .map(|bucket| ddb::LargeMessages { bucket, max_record: self.max_record_size });
         ctx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+
+    const TOML: &str = r#"
+[env.prod]
+old_table = "Old"
+new_table = "New"
+bucket = "reports"
+output_prefix = "tokens-analysis/"
+historical_prefix = "archives"
+estimator = "full"
+input_price = "0.001"
+dates = { archival_start = "2024-01-01", archival_end = "2025-11-30", consolidated_start = "2025-12-01" }
+athena = { database = "db_file", workgroup = "wg_file", refresh = true }
+"#;
+
+    fn common(args: &str) -> (Common, Option<Estimator>) {
+        let argv = format!("tally consolidate {args}");
+        match Cli::try_parse_from(argv.split_whitespace()).expect("arguments").command {
+            Command::Consolidate(c) => (c.common, c.estimator),
+            _ => unreachable!(),
+        }
+    }
+
+    fn today() -> Day {
+        Day::parse("2026-12-02").expect("day")
+    }
+
+    #[test]
+    fn a_flag_beats_a_variable_beats_the_file_beats_the_default() {
+        let env: config::Config = toml::from_str(TOML).expect("toml");
+        let prod = env.env("prod").expect("prod");
+        let none = |_: &str| None;
+        let vars = |name: &str| match name {
+            "DYNAMODB_TABLE_NAME" => Some("NewFromVar".to_string()),
+            "S3_BUCKET_NAME" => Some("bucket_var".to_string()),
+            "S3_OUTPUT_PREFIX" => Some("elsewhere".to_string()),
+            "FILTER_DATE_START" => Some(String::new()), // empty: not set
+            "ATHENA_WORKGROUP" => Some("wg_var".to_string()),
+            _ => None,
+        };
+        let file_only = Layers::new(&none, Some(&prod));
+        let both = Layers::new(&vars, Some(&prod));
+        let vars_only = Layers::new(&vars, None);
+
+        let (c, e) = common("");
+        let job = c.resolve(Job::Consolidate, e, &file_only, today()).expect("file");
+        assert!(matches!(&job.items, Items::Table(t) if t == "New"));
+        assert_eq!(job.out, Place::parse("s3://reports/tokens-analysis/tokens_analysis_consolidated.csv"));
+        assert_eq!(job.spec.range.start, Day::parse("2025-12-01").expect("day"));
+        assert_eq!(job.spec.estimator, Estimator::Full);
+        assert_eq!(job.spec.prices.input_per_1k.to_string(), "0.001");
+        assert_eq!(job.spec.prices.output_per_1k, Prices::default().output_per_1k);
+
+        let job = c.resolve(Job::Consolidate, e, &both, today()).expect("both");
+        assert!(matches!(&job.items, Items::Table(t) if t == "NewFromVar"));
+        assert_eq!(job.out, Place::parse("s3://bucket_var/elsewhere/tokens_analysis_consolidated.csv"));
+        assert_eq!(job.spec.range.start, Day::parse("2025-12-01").expect("day"), "an empty variable is unset");
+
+        let (c, e) = common("--table T --out o.csv --start 2026-01-02 --estimator v2 --input-price 0.002");
+        let job = c.resolve(Job::Consolidate, e, &both, today()).expect("flags");
+        assert!(matches!(&job.items, Items::Table(t) if t == "T"));
+        assert_eq!(job.out, Place::parse("o.csv"));
+        assert_eq!(job.spec.range.start, Day::parse("2026-01-02").expect("day"));
+        assert_eq!(job.spec.estimator, Estimator::V2);
+        assert_eq!(job.spec.prices.input_per_1k.to_string(), "0.002");
+
+        // --dump beats the variable's table; archive reads its own keys.
+        let (c, _) = common("--dump d.jsonl");
+        let job = c.resolve(Job::Archive, None, &both, today()).expect("archive");
+        assert!(matches!(&job.items, Items::Dump(_)));
+        assert_eq!(job.out, Place::parse("s3://bucket_var/archives/tokens_analysis_old_table.csv"));
+        assert_eq!(job.spec.estimator, Estimator::V1, "the environment's estimator is the daily job's");
+        assert_eq!(job.spec.range.end, Day::parse("2025-11-30"));
+
+        // Without a file, the variables alone name everything but the start.
+        let (c, _) = common("");
+        let err = c.resolve(Job::Consolidate, None, &vars_only, today()).expect_err("no start");
+        assert!(format!("{err:#}").contains("give --start (or FILTER_DATE_START"), "{err:#}");
+        let err = c.resolve(Job::Archive, None, &vars_only, today()).expect_err("no old table");
+        assert!(format!("{err:#}").contains("OLD_DYNAMODB_TABLE_NAME"), "{err:#}");
+
+        let bad = |name: &str| (name == "FILTER_DATE_START").then(|| "2025-13-01".to_string());
+        let err = c.resolve(Job::Consolidate, None, &Layers::new(&bad, Some(&prod)), today()).expect_err("bad");
+        assert!(format!("{err:#}").contains("variable FILTER_DATE_START: not a YYYY-MM-DD day"), "{err:#}");
+
+        let names = |args: &[&str], layers: &Layers<'_>| {
+            let mut argv = vec!["tally", "athena-sql"];
+            argv.extend(args);
+            match Cli::try_parse_from(argv).expect("arguments").command {
+                Command::AthenaSql(a) => a.names.names(layers),
+                _ => unreachable!(),
+            }
+        };
+        let n = names(&[], &both);
+        assert_eq!((n.database.as_deref(), n.workgroup.as_str()), (Some("db_file"), "wg_var"));
+        assert_eq!((n.view.as_str(), n.table.as_str()), (DEFAULT_VIEW, DEFAULT_TABLE));
+        let n = names(&["--athena-workgroup", "wg_flag"], &both);
+        assert_eq!(n.workgroup, "wg_flag");
+        let n = names(&[], &Layers::new(&none, None));
+        assert_eq!((n.database, n.workgroup.as_str()), (None, DEFAULT_WORKGROUP));
+        assert_eq!(both.consolidated_folder().as_deref(), Some("s3://bucket_var/elsewhere/"));
+        assert!(both.refresh_view() && !vars_only.refresh_view());
     }
 }

@@ -41,9 +41,32 @@ impl Drop for Scratch {
     }
 }
 
+/// The Lambdas' variables, which `tally` reads in every mode.
+pub const SEED_VARS: [&str; 10] = [
+    "DYNAMODB_TABLE_NAME",
+    "OLD_DYNAMODB_TABLE_NAME",
+    "S3_BUCKET_NAME",
+    "S3_OUTPUT_PREFIX",
+    "S3_OLD_DATA_PREFIX",
+    "FILTER_DATE_START",
+    "FILTER_DATE_END",
+    "ATHENA_DATABASE",
+    "ATHENA_WORKGROUP",
+    "ATHENA_VIEW_NAME",
+];
+
+/// `tally`, with none of the Lambdas' variables of the caller's shell.
+pub fn tally_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally"));
+    for var in SEED_VARS {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 /// Runs `tally` with `args`.
 pub fn tally(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tally")).args(args).output().unwrap()
+    tally_command().args(args).output().unwrap()
 }
 
 /// Runs `tally` and insists it succeeded; returns its stdout.
