@@ -552,11 +552,7 @@ fn a_mistyped_subcommand_or_flag_gets_a_suggestion() {
 #[test]
 fn env_without_a_configuration_file_names_the_file() {
     let sc = Scratch::new("no-config");
-    let o = tally_command()
-        .args(["consolidate", "--env", "prod"])
-        .current_dir(&sc.0)
-        .output()
-        .unwrap();
+    let o = tally_command().args(["consolidate", "--env", "prod"]).current_dir(&sc.0).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("tally.toml does not exist"), "{}", text(&o));
 }

@@ -141,6 +141,21 @@ fn every_dump_layout_gives_the_same_csv() {
         assert_same_file(&out, &fixture("expected_archive_v1.csv"));
         assert_stats(&report, &fixture("expected_archive_v1.stats.json"));
     }
+
+    // A broken line of an export's second part is named by its file and line.
+    let part = export.join("part-0001.json.gz");
+    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&part).unwrap(), flate2::Compression::fast());
+    enc.write_all(lines[150]).unwrap();
+    enc.write_all(b"\n{\"Item\": oops}\n").unwrap();
+    enc.finish().unwrap();
+    let out = s.path("broken.csv");
+    let report = tally_ok(
+        &[&archive_args(s.path("AWSDynamoDB").to_str().unwrap(), out.to_str().unwrap())[..], &["--max-errors", "5"]]
+            .concat(),
+    );
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let at = report["stats"]["dump_errors"][0]["at"].as_str().unwrap();
+    assert!(at.ends_with("part-0001.json.gz: line 2"), "{at}");
 }
 
 #[test]

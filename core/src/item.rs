@@ -273,6 +273,8 @@ pub fn item_from_json(json: &[u8]) -> Result<Item, String> {
 pub enum DumpPlace {
     /// A JSON Lines line (1-based).
     Line(u64),
+    /// A line (1-based) of one file of a dump of several.
+    FileLine(String, u64),
     /// An element of a scan document's `Items` (0-based).
     Element(u64),
     /// The document as a whole.
@@ -283,6 +285,7 @@ impl fmt::Display for DumpPlace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DumpPlace::Line(n) => write!(f, "line {n}"),
+            DumpPlace::FileLine(file, n) => write!(f, "{file}: line {n}"),
             DumpPlace::Element(n) => write!(f, "Items[{n}]"),
             DumpPlace::Document => f.write_str("document"),
         }
@@ -291,14 +294,49 @@ impl fmt::Display for DumpPlace {
 
 /// A dump entry that could not be read as an item.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{place}: {message}")]
+#[error("{place}: {problem}")]
 pub struct DumpError {
     /// Where it was.
     pub place: DumpPlace,
     /// What was wrong.
-    pub message: String,
+    pub problem: DumpProblem,
     /// True when the stream cannot go on (I/O error, broken document).
     pub fatal: bool,
+}
+
+/// What was wrong with a dump entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DumpProblem {
+    /// The entry is JSON, but not an item (the parser's explanation).
+    #[error("{0}")]
+    NotAnItem(String),
+    /// The input could not be read (the I/O error's text).
+    #[error("read error: {0}")]
+    Read(String),
+    /// A JSON Lines line above the record limit.
+    #[error("the line is longer than the limit of {}", limit_text(*.0))]
+    LineTooLong(usize),
+    /// A scan document's element above the record limit.
+    #[error("an element is longer than the limit of {}", limit_text(*.0))]
+    ElementTooLong(usize),
+    /// The scan document ends inside a value.
+    #[error("unexpected end of document")]
+    EndInsideValue,
+    /// The scan document ends inside `Items`.
+    #[error("unexpected end of document inside \"Items\"")]
+    EndInsideItems,
+    /// The scan document has no `Items` array.
+    #[error("no \"Items\" array in the scan document")]
+    NoItems,
+    /// The scan document is not shaped as `aws dynamodb scan` writes it.
+    #[error("{0}")]
+    NotAScanDocument(&'static str),
+}
+
+impl DumpProblem {
+    fn read(e: &std::io::Error) -> Self {
+        DumpProblem::Read(e.to_string())
+    }
 }
 
 /// The layout of a dump.
@@ -371,13 +409,13 @@ impl<R: BufRead> Lines<R> {
 
     /// Appends the next line (without its `\n`) to `buf`; false at the end.
     fn read_line(&mut self, buf: &mut Vec<u8>) -> Result<bool, DumpError> {
-        let fatal = |line: u64, message: String| DumpError { place: DumpPlace::Line(line), message, fatal: true };
+        let fatal = |line: u64, problem| DumpError { place: DumpPlace::Line(line), problem, fatal: true };
         let mut any = false;
         loop {
             let chunk = match self.reader.fill_buf() {
                 Ok(c) => c,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(fatal(self.line + 1, format!("read error: {e}"))),
+                Err(e) => return Err(fatal(self.line + 1, DumpProblem::read(&e))),
             };
             if chunk.is_empty() {
                 return Ok(any);
@@ -388,8 +426,7 @@ impl<R: BufRead> Lines<R> {
                 None => (chunk.len(), false),
             };
             if buf.len() + take > self.max {
-                let limit = limit_text(self.max);
-                return Err(fatal(self.line + 1, format!("the line is longer than the limit of {limit}")));
+                return Err(fatal(self.line + 1, DumpProblem::LineTooLong(self.max)));
             }
             buf.extend_from_slice(&chunk[..take]);
             self.reader.consume(take + usize::from(end));
@@ -466,7 +503,7 @@ impl<R: BufRead> Iterator for JsonLines<R> {
         };
         Some(item_from_export_line(&self.buf).map_err(|message| DumpError {
             place: DumpPlace::Line(line),
-            message,
+            problem: DumpProblem::NotAnItem(message),
             fatal: false,
         }))
     }
@@ -520,15 +557,15 @@ impl<R: BufRead> ScanJson<R> {
     }
 
     /// Copies one complete JSON value into `buf`, tracking strings and depth.
-    fn take_value(&mut self) -> Result<(), String> {
+    fn take_value(&mut self) -> Result<(), DumpProblem> {
         self.buf.clear();
         let mut depth = 0usize;
         let mut in_string = false;
         let mut escaped = false;
         loop {
-            let chunk = self.reader.fill_buf().map_err(|e| format!("read error: {e}"))?;
+            let chunk = self.reader.fill_buf().map_err(|e| DumpProblem::read(&e))?;
             if chunk.is_empty() {
-                return Err("unexpected end of document".into());
+                return Err(DumpProblem::EndInsideValue);
             }
             let mut used = 0;
             let mut finished = false;
@@ -573,34 +610,35 @@ impl<R: BufRead> ScanJson<R> {
                 }
             }
             if self.buf.len() + used > self.max {
-                return Err(format!("an element is longer than the limit of {}", limit_text(self.max)));
+                return Err(DumpProblem::ElementTooLong(self.max));
             }
             self.buf.extend_from_slice(&chunk[..used]);
             self.reader.consume(used);
             if finished {
                 if self.buf.iter().all(u8::is_ascii_whitespace) {
-                    return Err("expected a value".into());
+                    return Err(DumpProblem::NotAScanDocument("expected a value"));
                 }
                 return Ok(());
             }
         }
     }
 
-    fn fatal(&mut self, message: String) -> Option<Result<Item, DumpError>> {
+    fn fatal(&mut self, problem: DumpProblem) -> Option<Result<Item, DumpError>> {
         self.state = ScanState::Done;
-        Some(Err(DumpError { place: DumpPlace::Document, message, fatal: true }))
+        Some(Err(DumpError { place: DumpPlace::Document, problem, fatal: true }))
     }
 
     /// Advances to the first element of `Items`; false when there is none.
-    fn find_items(&mut self) -> Result<bool, String> {
-        let io = |e: std::io::Error| format!("read error: {e}");
+    fn find_items(&mut self) -> Result<bool, DumpProblem> {
+        let io = |e: std::io::Error| DumpProblem::read(&e);
+        let shape = DumpProblem::NotAScanDocument;
         if let Ok(buf) = self.reader.fill_buf() {
             if buf.starts_with("\u{feff}".as_bytes()) {
                 self.reader.consume(3);
             }
         }
         if self.skip_ws().map_err(io)? != Some(b'{') {
-            return Err("expected a JSON object with an \"Items\" array".into());
+            return Err(shape("expected a JSON object with an \"Items\" array"));
         }
         self.bump();
         loop {
@@ -611,17 +649,18 @@ impl<R: BufRead> ScanJson<R> {
                     continue;
                 }
                 Some(b'"') => {}
-                _ => return Err("expected a key in the scan document".into()),
+                _ => return Err(shape("expected a key in the scan document")),
             }
             self.take_value()?;
-            let key: String = serde_json::from_slice(&self.buf).map_err(|e| e.to_string())?;
+            let key: String =
+                serde_json::from_slice(&self.buf).map_err(|_| shape("a key of the scan document is not a string"))?;
             if self.skip_ws().map_err(io)? != Some(b':') {
-                return Err("expected ':' in the scan document".into());
+                return Err(shape("expected ':' in the scan document"));
             }
             self.bump();
             if key == "Items" {
                 if self.skip_ws().map_err(io)? != Some(b'[') {
-                    return Err("\"Items\" is not an array".into());
+                    return Err(shape("\"Items\" is not an array"));
                 }
                 self.bump();
                 return Ok(true);
@@ -641,7 +680,7 @@ impl<R: BufRead> Iterator for ScanJson<R> {
                 Ok(true) => self.state = ScanState::Items,
                 Ok(false) => {
                     self.state = ScanState::Done;
-                    return self.fatal("no \"Items\" array in the scan document".into());
+                    return self.fatal(DumpProblem::NoItems);
                 }
                 Err(e) => return self.fatal(e),
             }
@@ -660,8 +699,8 @@ impl<R: BufRead> Iterator for ScanJson<R> {
                     continue;
                 }
                 Ok(Some(_)) => break,
-                Ok(None) => return self.fatal("unexpected end of document inside \"Items\"".into()),
-                Err(e) => return self.fatal(format!("read error: {e}")),
+                Ok(None) => return self.fatal(DumpProblem::EndInsideItems),
+                Err(e) => return self.fatal(DumpProblem::read(&e)),
             }
         }
         if let Err(e) = self.take_value() {
@@ -671,7 +710,7 @@ impl<R: BufRead> Iterator for ScanJson<R> {
         self.index += 1;
         Some(item_from_json(&self.buf).map_err(|message| DumpError {
             place: DumpPlace::Element(index),
-            message,
+            problem: DumpProblem::NotAnItem(message),
             fatal: false,
         }))
     }
@@ -694,11 +733,11 @@ mod tests {
         assert!(lines.next().expect("first").is_ok());
         let err = lines.next().expect("second").expect_err("too long");
         assert!(err.fatal && err.place == DumpPlace::Line(2), "{err}");
-        assert!(err.message.contains("longer than the limit of 100 bytes"), "{err}");
+        assert!(err.to_string().contains("longer than the limit of 100 bytes"), "{err}");
         assert!(lines.next().is_none());
         let endless = std::io::Read::take(std::io::repeat(0u8), 1 << 24);
         let err = Lines::new(std::io::BufReader::new(endless), 1 << 20).next().expect("one").expect_err("endless");
-        assert!(err.message.contains("1 MiB"), "{err}");
+        assert!(err.to_string().contains("1 MiB"), "{err}");
     }
 
     #[test]
@@ -706,7 +745,7 @@ mod tests {
         let doc = format!("{{\"Items\": [{{\"PK\": {{\"S\": \"{}\"}}}}]}}", "x".repeat(200));
         let mut items = ScanJson::with_limit(doc.as_bytes(), 100);
         let err = items.next().expect("one").expect_err("too long");
-        assert!(err.fatal && err.message.contains("longer than the limit"), "{err}");
+        assert!(err.fatal && err.to_string().contains("longer than the limit"), "{err}");
         assert_eq!(ScanJson::with_limit(doc.as_bytes(), 1000).filter(Result::is_ok).count(), 1);
     }
 

@@ -306,7 +306,7 @@ impl Run {
         self.counts.errors += 1;
         self.counts.unreadable_entries += 1;
         if self.dump_errors.len() < MAX_LISTED_PROBLEMS {
-            self.dump_errors.push(Problem { at: e.place.to_string(), error: excerpt(&e.message) });
+            self.dump_errors.push(Problem { at: e.place.to_string(), error: excerpt(&e.problem.to_string()) });
         } else {
             self.truncated.1 += 1;
         }

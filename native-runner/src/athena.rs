@@ -141,7 +141,9 @@ mod tests {
     #[test]
     fn ddl_and_view() {
         let ddl = table_ddl(&names(), "s3://b/tokens-analysis/").expect("ddl");
-        assert!(ddl.starts_with("CREATE EXTERNAL TABLE IF NOT EXISTS `cat_prod_analytics_db`.`tokens_table_consolidated`"));
+        assert!(
+            ddl.starts_with("CREATE EXTERNAL TABLE IF NOT EXISTS `cat_prod_analytics_db`.`tokens_table_consolidated`")
+        );
         assert!(ddl.contains("'skip.header.line.count'='1'"));
         let unqualified = table_ddl(&AthenaNames { database: None, ..names() }, "s3://b/").expect("ddl");
         assert!(unqualified.starts_with("CREATE EXTERNAL TABLE IF NOT EXISTS `tokens_table_consolidated` ("));

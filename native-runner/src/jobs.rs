@@ -10,7 +10,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use tally_core::consolidate::{consolidate_run, Prefer};
 use tally_core::csv::{read_rows, to_csv_bytes, ReadRows, RecordCounter, Row};
 use tally_core::item::DEFAULT_MAX_RECORD;
-use tally_core::item::{detect_format, item_from_export_line, DumpError, DumpFormat, DumpPlace, Lines, ScanJson};
+use tally_core::item::{
+    detect_format, item_from_export_line, DumpError, DumpFormat, DumpPlace, DumpProblem, Lines, ScanJson,
+};
 use tally_core::job::{JobSpec, Run};
 use tally_core::publish::{check_history, check_scan, check_shrink, Refusal, Rules};
 use tally_core::stats::Stats;
@@ -65,10 +67,10 @@ pub fn scan_dump(
                                         Ok(item) if multi => run.push_from(&item, &format!("{}: line {n}", name())),
                                         Ok(item) => run.push_from(&item, &format!("line {n}")),
                                         Err(message) => {
-                                            let place = DumpPlace::Line(n);
-                                            let message =
-                                                if multi { format!("{}: {message}", name()) } else { message };
-                                            run.dump_error(&DumpError { place, message, fatal: false });
+                                            let place =
+                                                if multi { DumpPlace::FileLine(name(), n) } else { DumpPlace::Line(n) };
+                                            let problem = DumpProblem::NotAnItem(message);
+                                            run.dump_error(&DumpError { place, problem, fatal: false });
                                         }
                                     }
                                 }

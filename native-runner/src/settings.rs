@@ -15,9 +15,9 @@ use crate::athena::AthenaNames;
 use crate::aws::AwsOptions;
 use crate::cli::{AthenaArgs, Common, EnvArgs};
 use crate::config::{self, Env, CONSOLIDATED_FILE, HISTORICAL_FILE};
+use crate::ddb;
 use crate::jobs::{Ctx, Items};
 use crate::location::Place;
-use crate::ddb;
 
 /// One setting below its flag: the variable that feeds it and its key in
 /// the environment.
@@ -44,8 +44,11 @@ pub mod keys {
     pub const HISTORICAL_PREFIX: Key =
         Key { var: Some("S3_OLD_DATA_PREFIX"), file: "historical_prefix", get: |e| e.historical_prefix.as_deref() };
     /// Each Lambda read `FILTER_DATE_START` as its own start.
-    pub const ARCHIVAL_START: Key =
-        Key { var: Some("FILTER_DATE_START"), file: "dates.archival_start", get: |e| e.dates.archival_start.as_deref() };
+    pub const ARCHIVAL_START: Key = Key {
+        var: Some("FILTER_DATE_START"),
+        file: "dates.archival_start",
+        get: |e| e.dates.archival_start.as_deref(),
+    };
     pub const ARCHIVAL_END: Key =
         Key { var: Some("FILTER_DATE_END"), file: "dates.archival_end", get: |e| e.dates.archival_end.as_deref() };
     pub const CONSOLIDATED_START: Key = Key {
@@ -99,12 +102,7 @@ impl<'a> Layers<'a> {
     /// The one precedence rule: the flag, else the variable (unless empty),
     /// else the environment's value; `None` leaves the default to the caller.
     /// A value that does not parse is an error naming where it was.
-    pub fn pick<T>(
-        &self,
-        flag: Option<T>,
-        key: &Key,
-        parse: impl Fn(&str) -> Result<T, String>,
-    ) -> Result<Option<T>> {
+    pub fn pick<T>(&self, flag: Option<T>, key: &Key, parse: impl Fn(&str) -> Result<T, String>) -> Result<Option<T>> {
         if flag.is_some() {
             return Ok(flag);
         }
