@@ -19,7 +19,7 @@ cargo fmt --all -- --check
 stage "cargo clippy (native, all targets)"
 cargo clippy --locked -q --workspace --all-targets -- -D warnings
 stage "cargo clippy (wasm32: core and bindings)"
-cargo clippy --locked -q -p tally-core -p tally-wasm --target wasm32-unknown-unknown -- -D warnings
+cargo clippy --locked -q -p tally-core -p tally-wasm --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 stage "cargo test (workspace)"
 cargo test --locked --workspace

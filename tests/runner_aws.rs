@@ -37,6 +37,14 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
+/// A fresh emulator, a runtime and clients for it.
+fn emulator() -> (Moto, tokio::runtime::Runtime, Aws) {
+    let moto = Moto::start();
+    let rt = runtime();
+    let aws = rt.block_on(Aws::new(&moto.url()));
+    (moto, rt, aws)
+}
+
 /// Unique names per test, so tests can share an emulator process or not.
 fn name(test: &str) -> String {
     format!("{test}-{}", std::process::id()).replace('_', "-")
@@ -44,17 +52,10 @@ fn name(test: &str) -> String {
 
 #[test]
 fn archive_and_consolidate_from_tables_to_s3_match_the_lambdas() {
-    let moto = Moto::start();
-    let rt = runtime();
-    let aws = rt.block_on(Aws::new(&moto.url()));
+    let (moto, rt, aws) = emulator();
     let (old, new, bucket) = (name("old"), name("new"), name("reports"));
     rt.block_on(async {
-        aws.create_table(&old).await;
-        aws.create_table(&new).await;
-        aws.create_bucket(&bucket).await;
-        aws.create_workgroup("wg-from-variable").await;
-        assert_eq!(aws.load_table(&old, &read(&fixture("old_table.jsonl"))).await, 600);
-        assert_eq!(aws.load_table(&new, &read(&fixture("new_table.jsonl"))).await, 600);
+        aws.seed_stack(&old, &new, &bucket, "wg-from-variable").await;
     });
 
     for segments in ["1", "4"] {
@@ -119,9 +120,7 @@ fn archive_and_consolidate_from_tables_to_s3_match_the_lambdas() {
 
 #[test]
 fn dumps_on_s3_give_the_same_csv() {
-    let moto = Moto::start();
-    let rt = runtime();
-    let aws = rt.block_on(Aws::new(&moto.url()));
+    let (moto, rt, aws) = emulator();
     let bucket = name("dumps");
     let jsonl = read(&fixture("old_table.jsonl"));
     rt.block_on(async {
@@ -154,14 +153,11 @@ fn dumps_on_s3_give_the_same_csv() {
 
 #[test]
 fn a_missing_or_unreadable_history_on_s3_leaves_the_output_as_it_was() {
-    let moto = Moto::start();
-    let rt = runtime();
-    let aws = rt.block_on(Aws::new(&moto.url()));
+    let (moto, rt, aws) = emulator();
     let (bucket, table) = (name("hist"), name("newt"));
     rt.block_on(async {
         aws.create_bucket(&bucket).await;
-        aws.create_table(&table).await;
-        aws.load_table(&table, &read(&fixture("new_table.jsonl"))).await;
+        aws.table_from(&table, &fixture("new_table.jsonl")).await;
         aws.put(&bucket, "out.csv", b"previous output\n".to_vec()).await;
         aws.put(&bucket, "bad.csv", b"create_date,input_token\n".to_vec()).await;
     });
@@ -308,17 +304,10 @@ fn write_config(dir: &std::path::Path, bucket: &str, cron: &str, enabled: bool) 
 #[test]
 fn an_environment_with_lambda_variables_runs_both_jobs_and_the_schedule() {
     use std::io::{BufRead, BufReader};
-    let moto = Moto::start();
-    let rt = runtime();
-    let aws = rt.block_on(Aws::new(&moto.url()));
+    let (moto, rt, aws) = emulator();
     let (old, new, bucket) = (name("env-old"), name("env-new"), name("env-reports"));
     rt.block_on(async {
-        aws.create_table(&old).await;
-        aws.create_table(&new).await;
-        aws.create_bucket(&bucket).await;
-        aws.create_workgroup("wg-ci").await;
-        aws.load_table(&old, &read(&fixture("old_table.jsonl"))).await;
-        aws.load_table(&new, &read(&fixture("new_table.jsonl"))).await;
+        aws.seed_stack(&old, &new, &bucket, "wg-ci").await;
     });
     let scratch = Scratch::new("env");
     let config = write_config(&scratch.0, &bucket, "cron(30 4 * * ? *)", true);
@@ -379,14 +368,11 @@ fn an_environment_with_lambda_variables_runs_both_jobs_and_the_schedule() {
 
 #[test]
 fn throttling_and_server_errors_are_retried_and_the_output_is_identical() {
-    let moto = Moto::start();
-    let rt = runtime();
-    let aws = rt.block_on(Aws::new(&moto.url()));
+    let (moto, rt, aws) = emulator();
     let (table, bucket) = (name("throttled"), name("throttled-out"));
     rt.block_on(async {
-        aws.create_table(&table).await;
+        aws.table_from(&table, &fixture("old_table.jsonl")).await;
         aws.create_bucket(&bucket).await;
-        aws.load_table(&table, &read(&fixture("old_table.jsonl"))).await;
     });
     let proxy = Proxy::start(moto.port, Policy { throttle_scans: 2, ..Policy::default() });
     let out = format!("s3://{bucket}/old.csv");
@@ -435,9 +421,8 @@ fn the_emulator_stopping_mid_scan_or_a_refused_upload_leaves_the_old_output() {
     let aws = rt.block_on(Aws::new(&url));
     let (table, bucket) = (name("midscan"), name("midscan-out"));
     rt.block_on(async {
-        aws.create_table(&table).await;
+        aws.table_from(&table, &fixture("new_table.jsonl")).await;
         aws.create_bucket(&bucket).await;
-        aws.load_table(&table, &read(&fixture("new_table.jsonl"))).await;
         aws.put(&bucket, "out.csv", b"previous output\n".to_vec()).await;
     });
     let out = format!("s3://{bucket}/out.csv");
@@ -512,9 +497,7 @@ fn files_under(root: &std::path::Path) -> Vec<(String, Vec<u8>)> {
 /// what DynamoDB holds (the compat estimators never read the bucket).
 #[test]
 fn full_reads_large_messages_from_their_bucket() {
-    let moto = Moto::start();
-    let rt = runtime();
-    let aws = rt.block_on(Aws::new(&moto.url()));
+    let (moto, rt, aws) = emulator();
     let (table, large, out_bucket) = (name("bc-table"), name("bc-large"), name("bc-out"));
     let dir = fixture("bedrock_chat");
     let maps = files_under(&dir.join("large_messages"));
@@ -562,9 +545,7 @@ fn full_reads_large_messages_from_their_bucket() {
 
 #[test]
 fn a_large_output_is_uploaded_in_parts_encrypted_and_equal_to_the_local_file() {
-    let moto = Moto::start();
-    let rt = runtime();
-    let aws = rt.block_on(Aws::new(&moto.url()));
+    let (moto, rt, aws) = emulator();
     let (table, bucket) = (name("multipart-t"), name("multipart-out"));
     // A history of 120,000 rows makes a consolidated CSV above the 16 MB
     // single-request limit, so the output goes up as a multipart upload.
@@ -582,9 +563,8 @@ fn a_large_output_is_uploaded_in_parts_encrypted_and_equal_to_the_local_file() {
     let local_history = dir.path("history.csv");
     std::fs::write(&local_history, &history).unwrap();
     rt.block_on(async {
-        aws.create_table(&table).await;
+        aws.table_from(&table, &fixture("new_table.jsonl")).await;
         aws.create_bucket(&bucket).await;
-        aws.load_table(&table, &read(&fixture("new_table.jsonl"))).await;
         aws.put(&bucket, "history.csv", history.into_bytes()).await;
     });
     let local_out = dir.path("consolidated.csv");
@@ -621,9 +601,7 @@ fn a_large_output_is_uploaded_in_parts_encrypted_and_equal_to_the_local_file() {
 
 #[test]
 fn an_s3_output_that_is_an_input_is_refused() {
-    let moto = Moto::start();
-    let rt = runtime();
-    let aws = rt.block_on(Aws::new(&moto.url()));
+    let (moto, rt, aws) = emulator();
     let bucket = name("same-key");
     let history = read(&fixture("expected_archive_v1.csv"));
     let dump = read(&fixture("new_table.jsonl"));

@@ -519,22 +519,31 @@ impl Parser<'_, '_> {
             loop {
                 self.value(depth)?;
                 len += 1;
-                self.ws();
-                match self.s.get(self.i) {
-                    Some(b']') => {
-                        self.i += 1;
-                        break;
-                    }
-                    Some(b',') => {
-                        self.i += 1;
-                        self.ws();
-                    }
-                    _ => return self.err("expecting ',' delimiter"),
+                if self.closes(b']')? {
+                    break;
                 }
             }
         }
         self.nodes[idx] = Node::List { end: self.nodes.len() as u32, len };
         Ok(())
+    }
+
+    /// After a list element or a dict value: true at the container's end,
+    /// false after a comma (and the blanks after it).
+    fn closes(&mut self, close: u8) -> Result<bool, JsonError> {
+        self.ws();
+        match self.s.get(self.i) {
+            Some(&c) if c == close => {
+                self.i += 1;
+                Ok(true)
+            }
+            Some(b',') => {
+                self.i += 1;
+                self.ws();
+                Ok(false)
+            }
+            _ => self.err("expecting ',' delimiter"),
+        }
     }
 
     fn dict(&mut self, depth: usize) -> Result<(), JsonError> {
@@ -564,17 +573,8 @@ impl Parser<'_, '_> {
                 self.nodes.push(Node::Key { key, value });
                 self.value(depth)?;
                 len += 1;
-                self.ws();
-                match self.s.get(self.i) {
-                    Some(b'}') => {
-                        self.i += 1;
-                        break;
-                    }
-                    Some(b',') => {
-                        self.i += 1;
-                        self.ws();
-                    }
-                    _ => return self.err("expecting ',' delimiter"),
+                if self.closes(b'}')? {
+                    break;
                 }
             }
         }

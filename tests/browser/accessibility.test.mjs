@@ -2,21 +2,15 @@
 // buttons, price boxes described by their error, a polite status when the
 // figures are recomputed, and the charts' figures as tables.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FIXTURES, micros, microsText, openFile, parseCsv, readJson, startBrowser, waitIdle } from './helpers.mjs';
+import { FIXTURES, micros, microsText, openFile, parseCsv, readJson, useBrowser, waitIdle } from './helpers.mjs';
 
 const CONSOLIDATED = join(FIXTURES, 'expected_consolidated.csv');
 
-let browser;
-before(async () => {
-  browser = await startBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
+const suite = useBrowser();
 
 /** The recorded cost per day of the consolidated fixture, from the CSV: [[day, "0.123456"]], by day. */
 async function costPerDay() {
@@ -34,7 +28,7 @@ const statusText = (page) => page.locator('[data-testid="status"]').textContent(
 
 test('names, descriptions and the status region', async () => {
   const stats = await readJson(join(FIXTURES, 'expected_consolidated.stats.json'));
-  const page = await browser.newPage();
+  const page = await suite.browser.newPage();
   await page.addInitScript(() => {
     // Every aria-busy the results took.
     window.__busy = [];
@@ -45,7 +39,7 @@ test('names, descriptions and the status region', async () => {
       new MutationObserver(() => window.__busy.push(main.getAttribute('aria-busy'))).observe(main, { attributes: true, attributeFilter: ['aria-busy'] });
     }).observe(document, { childList: true, subtree: true });
   });
-  await page.goto(browser.base);
+  await page.goto(suite.browser.base);
   assert.equal(await page.getByRole('progressbar', { name: 'Loading the CSV', includeHidden: true }).count(), 1);
   await openFile(page, CONSOLIDATED);
 
@@ -89,8 +83,8 @@ test('names, descriptions and the status region', async () => {
 test('the daily chart and each scenario chart have their figures as a table', async () => {
   const expected = await costPerDay();
   const stats = await readJson(join(FIXTURES, 'expected_consolidated.stats.json'));
-  const page = await browser.newPage();
-  await page.goto(browser.base);
+  const page = await suite.browser.newPage();
+  await page.goto(suite.browser.base);
   await openFile(page, CONSOLIDATED);
 
   const box = page.locator('[data-testid="daily-table-box"]');

@@ -3,27 +3,21 @@
 // silently. The rules are the core's (the page asks the engine, as the
 // command line does), so the reasons shown are the core's words.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { FIXTURES, WEB, kpis, openFile, readJson, screenshot, startBrowser, waitIdle, whatifTotal } from './helpers.mjs';
+import { FIXTURES, WEB, kpis, openFile, readJson, screenshot, useBrowser, waitIdle, whatifTotal } from './helpers.mjs';
 
 const CONSOLIDATED = join(FIXTURES, 'expected_consolidated.csv');
 const TOTAL = '[data-kpi="whatif_total_cost"]';
 
-let browser;
-before(async () => {
-  browser = await startBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
+const suite = useBrowser();
 
 /** A page whose web/prices.json is `body` (text) instead of the real one. */
 async function pageWithCatalog(body, status = 200) {
-  const page = await browser.newPage();
+  const page = await suite.browser.newPage();
   await page.route('**/prices.json', (route) => route.fulfill({ status, contentType: 'application/json', body }));
   return page;
 }
@@ -40,7 +34,7 @@ for (const [what, body, status, message] of [
     const csv = await readFile(CONSOLIDATED, 'utf8');
     const stats = await readJson(join(FIXTURES, 'expected_consolidated.stats.json'));
     const page = await pageWithCatalog(body, status);
-    await page.goto(browser.base);
+    await page.goto(suite.browser.base);
     await openFile(page, CONSOLIDATED);
 
     const values = await kpis(page);
@@ -87,7 +81,7 @@ test('catalog entries that cannot be used are listed (as text) with the core\'s 
   // An entry without an id is named by its place in the list (1-based).
   const entry = (m) => (typeof m?.id === 'string' && m.id ? m.id : `entry ${models.indexOf(m) + 1}`);
   const page = await pageWithCatalog(JSON.stringify({ ...catalog, models }));
-  await page.goto(browser.base);
+  await page.goto(suite.browser.base);
   await openFile(page, CONSOLIDATED);
 
   const card = page.locator('[data-testid="scenario"]').first();
@@ -118,8 +112,8 @@ test('catalog entries that cannot be used are listed (as text) with the core\'s 
 });
 
 test('a typed price is checked by the same rule as the catalog\'s: no exponent, no sign', async () => {
-  const page = await browser.newPage();
-  await page.goto(browser.base);
+  const page = await suite.browser.newPage();
+  await page.goto(suite.browser.base);
   await openFile(page, CONSOLIDATED);
   const card = page.locator('[data-testid="scenario"]').first();
   const input = card.locator('[data-testid="price-input"]');
@@ -147,7 +141,7 @@ test('a typed price is checked by the same rule as the catalog\'s: no exponent, 
 test('a batch multiplier that is not a decimal is reported and the engine default used', async () => {
   const catalog = await readJson(join(WEB, 'prices.json'));
   const page = await pageWithCatalog(JSON.stringify({ ...catalog, batch_multiplier: 'half' }));
-  await page.goto(browser.base);
+  await page.goto(suite.browser.base);
   await openFile(page, CONSOLIDATED);
   assert.match(await page.locator('[data-testid="catalog-problems"]').textContent(), /batch_multiplier "half" is not a plain decimal string; using 0\.5/);
   assert.match(await page.locator('[data-testid="scenario"] label.check').first().textContent(), /× 0\.5\b/);
@@ -155,8 +149,8 @@ test('a batch multiplier that is not a decimal is reported and the engine defaul
 
 test('the default is shown as the list price before 2025-12-01, and each model shows its caveats', async () => {
   const catalog = await readJson(join(WEB, 'prices.json'));
-  const page = await browser.newPage();
-  await page.goto(browser.base);
+  const page = await suite.browser.newPage();
+  await page.goto(suite.browser.base);
   await openFile(page, CONSOLIDATED);
   const card = page.locator('[data-testid="scenario"]').first();
   const seed = catalog.models.find((m) => m.default);

@@ -2,11 +2,11 @@
 // headline figures and the by-source table against its statistics and
 // against figures computed here from the CSV itself.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FIXTURES, csvRows, kpis, micros, microsText, openFile, parseCsv, readJson, screenshot, startBrowser, waitIdle } from './helpers.mjs';
+import { FIXTURES, csvRows, kpis, micros, microsText, openFile, parseCsv, readJson, screenshot, useBrowser, waitIdle } from './helpers.mjs';
 
 const CONSOLIDATED = join(FIXTURES, 'expected_consolidated.csv');
 const DAMAGED = join(FIXTURES, 'python_written', 'damaged_rows');
@@ -36,18 +36,12 @@ async function shownHeadline(page) {
   return { records, input_tokens, output_tokens, total_cost };
 }
 
-let browser;
-before(async () => {
-  browser = await startBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
+const suite = useBrowser();
 
 test('consolidated fixture: headline figures and by-source table match its stats', async () => {
   const stats = await readJson(join(FIXTURES, 'expected_consolidated.stats.json'));
-  const page = await browser.newPage();
-  await page.goto(browser.base);
+  const page = await suite.browser.newPage();
+  await page.goto(suite.browser.base);
   await openFile(page, CONSOLIDATED);
   await screenshot(page, 'consolidated');
 
@@ -102,8 +96,8 @@ test('consolidated fixture: headline figures and by-source table match its stats
 test('filters: a source and a date range narrow every view', async () => {
   const stats = await readJson(join(FIXTURES, 'expected_consolidated.stats.json'));
   const rows = csvRows(await readFile(CONSOLIDATED, 'utf8'));
-  const page = await browser.newPage();
-  await page.goto(browser.base);
+  const page = await suite.browser.newPage();
+  await page.goto(suite.browser.base);
   await openFile(page, CONSOLIDATED);
 
   await page.locator('[data-testid="filter-source"][value="new_table"]').uncheck();
@@ -140,8 +134,8 @@ test('days: "from" after "to" is flagged; a new file clears days outside its own
   const damaged = (await readJson(`${DAMAGED}.expected.json`)).rows;
   const damagedDays = damaged.map((r) => r.create_date.slice(0, 10)).sort();
   const [firstDay, lastDay] = [damagedDays[0], damagedDays.at(-1)];
-  const page = await browser.newPage();
-  await page.goto(browser.base);
+  const page = await suite.browser.newPage();
+  await page.goto(suite.browser.base);
   await openFile(page, CONSOLIDATED);
   const from = page.locator('[data-testid="filter-from"]');
   const to = page.locator('[data-testid="filter-to"]');

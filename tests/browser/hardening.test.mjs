@@ -2,37 +2,19 @@
 // says no, the worker's own CSP, the size limit of a load, and explore.sh's
 // URL. Each test is named after what a security review found it doing.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdtemp, open, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FIXTURES, ROOT, WEB, kpis, readJson, screenshot, startBrowser, waitReady, confirmOtherOrigin } from './helpers.mjs';
+import { csvServer, FIXTURES, ROOT, WEB, kpis, readJson, screenshot, useBrowser, waitReady, confirmOtherOrigin } from './helpers.mjs';
 
 const CONSOLIDATED = join(FIXTURES, 'expected_consolidated.csv');
 const OTHER = 'https://other.example:8443';
 /** The worker's MAX_LOAD_BYTES, as the page shows it. */
 const LIMIT = '1.5 GB';
 
-/** A CSV server on 127.0.0.1 (another origin than the page's): handler(req, res). Resolves to { url, close() }. */
-function csvServer(handler) {
-  const server = createServer(handler);
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () =>
-      resolve({
-        url: `http://127.0.0.1:${server.address().port}/`,
-        close: () =>
-          new Promise((done) => {
-            server.close(() => done());
-            server.closeAllConnections();
-          }),
-      }),
-    );
-  });
-}
 
 /** Waits until the page settled on an error, and returns what its error area says. */
 async function errorShown(page, timeout = 30_000) {
@@ -56,28 +38,19 @@ function directives(policy) {
   );
 }
 
-let browser;
-let dir;
-before(async () => {
-  browser = await startBrowser();
-  dir = await mkdtemp(join(tmpdir(), 'tally-hardening-'));
-});
-after(async () => {
-  await browser?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const suite = useBrowser('hardening');
 
 test("worker.js had no CSP: ?csv=data: loaded despite the page's connect-src", async () => {
   const html = await readFile(join(WEB, 'index.html'), 'utf8');
   const pagePolicy = directives(/<meta http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)[1]);
-  const response = await fetch(new URL('worker.js', browser.base));
+  const response = await fetch(new URL('worker.js', suite.browser.base));
   const workerPolicy = directives(response.headers.get('content-security-policy') ?? '');
   assert.equal(workerPolicy['connect-src'], pagePolicy['connect-src']);
   assert.equal(workerPolicy['script-src'], pagePolicy['script-src']);
   assert.doesNotMatch(workerPolicy['connect-src'], /data:/);
 
-  const page = await browser.newPage();
-  await page.goto(browser.base);
+  const page = await suite.browser.newPage();
+  await page.goto(suite.browser.base);
   await page.waitForFunction(() => document.body.dataset.pending === '0');
   // The worker itself, asked to read a data: URL (as a page that skipped its own check would).
   const answer = await page.evaluate(
@@ -93,8 +66,8 @@ test("worker.js had no CSP: ?csv=data: loaded despite the page's connect-src", a
   assert.match(answer.error, /could not fetch data:/);
 
   // And the page refuses such a link up front, saying why.
-  const data = await browser.newPage();
-  await data.goto(`${browser.base}?csv=${encodeURIComponent('data:text/csv,create_date,input_token\n2026-01-01 00:00:00,1')}`);
+  const data = await suite.browser.newPage();
+  await data.goto(`${suite.browser.base}?csv=${encodeURIComponent('data:text/csv,create_date,input_token\n2026-01-01 00:00:00,1')}`);
   assert.match(await errorShown(data), /\?csv= must be an http: or https: URL; a data: URL is not opened/);
   assert.deepEqual(data.events.errors, []);
 });
@@ -102,9 +75,9 @@ test("worker.js had no CSP: ?csv=data: loaded despite the page's connect-src", a
 test('explore.sh used port 8080, copied the CSV into web/data/ and printed an unencoded URL', async () => {
   // A name that an unencoded URL breaks: '#' starts the hash, '%' an escape, '&' another parameter.
   const name = 'costs #1 of 100% & more.csv';
-  const file = join(dir, name);
+  const file = join(suite.dir, name);
   await copyFile(CONSOLIDATED, file);
-  const child = spawn(join(ROOT, 'scripts', 'explore.sh'), [file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(join(ROOT, 'scripts', 'explore.sh'), [file], { cwd: suite.dir, stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     let out = '';
     const url = await new Promise((resolve, reject) => {
@@ -128,12 +101,12 @@ test('explore.sh used port 8080, copied the CSV into web/data/ and printed an un
     assert.match(csv, /^\/f\/[0-9a-f]{32}\/[^/]+$/);
     assert.equal(await (await fetch(new URL(csv, url))).text(), await readFile(CONSOLIDATED, 'utf8'));
     // Only that file: not its neighbours, not without the random part.
-    await copyFile(CONSOLIDATED, join(dir, 'neighbour.csv'));
+    await copyFile(CONSOLIDATED, join(suite.dir, 'neighbour.csv'));
     for (const path of [csv.replace(/[^/]+$/, 'neighbour.csv'), `/f/${encodeURIComponent(name)}`, `/${encodeURIComponent(name)}`]) {
       assert.equal((await fetch(new URL(path, url))).status, 404, path);
     }
 
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     await page.goto(url.href);
     await waitReady(page);
     const stats = await readJson(join(FIXTURES, 'expected_consolidated.stats.json'));
@@ -152,9 +125,9 @@ test('?csv= from another origin loaded without asking, and did not say where fro
     fetched.push(route.request().url());
     return route.fulfill({ status: 200, headers: { 'Content-Type': 'text/csv', 'Access-Control-Allow-Origin': '*' }, body });
   };
-  const page = await browser.newPage();
+  const page = await suite.browser.newPage();
   await page.route(`${OTHER}/**`, serve);
-  await page.goto(`${browser.base}?csv=${encodeURIComponent(`${OTHER}/reports/tokens.csv`)}`);
+  await page.goto(`${suite.browser.base}?csv=${encodeURIComponent(`${OTHER}/reports/tokens.csv`)}`);
   const ask = page.locator('[data-testid="csv-confirm"]');
   await ask.waitFor();
   assert.equal(await page.locator('[data-testid="csv-confirm-origin"]').textContent(), OTHER);
@@ -173,9 +146,9 @@ test('?csv= from another origin loaded without asking, and did not say where fro
   assert.deepEqual(page.events.dialogs, []);
 
   // "Do not open" reads nothing.
-  const no = await browser.newPage();
+  const no = await suite.browser.newPage();
   await no.route(`${OTHER}/**`, serve);
-  await no.goto(`${browser.base}?csv=${encodeURIComponent(`${OTHER}/reports/tokens.csv`)}`);
+  await no.goto(`${suite.browser.base}?csv=${encodeURIComponent(`${OTHER}/reports/tokens.csv`)}`);
   await no.getByRole('button', { name: 'Do not open' }).click();
   assert.equal(await no.locator('[data-testid="csv-confirm"]').count(), 0);
   await no.waitForTimeout(300);
@@ -185,14 +158,14 @@ test('?csv= from another origin loaded without asking, and did not say where fro
   // Same origin loads at once; a same-origin URL that redirects to another origin is not shown.
   const elsewhere = await csvServer((req, res) => res.writeHead(200, { 'Content-Type': 'text/csv', 'Access-Control-Allow-Origin': '*' }).end(body));
   try {
-    const same = await browser.newPage();
-    await same.route(`${browser.base}mine.csv`, (route) => route.fulfill({ status: 200, headers: { 'Content-Type': 'text/csv' }, body }));
-    await same.route(`${browser.base}away.csv`, (route) => route.fulfill({ status: 302, headers: { Location: `${elsewhere.url}x.csv` } }));
-    await same.goto(`${browser.base}?csv=mine.csv`);
+    const same = await suite.browser.newPage();
+    await same.route(`${suite.browser.base}mine.csv`, (route) => route.fulfill({ status: 200, headers: { 'Content-Type': 'text/csv' }, body }));
+    await same.route(`${suite.browser.base}away.csv`, (route) => route.fulfill({ status: 302, headers: { Location: `${elsewhere.url}x.csv` } }));
+    await same.goto(`${suite.browser.base}?csv=mine.csv`);
     await waitReady(same);
     assert.ok((await same.locator('[data-testid="file-summary"]').textContent()).startsWith('mine.csv ('));
     assert.equal(await same.locator('[data-testid="file-summary"]').getAttribute('data-origin'), '');
-    await same.goto(`${browser.base}?csv=away.csv`);
+    await same.goto(`${suite.browser.base}?csv=away.csv`);
     assert.match(await errorShown(same), new RegExp(`away\\.csv redirected to another site \\(${elsewhere.url.slice(0, -1)}\\)`));
     assert.deepEqual([...page.events.errors, ...no.events.errors, ...same.events.errors], []);
   } finally {
@@ -222,9 +195,9 @@ test('an endless CORS stream was buffered until the tab died, and a 2.2 GB file 
     more();
   });
   try {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     const started = Date.now();
-    await page.goto(`${browser.base}?csv=${encodeURIComponent(`${server.url}endless.csv`)}`);
+    await page.goto(`${suite.browser.base}?csv=${encodeURIComponent(`${server.url}endless.csv`)}`);
     await confirmOtherOrigin(page);
     const endless = await errorShown(page, 90_000);
     await closed;
@@ -234,18 +207,18 @@ test('an endless CORS stream was buffered until the tab died, and a 2.2 GB file 
     assert.ok(sent < 1.6e9, `${sent} bytes sent`);
 
     sent = 0;
-    await page.goto(`${browser.base}?csv=${encodeURIComponent(`${server.url}announced.csv`)}`);
+    await page.goto(`${suite.browser.base}?csv=${encodeURIComponent(`${server.url}announced.csv`)}`);
     await confirmOtherOrigin(page);
     assert.match(await errorShown(page), new RegExp(`: the file is 2\\.2 GB, too large for the browser: the explorer holds at most ${LIMIT}`));
     await closed;
     assert.ok(sent < 50e6, `${sent} bytes sent`);
 
     // A 2.2 GB file (sparse: nothing written to disk) is refused before it is read.
-    const file = join(dir, 'huge.csv');
+    const file = join(suite.dir, 'huge.csv');
     const handle = await open(file, 'w');
     await handle.truncate(big);
     await handle.close();
-    await page.goto(browser.base);
+    await page.goto(suite.browser.base);
     await page.locator('[data-testid="file-input"]').setInputFiles(file);
     assert.match(await errorShown(page, 10_000), new RegExp(`^Could not open huge\\.csv: the file is 2\\.2 GB, too large for the browser: the explorer holds at most ${LIMIT}`));
     assert.deepEqual(page.events.errors, []);
@@ -269,9 +242,9 @@ test('?csv= with a malformed URL or percent-encoding threw an uncaught error and
     ['blob:null/x', /^\?csv= must be an http: or https: URL; a blob: URL is not opened/],
     [encodeURIComponent('http://user:pw@127.0.0.1:1/x.csv'), /^\?csv= must not carry a user name or password/],
   ];
-  const page = await browser.newPage();
+  const page = await suite.browser.newPage();
   for (const [query, expected] of cases) {
-    await page.goto(`${browser.base}?csv=${query}`);
+    await page.goto(`${suite.browser.base}?csv=${query}`);
     const message = await errorShown(page);
     assert.match(message, expected, `?csv=${query.slice(0, 80)}`);
   }

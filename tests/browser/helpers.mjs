@@ -3,6 +3,8 @@
 // an independent re-implementation of the what-if pricing in BigInt.
 
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { after, before } from 'node:test';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -88,6 +90,24 @@ export async function startBrowser() {
 }
 
 /** Waits until the page has opened a file and shows the current state. */
+/**
+ * One browser for a test file, started before its tests and closed after
+ * them, and with `scratch` a temporary folder removed with it:
+ * `const suite = useBrowser('loading');` then `suite.browser`, `suite.dir`.
+ */
+export function useBrowser(scratch) {
+  const suite = { browser: undefined, dir: undefined };
+  before(async () => {
+    suite.browser = await startBrowser();
+    if (scratch) suite.dir = await mkdtemp(join(tmpdir(), `tally-${scratch}-`));
+  });
+  after(async () => {
+    await suite.browser?.close();
+    if (suite.dir) await rm(suite.dir, { recursive: true, force: true });
+  });
+  return suite;
+}
+
 export async function waitReady(page, timeout = 30_000) {
   await page.waitForFunction(
     () => {
@@ -262,4 +282,21 @@ export function monthlyProjection(csvText, inputPer1k, outputPer1k) {
 /** A `?csv=` URL of another origin asks first: opens it, as the user would. */
 export async function confirmOtherOrigin(page) {
   await page.locator('[data-testid="csv-confirm-open"]').click();
+}
+
+/** A CSV server on 127.0.0.1 (another origin than the page's): handler(req, res). Resolves to { url, close() }. */
+export function csvServer(handler) {
+  const server = createServer(handler);
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        url: `http://127.0.0.1:${server.address().port}/`,
+        close: () =>
+          new Promise((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+      }),
+    );
+  });
 }

@@ -1,12 +1,11 @@
 // A CSV whose text cells are HTML and spreadsheet formulas: the page must
 // show them literally (textContent), run nothing, and export them neutralised.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openFile, screenshot, startBrowser, waitIdle } from './helpers.mjs';
+import { openFile, screenshot, useBrowser, waitIdle } from './helpers.mjs';
 
 const IMG = '<img src=x onerror=alert(1)>';
 const IMG_MARK = `<img src=x onerror="window.__pwned='img'">`;
@@ -34,25 +33,16 @@ function hostileCsv() {
   return lines.join('\n') + '\n';
 }
 
-let browser;
-let dir;
-before(async () => {
-  browser = await startBrowser();
-  dir = await mkdtemp(join(tmpdir(), 'tally-hostile-'));
-});
-after(async () => {
-  await browser?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const suite = useBrowser('hostile');
 
 test('hostile cells are shown as text and nothing runs', async () => {
-  const file = join(dir, 'hostile.csv');
+  const file = join(suite.dir, 'hostile.csv');
   await writeFile(file, hostileCsv());
-  const page = await browser.newPage();
+  const page = await suite.browser.newPage();
   await page.addInitScript(() => {
     window.__pwned = 'untouched';
   });
-  await page.goto(browser.base);
+  await page.goto(suite.browser.base);
   await openFile(page, file);
   // Give any injected handler (an image error, an svg load) time to fire.
   await page.waitForTimeout(500);

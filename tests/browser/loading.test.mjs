@@ -2,31 +2,13 @@
 // column (an error, not a dead page), and a large file that loads in the
 // worker with a progress indicator while the page keeps responding.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { FIXTURES, kpis, micros, microsText, openFile, readJson, screenshot, startBrowser, waitIdle, waitReady, confirmOtherOrigin } from './helpers.mjs';
+import { csvServer, FIXTURES, kpis, micros, microsText, openFile, readJson, screenshot, useBrowser, waitIdle, waitReady, confirmOtherOrigin } from './helpers.mjs';
 
-/** A CSV server for ?csv= (CORS): handler(req, res) answers each request. Resolves to { url, close() }. */
-function csvServer(handler) {
-  const server = createServer(handler);
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () =>
-      resolve({
-        url: `http://127.0.0.1:${server.address().port}/`,
-        close: () =>
-          new Promise((done) => {
-            server.close(() => done());
-            server.closeAllConnections();
-          }),
-      }),
-    );
-  });
-}
 
 /** (An init script) watches the progress bar and its label: window.__progress.seen lists what they showed. */
 function watchProgress() {
@@ -64,22 +46,13 @@ function shownBytes(text) {
   return Number(n) * { B: 1, kB: 1e3, MB: 1e6, GB: 1e9 }[unit];
 }
 
-let browser;
-let dir;
-before(async () => {
-  browser = await startBrowser();
-  dir = await mkdtemp(join(tmpdir(), 'tally-loading-'));
-});
-after(async () => {
-  await browser?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const suite = useBrowser('loading');
 
 test('a CSV dropped on the page opens', async () => {
   const stats = await readJson(join(FIXTURES, 'expected_consolidated.stats.json'));
   const text = await readFile(join(FIXTURES, 'expected_consolidated.csv'), 'utf8');
-  const page = await browser.newPage();
-  await page.goto(browser.base);
+  const page = await suite.browser.newPage();
+  await page.goto(suite.browser.base);
   await page.waitForFunction(() => document.body.dataset.pending === '0');
   assert.equal(await page.evaluate(() => document.body.dataset.state), 'empty');
   assert.equal(await page.locator('.empty-state').isVisible(), true);
@@ -115,8 +88,8 @@ test('while a CSV loads, the progress shows how much of it was read', async () =
     res.end(body.subarray(half));
   });
   try {
-    const page = await browser.newPage();
-    await page.goto(`${browser.base}?csv=${encodeURIComponent(`${server.url}slow.csv`)}`);
+    const page = await suite.browser.newPage();
+    await page.goto(`${suite.browser.base}?csv=${encodeURIComponent(`${server.url}slow.csv`)}`);
     await confirmOtherOrigin(page);
     await page.waitForFunction(() => {
       const bar = document.querySelector('[data-testid="progress"]');
@@ -159,9 +132,9 @@ for (const expose of [false, true]) {
       res.end(body);
     });
     try {
-      const page = await browser.newPage();
+      const page = await suite.browser.newPage();
       await page.addInitScript(`(${watchProgress})()`);
-      await page.goto(`${browser.base}?csv=${encodeURIComponent(`${server.url}gzip.csv`)}`);
+      await page.goto(`${suite.browser.base}?csv=${encodeURIComponent(`${server.url}gzip.csv`)}`);
       await confirmOtherOrigin(page);
       await waitReady(page);
       const values = await kpis(page);
@@ -184,7 +157,7 @@ for (const expose of [false, true]) {
 
 test('a file chosen before the price catalog arrived is still opened', async () => {
   const stats = await readJson(join(FIXTURES, 'expected_consolidated.stats.json'));
-  const page = await browser.newPage();
+  const page = await suite.browser.newPage();
   // Hold prices.json back, so the file is chosen while the page is still starting.
   let release;
   const held = new Promise((resolve) => (release = resolve));
@@ -192,7 +165,7 @@ test('a file chosen before the price catalog arrived is still opened', async () 
     await held;
     await route.continue();
   });
-  await page.goto(browser.base);
+  await page.goto(suite.browser.base);
   await page.locator('[data-testid="file-input"]').setInputFiles(join(FIXTURES, 'expected_consolidated.csv'));
   await page.waitForTimeout(300);
   release();
@@ -202,10 +175,10 @@ test('a file chosen before the price catalog arrived is still opened', async () 
 });
 
 test('a file without a needed column shows the error, and the page still works', async () => {
-  const bad = join(dir, 'no_source.csv');
+  const bad = join(suite.dir, 'no_source.csv');
   await writeFile(bad, 'create_date,input_token,output_token,total_price,pk,sk\n2025-12-01 10:00:00,1,1,0.000018,a,a#CONV#1\n');
-  const page = await browser.newPage();
-  await page.goto(browser.base);
+  const page = await suite.browser.newPage();
+  await page.goto(suite.browser.base);
   await page.locator('[data-testid="file-input"]').setInputFiles(bad);
   await page.waitForFunction(() => document.body.dataset.state === 'error');
   const message = await page.locator('[data-testid="error"]').textContent();
@@ -219,8 +192,8 @@ test('a file without a needed column shows the error, and the page still works',
 });
 
 test('?csv= naming a missing file shows the error', async () => {
-  const page = await browser.newPage();
-  await page.goto(`${browser.base}?csv=no-such-file.csv`);
+  const page = await suite.browser.newPage();
+  await page.goto(`${suite.browser.base}?csv=no-such-file.csv`);
   await page.waitForFunction(() => document.body.dataset.state === 'error');
   assert.match(await page.locator('[data-testid="error"]').textContent(), /no-such-file\.csv.*HTTP 404/);
 });
@@ -242,9 +215,9 @@ test('a second file opened while the first is still loading wins; the first stop
     if (!res.destroyed) res.end(body.subarray(Math.floor(body.length / 2)));
   });
   try {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     await page.addInitScript(`(${watchFigures})()`);
-    await page.goto(`${browser.base}?csv=${encodeURIComponent(`${server.url}first.csv`)}`);
+    await page.goto(`${suite.browser.base}?csv=${encodeURIComponent(`${server.url}first.csv`)}`);
     await confirmOtherOrigin(page);
     // The first is loading, part of it read and the rest still held by the server.
     await page.waitForFunction(() => document.body.dataset.state === 'loading' && document.querySelector('[data-testid="progress"]').value > 0);
@@ -286,11 +259,11 @@ test('a large file loads off the main thread, with progress', async () => {
   const [header, ...rows] = text.trimEnd().split('\n');
   const body = rows.join('\n') + '\n';
   const copies = 300;
-  const big = join(dir, 'big.csv');
+  const big = join(suite.dir, 'big.csv');
   await writeFile(big, header + '\n' + body.repeat(copies));
 
-  const page = await browser.newPage();
-  await page.goto(browser.base);
+  const page = await suite.browser.newPage();
+  await page.goto(suite.browser.base);
   await page.evaluate(() => {
     // Main-thread watchdog: the longest gap between timer ticks while the
     // worker reads and parses, the longest overall, and whether the progress

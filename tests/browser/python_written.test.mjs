@@ -7,13 +7,12 @@
 // (a stable sort), and a file whose equal-cost rows are not in pk/sk order
 // makes sure no other tie-break passes.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FIXTURES, kpis, micros, microsText, openFile, readJson, screenshot, startBrowser } from './helpers.mjs';
+import { FIXTURES, kpis, micros, microsText, openFile, readJson, screenshot, useBrowser } from './helpers.mjs';
 
 const TOP_N = 10;
 
@@ -41,16 +40,7 @@ const CASES = readdirSync(DIR)
   .map((f) => f.slice(0, -'.csv'.length))
   .sort();
 
-let browser;
-let dir;
-before(async () => {
-  browser = await startBrowser();
-  dir = await mkdtemp(join(tmpdir(), 'tally-python-written-'));
-});
-after(async () => {
-  await browser?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const suite = useBrowser('python-written');
 
 test('the python_written fixtures are there', () => {
   assert.ok(CASES.length >= 3, `found ${CASES.join(', ')} in ${DIR}`);
@@ -59,8 +49,8 @@ test('the python_written fixtures are there', () => {
 for (const name of CASES) {
   test(`python_written/${name}.csv: rows, placeholders, unreadable lines, total cost and top 10`, async () => {
     const expected = await readJson(join(DIR, `${name}.expected.json`));
-    const page = await browser.newPage();
-    await page.goto(browser.base);
+    const page = await suite.browser.newPage();
+    await page.goto(suite.browser.base);
     await openFile(page, join(DIR, `${name}.csv`));
     await screenshot(page, `python_written-${name}`);
 
@@ -109,7 +99,7 @@ test('the top 10: equal costs keep the file\'s order, not pk/sk order, at the cu
   // and the cut-off at 10 falls among equal costs.
   const equal = Array.from({ length: 11 }, (_, i) => [`2025-12-${String(10 + i).padStart(2, '0')} 10:00:00`, '100', '100', '0.001800', `pk-${String(20 - i).padStart(2, '0')}`]);
   const rows = [...equal.slice(0, 4), ['2025-12-05 09:00:00', '900', '900', '0.016200', 'pk-50'], ...equal.slice(4)];
-  const file = join(dir, 'equal_costs.csv');
+  const file = join(suite.dir, 'equal_costs.csv');
   await writeFile(file, tallyCsv(rows));
   const fileOrder = rows.map(([create_date, , , total_price, pk]) => ({ create_date, total_price, pk, sk: `${pk}#CONV#1` }));
 
@@ -121,8 +111,8 @@ test('the top 10: equal costs keep the file\'s order, not pk/sk order, at the cu
   assert.notDeepEqual(expected.map((r) => r.pk), byPkSk.map((r) => r.pk));
   assert.notDeepEqual(new Set(expected.map((r) => r.pk)), new Set(byPkSk.map((r) => r.pk)));
 
-  const page = await browser.newPage();
-  await page.goto(browser.base);
+  const page = await suite.browser.newPage();
+  await page.goto(suite.browser.base);
   await openFile(page, file);
   assert.equal((await kpis(page)).records, String(rows.length));
   assert.deepEqual(await shownTop(page), expected.map(asShown));

@@ -2,22 +2,16 @@
 // page's what-if total against an independent BigInt computation from the
 // CSV (round6 per row, half to even; rows with no tokens keep their cost).
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FIXTURES, WEB, fixed2, micros, microsText, monthlyProjection, openFile, parseCsv, readJson, screenshot, startBrowser, waitIdle, whatifTotal } from './helpers.mjs';
+import { FIXTURES, WEB, fixed2, micros, microsText, monthlyProjection, openFile, parseCsv, readJson, screenshot, useBrowser, waitIdle, whatifTotal } from './helpers.mjs';
 
 const CONSOLIDATED = join(FIXTURES, 'expected_consolidated.csv');
 const TOTAL = '[data-kpi="whatif_total_cost"]';
 
-let browser;
-before(async () => {
-  browser = await startBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
+const suite = useBrowser();
 
 async function setPrices(card, input, output) {
   await card.locator('[data-testid="price-input"]').fill(input);
@@ -49,8 +43,8 @@ function shownDifference(card) {
 test('custom prices and batch: the what-if total matches an independent computation', async () => {
   const csv = await readFile(CONSOLIDATED, 'utf8');
   const stats = await readJson(join(FIXTURES, 'expected_consolidated.stats.json'));
-  const page = await browser.newPage();
-  await page.goto(browser.base);
+  const page = await suite.browser.newPage();
+  await page.goto(suite.browser.base);
   await openFile(page, CONSOLIDATED);
   const card = page.locator('[data-testid="scenario"]').first();
 
@@ -79,8 +73,8 @@ test('custom prices and batch: the what-if total matches an independent computat
 test('the difference, its percentage and its sign match an independent computation, cheaper, dearer and equal', async () => {
   const csv = await readFile(CONSOLIDATED, 'utf8');
   const stats = await readJson(join(FIXTURES, 'expected_consolidated.stats.json'));
-  const page = await browser.newPage();
-  await page.goto(browser.base);
+  const page = await suite.browser.newPage();
+  await page.goto(suite.browser.base);
   await openFile(page, CONSOLIDATED);
   const card = page.locator('[data-testid="scenario"]').first();
   const directions = new Set();
@@ -103,8 +97,8 @@ test('a catalog model, several scenarios side by side, and the CSV export', asyn
   const csv = await readFile(CONSOLIDATED, 'utf8');
   const catalog = await readJson(join(WEB, 'prices.json'));
   const haiku = catalog.models.find((m) => m.name === 'Claude 3 Haiku');
-  const page = await browser.newPage();
-  await page.goto(browser.base);
+  const page = await suite.browser.newPage();
+  await page.goto(suite.browser.base);
   await openFile(page, CONSOLIDATED);
 
   await page.locator('[data-testid="add-scenario"]').click();
@@ -138,8 +132,8 @@ test('a catalog model, several scenarios side by side, and the CSV export', asyn
 });
 
 test('python_written files: rows without tokens keep their recorded cost', async () => {
-  const page = await browser.newPage();
-  await page.goto(browser.base);
+  const page = await suite.browser.newPage();
+  await page.goto(suite.browser.base);
   for (const name of ['lambda_archive_pandas', 'lambda_consolidated_bom_crlf_reordered']) {
     const expected = await readJson(join(FIXTURES, 'python_written', `${name}.expected.json`));
     // The expected rows, written back as a Tally CSV, priced independently.
@@ -153,8 +147,8 @@ test('python_written files: rows without tokens keep their recorded cost', async
 });
 
 test('an invalid price is flagged, not sent, and the old total is not left on screen', async () => {
-  const page = await browser.newPage();
-  await page.goto(browser.base);
+  const page = await suite.browser.newPage();
+  await page.goto(suite.browser.base);
   await openFile(page, CONSOLIDATED);
   const card = page.locator('[data-testid="scenario"]').first();
   const total = page.locator(TOTAL);
@@ -182,8 +176,8 @@ test('an invalid price is flagged, not sent, and the old total is not left on sc
 });
 
 test('a price that makes a row cost more than the engine can hold is an error, never a saturated total', async () => {
-  const page = await browser.newPage();
-  await page.goto(browser.base);
+  const page = await suite.browser.newPage();
+  await page.goto(suite.browser.base);
   await openFile(page, CONSOLIDATED);
   const card = page.locator('[data-testid="scenario"]').first();
   const before = await value(page.locator(TOTAL));
@@ -202,11 +196,11 @@ test('a price that makes a row cost more than the engine can hold is an error, n
 test('the batch multiplier comes from the catalog: label and figures together', async () => {
   const csv = await readFile(CONSOLIDATED, 'utf8');
   const catalog = await readJson(join(WEB, 'prices.json'));
-  const page = await browser.newPage();
+  const page = await suite.browser.newPage();
   await page.route('**/prices.json', (route) =>
     route.fulfill({ contentType: 'application/json', body: JSON.stringify({ ...catalog, batch_multiplier: '0.25' }) }),
   );
-  await page.goto(browser.base);
+  await page.goto(suite.browser.base);
   await openFile(page, CONSOLIDATED);
   const card = page.locator('[data-testid="scenario"]').first();
   assert.match(await card.locator('label.check').textContent(), /× 0\.25\b/);
@@ -219,8 +213,8 @@ test('the batch multiplier comes from the catalog: label and figures together', 
 
 test('a card removed while its refresh is pending is not refreshed; the others still are', async () => {
   const csv = await readFile(CONSOLIDATED, 'utf8');
-  const page = await browser.newPage();
-  await page.goto(browser.base);
+  const page = await suite.browser.newPage();
+  await page.goto(suite.browser.base);
   await openFile(page, CONSOLIDATED);
   await page.locator('[data-testid="add-scenario"]').click();
   await waitIdle(page);
@@ -244,8 +238,8 @@ test('a card removed while its refresh is pending is not refreshed; the others s
 
 test('cards replaced by a new hash are not refreshed after they are gone', async () => {
   const csv = await readFile(CONSOLIDATED, 'utf8');
-  const page = await browser.newPage();
-  await page.goto(browser.base);
+  const page = await suite.browser.newPage();
+  await page.goto(suite.browser.base);
   await openFile(page, CONSOLIDATED);
   const card = page.locator('[data-testid="scenario"]').first();
   await card.locator('[data-testid="price-input"]').fill('0.001');
@@ -263,12 +257,12 @@ test('cards replaced by a new hash are not refreshed after they are gone', async
 
 test('data-pending follows the work in flight: never below 0, back to 0 after failures, removed cards and replaced hashes', async () => {
   const csv = await readFile(CONSOLIDATED, 'utf8');
-  const page = await browser.newPage();
+  const page = await suite.browser.newPage();
   await page.addInitScript(() => {
     const seen = (window.__pending = []);
     new MutationObserver(() => seen.push(document.body.dataset.pending)).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-pending'] });
   });
-  await page.goto(browser.base);
+  await page.goto(suite.browser.base);
   await openFile(page, CONSOLIDATED);
   const cards = page.locator('[data-testid="scenario"]');
   const first = cards.first();

@@ -157,6 +157,22 @@ impl Aws {
         items.len()
     }
 
+    /// A table created and filled with a JSON Lines dump; the item count.
+    pub async fn table_from(&self, name: &str, jsonl: &std::path::Path) -> usize {
+        self.create_table(name).await;
+        self.load_table(name, &crate::support::read(jsonl)).await
+    }
+
+    /// The two tables of the fixtures (old and new), a reports bucket and a
+    /// workgroup, as the seed's stack has them.
+    pub async fn seed_stack(&self, old: &str, new: &str, bucket: &str, workgroup: &str) {
+        use crate::support::fixture;
+        assert_eq!(self.table_from(old, &fixture("old_table.jsonl")).await, 600);
+        assert_eq!(self.table_from(new, &fixture("new_table.jsonl")).await, 600);
+        self.create_bucket(bucket).await;
+        self.create_workgroup(workgroup).await;
+    }
+
     pub async fn create_workgroup(&self, name: &str) {
         self.athena.create_work_group().name(name).send().await.unwrap();
     }
