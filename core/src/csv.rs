@@ -95,7 +95,7 @@ pub fn sort_rows(rows: &mut [Row]) {
 
 // --- writing ---------------------------------------------------------------
 
-fn push_field(out: &mut String, field: &str) {
+pub(crate) fn push_field(out: &mut String, field: &str) {
     if field.contains([',', '"', '\n', '\r']) {
         out.push('"');
         for c in field.chars() {

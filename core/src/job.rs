@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 
 use crate::csv::{sort_rows, Row};
 use crate::dates::{CreateTime, DateRange, Day};
+use crate::detail::Details;
 use crate::estimate::{estimate, Estimate, Estimator};
 use crate::item::{Attr, DumpError, Item};
 use crate::messagemap::{MapStatus, MessageMap};
@@ -237,6 +238,8 @@ pub struct Run {
     dump_errors: Vec<Problem>,
     /// Problems counted but not listed (beyond [`MAX_LISTED_PROBLEMS`]).
     truncated: (u64, u64),
+    /// The detail rows, when asked for.
+    details: Option<Details>,
 }
 
 impl Run {
@@ -249,7 +252,19 @@ impl Run {
             error_items: Vec::new(),
             dump_errors: Vec::new(),
             truncated: (0, 0),
+            details: None,
         }
+    }
+
+    /// The run, also gathering the detail rows ([`crate::detail`]).
+    pub fn with_details(mut self) -> Run {
+        self.details = Some(Details::default());
+        self
+    }
+
+    /// The detail rows gathered, to be finished with a price book.
+    pub fn take_details(&mut self) -> Option<Details> {
+        self.details.take()
     }
 
     /// The job.
@@ -280,12 +295,20 @@ impl Run {
     /// Takes one item whose full message map was fetched separately.
     pub fn push_with_map(&mut self, item: &Item, large_map: Option<&str>) {
         self.counts.scanned += 1;
+        if let Some(details) = &mut self.details {
+            if item.get_s("SK").is_some_and(|sk| sk.contains("#RELATED_DOCUMENT#")) {
+                details.push_related(item);
+            }
+        }
         match process(item, &self.spec, large_map) {
             Outcome::Row { row, invalid_date, unreadable_map, media_items } => {
                 self.counts.processed += 1;
                 self.counts.invalid_dates += u64::from(invalid_date);
                 self.counts.unreadable_maps += u64::from(unreadable_map);
                 self.counts.media_items += media_items;
+                if let Some(details) = self.details.as_mut().filter(|_| is_conversation(item)) {
+                    details.push(item, &row, large_map);
+                }
                 self.rows.push(row);
             }
             Outcome::Skipped => self.counts.skipped += 1,
@@ -316,6 +339,9 @@ impl Run {
     pub fn merge(&mut self, other: Run) {
         self.counts.add(&other.counts);
         self.rows.extend(other.rows);
+        if let (Some(mine), Some(theirs)) = (&mut self.details, other.details) {
+            mine.merge(theirs);
+        }
         let lists = [
             (&mut self.error_items, other.error_items, &mut self.truncated.0, other.truncated.0),
             (&mut self.dump_errors, other.dump_errors, &mut self.truncated.1, other.truncated.1),

@@ -8,22 +8,28 @@
 //! money; a [`job::Run`] gathers rows and counters; [`csv`] writes and reads
 //! the rows; [`consolidate`] merges the history in; [`stats`] summarises a
 //! run; [`whatif`] re-prices a table of rows under other prices, fast
-//! enough for a million rows in a browser.
+//! enough for a million rows in a browser. [`billed`] counts what each model
+//! call of a conversation sent and produced, [`pricebook`] prices each call
+//! by its model and day, and [`detail`] writes one row per conversation with
+//! its users, bots, models and recorded price.
 //!
 //! No I/O, no clock, no async: hosts hand in bytes or readers and get values
 //! back, so the same code runs natively and on `wasm32-unknown-unknown`.
 
+pub mod billed;
 pub mod catalog;
 pub mod consolidate;
 pub mod csv;
 pub mod dates;
 mod decimal_table;
+pub mod detail;
 mod dynjson;
 pub mod estimate;
 pub mod item;
 pub mod job;
 pub mod messagemap;
 mod numtext;
+pub mod pricebook;
 pub mod pricing;
 mod printable_table;
 pub mod publish;

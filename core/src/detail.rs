@@ -1,0 +1,315 @@
+//! The detail output: one row per conversation, the seed's nine columns
+//! and then who and what it cost: `bot_id`, `model`, `models`, `turns`,
+//! `last_date`, `recorded_price` (bedrock-chat's `TotalPrice`), and the
+//! [`billed`](crate::billed) tokens and price.
+//!
+//! Retrieved chunks live in other items of the table
+//! (`<PK>#RELATED_DOCUMENT#<conversation>#<message>@<n>`), so rows are
+//! completed at the end of the run, when every item has been seen.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use rust_decimal::Decimal;
+
+use crate::billed::{bill, Billing};
+use crate::csv::{push_field, push_row, Row, HEADER};
+use crate::dates::write_datetime;
+use crate::estimate::tokens_for_chars;
+use crate::item::{Attr, Item};
+use crate::messagemap::MessageMap;
+use crate::numtext;
+use crate::pricebook::{exact_cost, PriceBook, Priced};
+use crate::pricing::round6;
+use crate::pyrepr::chars;
+
+/// The columns after the seed's nine.
+pub const DETAIL_COLUMNS: [&str; 9] = [
+    "bot_id",
+    "model",
+    "models",
+    "turns",
+    "last_date",
+    "recorded_price",
+    "billed_input_token",
+    "billed_output_token",
+    "billed_price",
+];
+
+/// One conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetailRow {
+    /// The seed's row.
+    pub row: Row,
+    /// `BotId` (empty without a bot).
+    pub bot_id: String,
+    /// The model of most assistant turns (ties: the first by name).
+    pub model: String,
+    /// Every model of its turns, by name, `;`-separated.
+    pub models: String,
+    /// Assistant messages on the active path (the other branches are billed too).
+    pub turns: u32,
+    /// The last turn's time (seconds).
+    pub last_date: Option<i64>,
+    /// `TotalPrice`, 6 decimals (none when the item has none).
+    pub recorded_price: Option<Decimal>,
+    /// Tokens sent over every call.
+    pub billed_input_token: u64,
+    /// Tokens produced over every call.
+    pub billed_output_token: u64,
+    /// Every call at the price of its model and day, summed, rounded once.
+    pub billed_price: Decimal,
+}
+
+/// A conversation waiting for the end of the run.
+#[derive(Debug, Clone)]
+struct Pending {
+    row: Row,
+    bot_id: String,
+    recorded: Option<Decimal>,
+    billing: Billing,
+    last_date: Option<i64>,
+}
+
+/// The detail rows of a run in progress.
+#[derive(Debug, Clone, Default)]
+pub struct Details {
+    conversations: Vec<Pending>,
+    /// (PK, conversation id) to (message id, chunk tokens).
+    chunks: HashMap<(String, String), Vec<(String, u64)>>,
+}
+
+/// What the detail rows add up to.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DetailStats {
+    /// The price book used.
+    pub price_book: String,
+    /// Rows written.
+    pub conversations: u64,
+    /// Model calls billed.
+    pub calls: u64,
+    /// Sum of `recorded_price`.
+    pub recorded_total: String,
+    /// Sum of `billed_price`.
+    pub billed_total: String,
+    /// `billed_total / recorded_total - 1`, in % with 2 decimals (empty with nothing recorded).
+    pub total_error_pct: String,
+    /// Median of |billed / recorded - 1| over conversations with a recorded price, in %.
+    pub median_abs_error_pct: String,
+    /// Its 90th percentile.
+    pub p90_abs_error_pct: String,
+    /// Models the book does not know, with their calls (priced at the fallback).
+    pub unknown_models: BTreeMap<String, u64>,
+    /// Images and documents whose size could not be read (counted at the cap).
+    pub unsized_media: u64,
+    /// Conversations whose path was cut short (a missing parent, a cycle).
+    pub broken_paths: u64,
+    /// Retrieved chunks that name no turn of their conversation's path.
+    pub unmatched_chunks: u64,
+}
+
+/// `PK#CONV#ID` → `ID`.
+fn conversation_id(sk: &str) -> Option<&str> {
+    sk.split_once("#CONV#").map(|(_, id)| id)
+}
+
+impl Details {
+    /// Takes a conversation that gave `row`; `large_map` is its full map
+    /// when it was fetched from the large-message bucket.
+    pub fn push(&mut self, item: &Item, row: &Row, large_map: Option<&str>) {
+        let map = match large_map {
+            Some(text) => MessageMap::from_text(text),
+            None => MessageMap::from_attr(item.get("MessageMap")),
+        };
+        let billing = match &map.doc {
+            Some(doc) if map.status == crate::messagemap::MapStatus::Ok => {
+                bill(doc.root(), item.get_s("LastMessageId"))
+            }
+            _ => Billing::default(),
+        };
+        let recorded = match item.get("TotalPrice") {
+            Some(Attr::N(n) | Attr::S(n)) => numtext::parse(n).and_then(|d| d.round6()),
+            _ => None,
+        };
+        let last_date = last_turn_secs(&map, &billing);
+        self.conversations.push(Pending {
+            row: row.clone(),
+            bot_id: item.get_s("BotId").unwrap_or_default().to_string(),
+            recorded,
+            billing,
+            last_date,
+        });
+    }
+
+    /// Takes a `#RELATED_DOCUMENT#` item: its chunk, for the turn it names.
+    /// Chunks that a tool returned (`tooluse_...`) are in the turn's
+    /// `thinking_log` already and are not counted again.
+    pub fn push_related(&mut self, item: &Item) {
+        let (Some(pk), Some(sk)) = (item.get_s("PK"), item.get_s("SK")) else { return };
+        let Some((_, rest)) = sk.split_once("#RELATED_DOCUMENT#") else { return };
+        let Some((conversation, source)) = rest.split_once('#') else { return };
+        let message = source.split_once('@').map_or(source, |(m, _)| m);
+        if message.starts_with("tooluse_") {
+            return;
+        }
+        let text = match item.get("Content") {
+            Some(Attr::M(fields)) => fields.iter().find(|(k, _)| k == "text").and_then(|(_, v)| v.as_s()),
+            Some(Attr::S(s)) => Some(s.as_str()),
+            _ => None,
+        };
+        let tokens = tokens_for_chars(text.map_or(0, |t| chars(t.as_bytes())));
+        self.chunks.entry((pk.to_string(), conversation.to_string())).or_default().push((message.to_string(), tokens));
+    }
+
+    /// Adds another run's (a scan segment's).
+    pub fn merge(&mut self, other: Details) {
+        self.conversations.extend(other.conversations);
+        for (k, v) in other.chunks {
+            self.chunks.entry(k).or_default().extend(v);
+        }
+    }
+
+    /// The rows, in the seed's order, priced with `book`, and their totals.
+    pub fn finish(mut self, book: &PriceBook) -> (Vec<DetailRow>, DetailStats) {
+        let mut stats = DetailStats { price_book: book.name.clone(), ..DetailStats::default() };
+        let mut rows = Vec::with_capacity(self.conversations.len());
+        let (mut recorded_total, mut billed_total) = (Decimal::ZERO, Decimal::ZERO);
+        let mut errors = Vec::new();
+        // A bot seen calling a tool has tools: every call of its conversations sent them.
+        let tool_bots: std::collections::HashSet<String> = self
+            .conversations
+            .iter()
+            .filter(|c| c.billing.uses_tools && !c.bot_id.is_empty())
+            .map(|c| c.bot_id.clone())
+            .collect();
+        for mut c in std::mem::take(&mut self.conversations) {
+            if c.billing.uses_tools || tool_bots.contains(&c.bot_id) {
+                c.billing.add_tool_prompts();
+            }
+            let id = conversation_id(&c.row.sk).map(str::to_string).unwrap_or_default();
+            if let Some(chunks) = self.chunks.remove(&(c.row.pk.clone(), id)) {
+                for (message, tokens) in chunks {
+                    if !c.billing.add_chunks(&message, tokens) {
+                        stats.unmatched_chunks += 1;
+                    }
+                }
+            }
+            let mut price = Decimal::ZERO;
+            let mut per_model: BTreeMap<&str, u32> = BTreeMap::new();
+            for turn in &c.billing.turns {
+                *per_model.entry(turn.model.as_str()).or_default() += 1;
+                for call in &turn.calls {
+                    stats.calls += 1;
+                    let priced = book.price(&call.model, call.day);
+                    if let Priced::Fallback(_) = priced {
+                        *stats.unknown_models.entry(call.model.clone()).or_default() += 1;
+                    }
+                    let p = priced.prices();
+                    let cost = exact_cost(call.input, p.input_per_1k)
+                        .zip(exact_cost(call.output, p.output_per_1k))
+                        .and_then(|(i, o)| i.checked_add(o));
+                    price = cost.and_then(|c| price.checked_add(c)).unwrap_or(Decimal::MAX);
+                }
+            }
+            let model = per_model.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(m, _)| m.to_string());
+            let (input, output) = c.billing.totals();
+            let billed = round6(price);
+            stats.unsized_media += c.billing.unsized_media;
+            stats.broken_paths += u64::from(c.billing.broken_path);
+            if let Some(recorded) = c.recorded {
+                recorded_total += recorded;
+                if !recorded.is_zero() {
+                    errors.push(((billed - recorded) / recorded).abs());
+                }
+            }
+            billed_total += billed;
+            rows.push(DetailRow {
+                models: per_model.keys().copied().collect::<Vec<_>>().join(";"),
+                model: model.unwrap_or_default(),
+                turns: c.billing.turns.iter().filter(|t| t.on_path).count() as u32,
+                last_date: c.last_date,
+                recorded_price: c.recorded,
+                billed_input_token: input,
+                billed_output_token: output,
+                billed_price: billed,
+                bot_id: std::mem::take(&mut c.bot_id),
+                row: c.row,
+            });
+        }
+        rows.sort_by(|a, b| Row::output_order(&a.row, &b.row));
+        stats.conversations = rows.len() as u64;
+        stats.recorded_total = format!("{:.6}", round6(recorded_total));
+        stats.billed_total = format!("{:.6}", round6(billed_total));
+        stats.total_error_pct = if recorded_total.is_zero() {
+            String::new()
+        } else {
+            percent((billed_total - recorded_total) / recorded_total)
+        };
+        errors.sort();
+        let at = |q: usize| errors.get((errors.len() * q).div_ceil(100).saturating_sub(1)).map(|e| percent(*e));
+        stats.median_abs_error_pct = at(50).unwrap_or_default();
+        stats.p90_abs_error_pct = at(90).unwrap_or_default();
+        (rows, stats)
+    }
+}
+
+/// A ratio as a percentage with 2 decimals (`-12.34`).
+fn percent(ratio: Decimal) -> String {
+    let p =
+        (ratio * Decimal::ONE_HUNDRED).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointNearestEven);
+    format!("{p:.2}")
+}
+
+/// The newest `create_time` of the turns, in seconds.
+fn last_turn_secs(map: &MessageMap<'_>, billing: &Billing) -> Option<i64> {
+    let root = map.doc.as_ref()?.root();
+    let secs = |id: &str| {
+        let ms = match root.get(id)?.get("create_time")?.kind() {
+            crate::pyjson::Kind::Int(i) => i as f64,
+            crate::pyjson::Kind::Float(f) => f,
+            _ => return None,
+        };
+        (ms.is_finite() && ms.abs() < 1e17).then(|| (ms / 1000.0).floor() as i64)
+    };
+    billing.turns.iter().filter_map(|t| secs(&t.id)).max()
+}
+
+/// Appends one detail line.
+pub fn push_detail(out: &mut String, d: &DetailRow) {
+    push_row(out, &d.row);
+    out.pop(); // the seed row's '\n'
+    out.push(',');
+    push_field(out, &d.bot_id);
+    out.push(',');
+    push_field(out, &d.model);
+    out.push(',');
+    push_field(out, &d.models);
+    let _ = write!(out, ",{},", d.turns);
+    if let Some(secs) = d.last_date {
+        write_datetime(secs, out);
+    }
+    out.push(',');
+    if let Some(r) = d.recorded_price {
+        let _ = write!(out, "{r:.6}");
+    }
+    let _ = writeln!(out, ",{},{},{:.6}", d.billed_input_token, d.billed_output_token, d.billed_price);
+}
+
+/// The detail CSV: the seed's header and [`DETAIL_COLUMNS`], then the rows.
+pub fn write_detail_csv<W: Write>(mut w: W, rows: &[DetailRow]) -> io::Result<()> {
+    let mut buf = String::with_capacity(64 * 1024);
+    buf.push_str(&HEADER.join(","));
+    buf.push(',');
+    buf.push_str(&DETAIL_COLUMNS.join(","));
+    buf.push('\n');
+    for row in rows {
+        push_detail(&mut buf, row);
+        if buf.len() > 60 * 1024 {
+            w.write_all(buf.as_bytes())?;
+            buf.clear();
+        }
+    }
+    w.write_all(buf.as_bytes())?;
+    w.flush()
+}
