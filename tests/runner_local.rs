@@ -359,3 +359,130 @@ fn whatif_reprices_a_csv_as_the_decimal_pricing_does() {
     let out = tally(&["whatif", "no-such.csv"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such.csv does not exist"));
 }
+
+/// The detail rows of bedrock-chat's own table (large messages from a local
+/// copy of the bucket): one per conversation, `recorded_price` its
+/// `TotalPrice`, the seed's CSV unchanged; an unknown model is named.
+#[test]
+fn detail_rows_beside_the_seed_csv() {
+    let s = Scratch::new("detail");
+    let dir = fixture("bedrock_chat");
+    let dump = dir.join("conversation_table.jsonl");
+    let large = dir.join("large_messages");
+    let (out, detail) = (s.path("consolidated.csv"), s.path("detail.csv"));
+    let base = [
+        "consolidate",
+        "--dump",
+        dump.to_str().unwrap(),
+        "--historical",
+        "absent.csv",
+        "--allow-missing-historical",
+        "--start",
+        "2025-12-01",
+        "--end",
+        "2026-12-01",
+        "--json",
+    ];
+    let run = |extra: &[&str]| {
+        let args: Vec<&str> = base.iter().copied().chain(extra.iter().copied()).collect();
+        let o = tally(&args);
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = run(&[
+        "--out",
+        out.to_str().unwrap(),
+        "--detail",
+        detail.to_str().unwrap(),
+        "--large-message-bucket",
+        large.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_same_file(&out, &dir.join("expected_v2.csv"));
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let stats = &report["detail"]["stats"];
+    assert_eq!(report["detail"]["output"], detail.to_str().unwrap());
+    assert_eq!(stats["conversations"], 120);
+    assert_eq!(stats["broken_paths"], 0, "every large map was read from the folder");
+    // The built-in catalog has no DeepSeek price: its calls are counted and named.
+    assert!(stats["unknown_models"]["deepseek-r1"].as_u64().unwrap() > 0, "{stats}");
+
+    // recorded_price is each conversation's TotalPrice, read here from the dump.
+    let mut total_price = std::collections::BTreeMap::new();
+    for line in read(&dump).split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let item: serde_json::Value = serde_json::from_slice(line).unwrap();
+        if let Some(price) = item["Item"]["TotalPrice"]["N"].as_str() {
+            let price: rust_decimal::Decimal = price.parse().unwrap();
+            total_price
+                .insert(item["Item"]["SK"]["S"].as_str().unwrap().to_string(), format!("{:.6}", price.round_dp(6)));
+        }
+    }
+    let text = String::from_utf8(read(&detail)).unwrap();
+    let rows = csv_rows(&text);
+    assert_eq!(
+        rows[0][9..],
+        [
+            "bot_id",
+            "model",
+            "models",
+            "turns",
+            "last_date",
+            "recorded_price",
+            "billed_input_token",
+            "billed_output_token",
+            "billed_price"
+        ]
+    );
+    assert_eq!(rows.len(), 121);
+    for row in &rows[1..] {
+        assert_eq!(row[14], total_price[&row[7]], "{}", row[7]);
+        assert!(row[15].parse::<u64>().unwrap() > 0 && row[16].parse::<u64>().unwrap() > 0, "{row:?}");
+    }
+
+    // bedrock-chat's own table as the book: every model known.
+    let book = fixture("../pricing/bedrock_chat_models.json");
+    let (code, stdout, stderr) = run(&[
+        "--out",
+        s.path("c2.csv").to_str().unwrap(),
+        "--detail",
+        s.path("d2.csv").to_str().unwrap(),
+        "--large-message-bucket",
+        large.to_str().unwrap(),
+        "--price-book",
+        book.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["detail"]["stats"]["unknown_models"], serde_json::json!({}));
+    assert!(report["detail"]["stats"]["price_book"].as_str().unwrap().ends_with("bedrock_chat_models.json us-east-1"));
+
+    // A detail output that is an input or the CSV itself is refused, before anything is written.
+    let (code, _, stderr) =
+        run(&["--out", s.path("c3.csv").to_str().unwrap(), "--detail", s.path("c3.csv").to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("--detail") && !s.path("c3.csv").exists(), "{stderr}");
+    let (code, _, stderr) = run(&["--out", s.path("c4.csv").to_str().unwrap(), "--detail", dump.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(!s.path("c4.csv").exists());
+}
+
+/// Rows of a CSV, split on commas outside quotes (enough for these files).
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .map(|line| {
+            let (mut cells, mut cell, mut quoted) = (Vec::new(), String::new(), false);
+            for c in line.chars() {
+                match c {
+                    '"' => quoted = !quoted,
+                    ',' if !quoted => cells.push(std::mem::take(&mut cell)),
+                    c => cell.push(c),
+                }
+            }
+            cells.push(cell);
+            cells
+        })
+        .collect()
+}

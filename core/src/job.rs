@@ -262,6 +262,11 @@ impl Run {
         self
     }
 
+    /// Whether it gathers the detail rows.
+    pub fn has_details(&self) -> bool {
+        self.details.is_some()
+    }
+
     /// The detail rows gathered, to be finished with a price book.
     pub fn take_details(&mut self) -> Option<Details> {
         self.details.take()
@@ -285,9 +290,15 @@ impl Run {
     /// Takes one item read at `place` (a dump line, a scan element), which
     /// names it in the problem list if it cannot be processed.
     pub fn push_from(&mut self, item: &Item, place: &str) {
+        self.push_at(item, Some(place), None);
+    }
+
+    /// [`Run::push_from`] and [`Run::push_with_map`] together: an item read
+    /// at `place`, with its whole map when it was fetched separately.
+    pub fn push_at(&mut self, item: &Item, place: Option<&str>, large_map: Option<&str>) {
         let before = self.error_items.len();
-        self.push_with_map(item, None);
-        if let Some(problem) = self.error_items.get_mut(before) {
+        self.push_with_map(item, large_map);
+        if let (Some(place), Some(problem)) = (place, self.error_items.get_mut(before)) {
             problem.at = format!("{place} ({})", problem.at);
         }
     }

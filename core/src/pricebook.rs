@@ -4,7 +4,7 @@
 //! counted, never at $0 silently.
 //!
 //! Two shapes are read: Tally's own (`{"models": {"claude-v3.5-sonnet":
-//! [{"input": "0.003", "output": "0.015", "valid_until": "2025-11-30"},
+//! [{"input": "0.003", "output": "0.015", "valid_until": "2025-12-01"},
 //! ...]}}`), and bedrock-chat's own table
 //! (`../shared/pricing/bedrock_chat_models.json`:
 //! `bedrock_chat_prices_per_1k` by region, `default` for the others), so
@@ -15,24 +15,26 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
+use crate::catalog::Catalog;
 use crate::dates::Day;
 use crate::pricing::{parse_price, PriceError, Prices};
 
-/// One price of a model, valid from one day to another (both inclusive).
+/// One price of a model, from one day (inclusive) until another (exclusive,
+/// as the catalog's `valid_until`: "the price holds only before that day").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Price {
     /// Input and output per 1K tokens.
     pub prices: Prices,
     /// The first day it applies (none: always before).
     pub valid_from: Option<Day>,
-    /// The last day it applies (none: still).
+    /// The first day it no longer applies (none: still).
     pub valid_until: Option<Day>,
 }
 
 impl Price {
     fn covers(&self, day: Option<Day>) -> bool {
         let Some(day) = day else { return self.valid_until.is_none() };
-        self.valid_from.map_or(true, |f| f <= day) && self.valid_until.map_or(true, |u| day <= u)
+        self.valid_from.map_or(true, |f| f <= day) && self.valid_until.map_or(true, |u| day < u)
     }
 }
 
@@ -118,6 +120,26 @@ impl PriceBook {
         PriceBook { name: name.into(), models, fallback }
     }
 
+    /// Reads a book of any of the three shapes: a catalog (`web/prices.json`,
+    /// whose `models` is a list; `regional` applies its regional
+    /// multipliers), Tally's book, or bedrock-chat's table (`region`).
+    pub fn read(
+        text: &str,
+        name: &str,
+        region: &str,
+        regional: bool,
+        fallback: Prices,
+    ) -> Result<PriceBook, BookError> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| BookError::Shape(e.to_string()))?;
+        if value.get("models").is_some_and(serde_json::Value::is_array) {
+            let catalog = crate::catalog::parse_catalog(text).map_err(|e| BookError::Shape(e.to_string()))?;
+            let mut book = PriceBook::from_catalog(&catalog, regional, fallback)?;
+            book.name = format!("{name}{}", if regional { " (regional profiles)" } else { "" });
+            return Ok(book);
+        }
+        PriceBook::from_json(text, name, region, fallback)
+    }
+
     /// Reads either shape; `region` picks a region of bedrock-chat's table.
     pub fn from_json(text: &str, name: &str, region: &str, fallback: Prices) -> Result<PriceBook, BookError> {
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| BookError::Shape(e.to_string()))?;
@@ -156,6 +178,37 @@ impl PriceBook {
         Ok(PriceBook { name, models, fallback })
     }
 
+    /// The book of a catalog (`web/prices.json`): each model that names its
+    /// `bedrock_chat` model, at its catalog prices and days; with `regional`,
+    /// times its `regional_multiplier` (Claude 4.5 and later cost 1.1x
+    /// through a regional inference profile).
+    pub fn from_catalog(catalog: &Catalog, regional: bool, fallback: Prices) -> Result<PriceBook, BookError> {
+        let mut models: BTreeMap<String, Vec<Price>> = BTreeMap::new();
+        for m in &catalog.models {
+            let Some(name) = m.about_text("bedrock_chat") else { continue };
+            let day = |key: &str| {
+                m.about_text(key)
+                    .map(|d| Day::parse(d).ok_or_else(|| BookError::Day { model: m.id.clone(), day: d.into() }))
+                    .transpose()
+            };
+            let mut prices = m.prices;
+            if regional {
+                if let Some(factor) = m.about_text("regional_multiplier") {
+                    let factor =
+                        parse_price(factor).map_err(|error| BookError::Price { model: m.id.clone(), error })?;
+                    prices = prices.scaled(factor).ok_or_else(|| BookError::Shape(format!("{}: too large", m.id)))?;
+                }
+            }
+            models.entry(name.to_string()).or_default().push(Price {
+                prices,
+                valid_from: day("valid_from")?,
+                valid_until: day("valid_until")?,
+            });
+        }
+        let name = if regional { "catalog (regional profiles)" } else { "catalog" };
+        Ok(PriceBook { name: name.into(), models, fallback })
+    }
+
     /// The price of `model` on `day`.
     pub fn price(&self, model: &str, day: Option<Day>) -> Priced {
         let found = self.models.get(model).and_then(|list| list.iter().find(|p| p.covers(day)));
@@ -188,7 +241,7 @@ mod tests {
     #[test]
     fn a_call_is_priced_at_the_price_of_its_day_and_an_unknown_model_at_the_fallback() {
         let book = r#"{"models": {"claude-v3.5-sonnet": [
-            {"input": "0.003", "output": "0.015", "valid_until": "2025-11-30"},
+            {"input": "0.003", "output": "0.015", "valid_until": "2025-12-01"},
             {"input": "0.006", "output": "0.03", "valid_from": "2025-12-01", "source": "AWS"}]}}"#;
         let fallback = Prices { input_per_1k: d("0.1"), output_per_1k: d("0.2") };
         let book = PriceBook::from_json(book, "book.json", "us-east-1", fallback).expect("book");
@@ -215,5 +268,24 @@ mod tests {
         let other = PriceBook::from_json(table, "bedrock-chat", "eu-west-3", fallback).expect("default");
         assert_eq!(other.price("claude-v3.5-haiku", None).prices().output_per_1k, d("0.01"));
         assert_eq!(exact_cost(1234, d("0.003")), Some(d("0.003702")));
+    }
+
+    #[test]
+    fn the_catalog_is_a_book_by_bedrock_chat_name_with_days_and_regional_prices() {
+        let catalog = crate::catalog::parse_catalog(include_str!("../../web/prices.json")).expect("catalog");
+        let book = PriceBook::from_catalog(&catalog, false, Prices::default()).expect("book");
+        let day = |s| Day::parse(s);
+        // Claude 3.5 Sonnet doubles on 2025-12-01 (extended access).
+        let before = book.price("claude-v3.5-sonnet", day("2025-11-30")).prices();
+        let after = book.price("claude-v3.5-sonnet", day("2025-12-01")).prices();
+        assert_eq!((before.input_per_1k, after.input_per_1k), (d("0.003"), d("0.006")));
+        assert_eq!(
+            book.price("claude-v4.5-haiku", day("2026-01-01")),
+            Priced::Known(Prices { input_per_1k: d("0.001"), output_per_1k: d("0.005") })
+        );
+        let regional = PriceBook::from_catalog(&catalog, true, Prices::default()).expect("book");
+        assert_eq!(regional.price("claude-v4.5-haiku", day("2026-01-01")).prices().input_per_1k, d("0.0011"));
+        assert_eq!(regional.price("claude-v3.7-sonnet", day("2026-01-01")).prices().input_per_1k, d("0.003"));
+        assert!(matches!(book.price("deepseek-r1", day("2026-01-01")), Priced::Fallback(_)));
     }
 }

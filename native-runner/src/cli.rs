@@ -121,9 +121,26 @@ pub struct Common {
     /// Server-side encryption of S3 outputs: none, AES256, aws:kms or aws:kms:KEY-ID.
     #[arg(long, value_name = "MODE", default_value = "none")]
     pub sse: s3::Sse,
-    /// The bedrock-chat large-message bucket (estimator full reads whole maps from it).
+    /// The bedrock-chat large-message bucket (estimator full and --detail read whole maps from it).
     #[arg(long, value_name = "BUCKET")]
     pub large_message_bucket: Option<String>,
+    /// Also write one row per conversation (the nine columns, then bot_id, model,
+    /// models, turns, last_date, recorded_price and the billed tokens and price):
+    /// a path or s3://B/K (also `detail` in tally.toml).
+    #[arg(long, value_name = "PATH|s3://B/K")]
+    pub detail: Option<String>,
+    /// How --detail prices each model call: `catalog` (web/prices.json, built in,
+    /// global prices), `catalog-regional` (its regional-profile prices), or a file:
+    /// a catalog, Tally's book, or bedrock-chat's own price table (also `price_book`).
+    #[arg(long, value_name = "catalog|catalog-regional|FILE")]
+    pub price_book: Option<String>,
+    /// The region of bedrock-chat's own price table (its `default` when absent).
+    #[arg(long, value_name = "REGION", default_value = "us-east-1")]
+    pub price_region: String,
+    /// The price of a call whose model the book does not know, IN/OUT per 1K
+    /// (default: --input-price / --output-price); such calls are counted and named.
+    #[arg(long, value_name = "IN/OUT")]
+    pub fallback_price: Option<Prices>,
 }
 
 #[derive(Args, Debug)]

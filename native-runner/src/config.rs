@@ -40,6 +40,10 @@ pub struct Env {
     pub input_price: Option<String>,
     /// USD per 1K output tokens.
     pub output_price: Option<String>,
+    /// Where the detail rows go (`--detail`).
+    pub detail: Option<String>,
+    /// How they are priced (`--price-book`).
+    pub price_book: Option<String>,
     /// Athena names.
     #[serde(default)]
     pub athena: Athena,

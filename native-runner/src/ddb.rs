@@ -7,14 +7,13 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
-use tally_core::estimate::Estimator;
 use tally_core::job::{JobSpec, Run};
 use tally_core::{Attr, Item};
 use tokio::task::JoinSet;
 
 use crate::aws::{describe, Clients};
+use crate::large::LargeMessages;
 use crate::progress::Progress;
-use crate::s3::S3Url;
 
 /// Converts an SDK value to the core's.
 pub fn attr(v: AttributeValue) -> Attr {
@@ -39,53 +38,11 @@ pub fn item(map: HashMap<String, AttributeValue>) -> Item {
     Item { attrs: map.into_iter().map(|(k, v)| (k, attr(v))).collect() }
 }
 
-/// Where `full` reads the maps of large-message items.
-#[derive(Debug, Clone)]
-pub struct LargeMessages {
-    /// The bedrock-chat large-message bucket.
-    pub bucket: String,
-    /// The longest line a map may have (`--max-record-size`).
-    pub max_record: usize,
-}
-
-/// The S3 key of an item's full message map.
-fn large_map_key(item: &Item) -> Option<String> {
-    if let Some(path) = item.get_s("LargeMessagePath") {
-        return Some(path.to_string());
-    }
-    let pk = item.get_s("PK")?;
-    let sk = item.get_s("SK")?;
-    let conv = sk.split("#CONV#").nth(1)?;
-    Some(format!("{pk}/{conv}/message_map.json"))
-}
-
-/// Pushes one item, fetching its full map first when it is a large message
-/// and the estimator is `full` (the compat estimators count what DynamoDB
-/// holds, as the Lambdas did). A map that is not in the bucket falls back to
-/// what DynamoDB holds, with a warning; any other S3 failure stops the run.
+/// Pushes one item, with its whole map when it is a large message the run
+/// wants whole ([`crate::large`]).
 async fn push(run: &mut Run, item: Item, clients: &Clients, large: Option<&LargeMessages>) -> Result<()> {
-    let wanted = run.spec().estimator == Estimator::Full;
-    let is_large = matches!(item.get("IsLargeMessage"), Some(Attr::Bool(true)));
-    if let (true, true, Some(large)) = (wanted, is_large, large) {
-        if let Some(key) = large_map_key(&item) {
-            let url = S3Url { bucket: large.bucket.clone(), key };
-            let found = crate::s3::get_optional(&clients.s3, &url, large.max_record)
-                .await
-                .with_context(|| format!("large message of {}", item.key_for_messages()))?;
-            match found {
-                Some(bytes) => {
-                    let text = String::from_utf8_lossy(&bytes);
-                    run.push_with_map(&item, Some(&text));
-                    return Ok(());
-                }
-                None => eprintln!(
-                    "warning: large message of {} not found at {url}: counting what DynamoDB holds",
-                    item.key_for_messages()
-                ),
-            }
-        }
-    }
-    run.push(&item);
+    let map = crate::large::whole_map(run, &item, Some(clients), large).await?;
+    run.push_with_map(&item, map.as_deref());
     Ok(())
 }
 
@@ -97,6 +54,7 @@ pub async fn scan(
     segments: i32,
     spec: &JobSpec,
     large: Option<LargeMessages>,
+    details: bool,
     progress: Arc<Progress>,
 ) -> Result<Run> {
     let segments = segments.max(1);
@@ -106,7 +64,7 @@ pub async fn scan(
             let (clients, table, spec, large, progress) =
                 (clients.clone(), table.to_string(), spec.clone(), large.clone(), progress.clone());
             async move {
-                let mut run = Run::new(spec);
+                let mut run = crate::jobs::new_run(&spec, details);
                 let mut pages = clients
                     .dynamodb
                     .scan()
@@ -155,5 +113,5 @@ pub async fn scan(
     if let Some(e) = failure {
         return Err(e);
     }
-    Ok(total.unwrap_or_else(|| Run::new(spec.clone())))
+    Ok(total.unwrap_or_else(|| crate::jobs::new_run(spec, details)))
 }

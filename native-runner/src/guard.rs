@@ -21,7 +21,8 @@ fn canonical_or_planned(path: &Path) -> Option<PathBuf> {
         if let Ok(real) = fs::canonicalize(base) {
             break real;
         }
-        rest.push(base.file_name()?.to_os_string());
+        // The last component (a `..` has no file name), then what is above it.
+        rest.push(base.components().next_back()?.as_os_str().to_os_string());
         base = base.parent()?;
     };
     let mut out = real;
@@ -45,9 +46,10 @@ fn clashes(out: &Place, input: &Place) -> bool {
                     return true;
                 }
             }
-            // A new file inside a dump folder would be read by the next run.
-            match (canonical_or_planned(out), fs::canonicalize(input)) {
-                (Some(out), Ok(input)) => out == input || (input.is_dir() && out.starts_with(&input)),
+            // A new file inside a dump folder would be read by the next run;
+            // two outputs not written yet clash when they are the same path.
+            match (canonical_or_planned(out), fs::canonicalize(input).ok().or_else(|| canonical_or_planned(input))) {
+                (Some(out), Some(input)) => out == input || (input.is_dir() && out.starts_with(&input)),
                 _ => false,
             }
         }
@@ -99,6 +101,9 @@ mod tests {
         assert!(!clashes(&local(&data.join("reports/../../elsewhere/x.csv")), &local(&data)));
         assert!(!clashes(&local(&dir.join("out.csv")), &local(&dump)));
         assert!(!clashes(&local(&dir.join("out.csv")), &local(&data)));
+        // Two outputs not written yet: the same path under two spellings.
+        assert!(clashes(&local(&dir.join("new/a.csv")), &local(&dir.join("new/../new/a.csv"))));
+        assert!(!clashes(&local(&dir.join("new/a.csv")), &local(&dir.join("new/b.csv"))));
         let _ = fs::remove_dir_all(&dir);
     }
 

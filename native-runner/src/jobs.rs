@@ -9,17 +9,19 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Context, Result};
 use tally_core::consolidate::{consolidate_run, Prefer};
 use tally_core::csv::{read_rows, to_csv_bytes, ReadRows, RecordCounter, Row};
+use tally_core::detail::{write_detail_csv, DetailStats, Details};
 use tally_core::item::DEFAULT_MAX_RECORD;
 use tally_core::item::{
     detect_format, item_from_export_line, DumpError, DumpFormat, DumpPlace, DumpProblem, Lines, ScanJson,
 };
 use tally_core::job::{JobSpec, Run};
+use tally_core::pricebook::PriceBook;
 use tally_core::publish::{check_history, check_scan, check_shrink, Refusal, Rules};
 use tally_core::stats::Stats;
 
 use crate::atomic::write_atomically;
 use crate::aws::{AwsOptions, Clients};
-use crate::ddb::LargeMessages;
+use crate::large::{whole_map, LargeMessages};
 use crate::location::{read_chunks, read_optional, DumpSource, LineGuard, Place};
 use crate::progress::Progress;
 use crate::s3::Sse;
@@ -40,8 +42,10 @@ pub fn scan_dump(
     spec: &JobSpec,
     workers: usize,
     max_record: usize,
+    wholes: &Wholes,
     progress: &Progress,
 ) -> Result<Run> {
+    let details = wholes.details;
     let workers = workers.max(1);
     let (tx, rx) = sync_channel::<Batch>(workers * 4);
     let rx = std::sync::Mutex::new(rx);
@@ -49,8 +53,8 @@ pub fn scan_dump(
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 let rx = &rx;
-                scope.spawn(move || {
-                    let mut run = Run::new(spec.clone());
+                scope.spawn(move || -> Result<Run> {
+                    let mut run = new_run(spec, details);
                     loop {
                         let batch = match rx.lock() {
                             Ok(rx) => rx.recv(),
@@ -64,8 +68,15 @@ pub fn scan_dump(
                                 for (k, line) in lines.iter().enumerate() {
                                     let n = first_line + k as u64;
                                     match item_from_export_line(line) {
-                                        Ok(item) if multi => run.push_from(&item, &format!("{}: line {n}", name())),
-                                        Ok(item) => run.push_from(&item, &format!("line {n}")),
+                                        Ok(item) => {
+                                            let map = wholes.map(&run, &item)?;
+                                            let place = if multi {
+                                                format!("{}: line {n}", name())
+                                            } else {
+                                                format!("line {n}")
+                                            };
+                                            run.push_at(&item, Some(&place), map.as_deref());
+                                        }
                                         Err(message) => {
                                             let place =
                                                 if multi { DumpPlace::FileLine(name(), n) } else { DumpPlace::Line(n) };
@@ -78,14 +89,17 @@ pub fn scan_dump(
                             Batch::Items(items) => {
                                 for item in items {
                                     match item {
-                                        Ok(item) => run.push(&item),
+                                        Ok(item) => {
+                                            let map = wholes.map(&run, &item)?;
+                                            run.push_with_map(&item, map.as_deref());
+                                        }
                                         Err(e) => run.dump_error(&e),
                                     }
                                 }
                             }
                         }
                     }
-                    run
+                    Ok(run)
                 })
             })
             .collect();
@@ -119,8 +133,9 @@ pub fn scan_dump(
             Ok(())
         })();
         drop(tx);
-        let mut runs = handles.into_iter().map(|h| h.join().map_err(|_| anyhow!("a worker thread panicked")));
-        let mut total = runs.next().unwrap_or_else(|| Ok(Run::new(spec.clone())))?;
+        let mut runs =
+            handles.into_iter().map(|h| h.join().map_err(|_| anyhow!("a worker thread panicked")).and_then(|r| r));
+        let mut total = runs.next().unwrap_or_else(|| Ok(new_run(spec, details)))?;
         for run in runs {
             total.merge(run?);
         }
@@ -128,6 +143,39 @@ pub fn scan_dump(
         progress.finish();
         Ok(total)
     })
+}
+
+/// What the dump workers need to read large messages whole.
+#[derive(Debug, Clone)]
+pub struct Wholes {
+    /// Whether the runs gather detail rows.
+    pub details: bool,
+    /// The large-message store.
+    pub large: Option<LargeMessages>,
+    /// AWS, when the store is a bucket.
+    pub clients: Option<Clients>,
+    /// The runtime that fetches from the bucket (the workers are threads).
+    pub runtime: tokio::runtime::Handle,
+}
+
+impl Wholes {
+    /// The whole map of `item`, when it is a large message `run` wants whole.
+    fn map(&self, run: &Run, item: &tally_core::Item) -> Result<Option<String>> {
+        match &self.large {
+            None => Ok(None),
+            Some(large) => self.runtime.block_on(whole_map(run, item, self.clients.as_ref(), Some(large))),
+        }
+    }
+}
+
+/// A run of `spec`, gathering the detail rows when they are wanted.
+pub fn new_run(spec: &JobSpec, details: bool) -> Run {
+    let run = Run::new(spec.clone());
+    if details {
+        run.with_details()
+    } else {
+        run
+    }
 }
 
 /// Hands the lines of a JSON Lines part to the workers in batches of
@@ -184,6 +232,17 @@ pub struct Ctx {
     pub max_record: usize,
     /// What a run must pass to publish.
     pub rules: Rules,
+    /// The detail output, when asked for.
+    pub detail: Option<DetailOut>,
+}
+
+/// Where the detail rows go and how their model calls are priced.
+#[derive(Debug, Clone)]
+pub struct DetailOut {
+    /// The detail CSV.
+    pub place: Place,
+    /// The price book.
+    pub book: PriceBook,
 }
 
 impl Ctx {
@@ -212,7 +271,8 @@ pub async fn scan(ctx: &Ctx, items: &Items, spec: &JobSpec) -> Result<Run> {
     match items {
         Items::Table(name) => {
             let progress = Arc::new(Progress::new(format!("scan of table {name}"), ctx.quiet));
-            crate::ddb::scan(ctx.clients().await, name, ctx.segments, spec, ctx.large.clone(), progress).await
+            let details = ctx.detail.is_some();
+            crate::ddb::scan(ctx.clients().await, name, ctx.segments, spec, ctx.large.clone(), details, progress).await
         }
         Items::Dump(place) => {
             let source = match place {
@@ -221,9 +281,19 @@ pub async fn scan(ctx: &Ctx, items: &Items, spec: &JobSpec) -> Result<Run> {
                 Place::Stdout => bail!("--dump -: standard output cannot be read"),
             };
             let (spec, workers, quiet, max_record) = (spec.clone(), ctx.workers, ctx.quiet, ctx.max_record);
+            let clients = match &ctx.large {
+                Some(large) if large.needs_aws() => Some(ctx.clients().await.clone()),
+                _ => None,
+            };
+            let wholes = Wholes {
+                details: ctx.detail.is_some(),
+                large: ctx.large.clone(),
+                clients,
+                runtime: tokio::runtime::Handle::current(),
+            };
             tokio::task::spawn_blocking(move || {
                 let progress = Progress::new(format!("reading {}", source.shown()), quiet);
-                scan_dump(&source, &spec, workers, max_record, &progress)
+                scan_dump(&source, &spec, workers, max_record, &wholes, &progress)
             })
             .await
             .context("the dump reader stopped")?
@@ -243,7 +313,11 @@ pub async fn read_place(ctx: &Ctx, place: &Place) -> Result<Option<Vec<u8>>> {
 
 /// Writes the CSV all or nothing.
 pub async fn publish(ctx: &Ctx, place: &Place, rows: &[Row]) -> Result<()> {
-    let bytes = to_csv_bytes(rows);
+    publish_bytes(ctx, place, to_csv_bytes(rows)).await
+}
+
+/// Writes `bytes` all or nothing.
+pub async fn publish_bytes(ctx: &Ctx, place: &Place, bytes: Vec<u8>) -> Result<()> {
     match place {
         Place::Local(path) => write_atomically(path, &bytes).with_context(|| format!("writing {}", path.display())),
         Place::S3(url) => crate::s3::put(&ctx.clients().await.s3, url, bytes, &ctx.sse).await,
@@ -274,6 +348,33 @@ pub struct Output {
     pub location: String,
     /// The run's statistics.
     pub stats: Stats,
+    /// The detail output: where, and what its rows add up to; or why it
+    /// was not written (the CSV was).
+    pub detail: Option<Result<(String, DetailStats), String>>,
+}
+
+/// The inputs and the output a detail output must not be.
+fn check_detail(ctx: &Ctx, items: &Items, history: Option<&Place>, out: &Place) -> Result<()> {
+    if let Some(d) = &ctx.detail {
+        let mut others = inputs(items, history);
+        others.push(("--out", out));
+        crate::guard::distinct(&d.place, &others).context("--detail")?;
+    }
+    Ok(())
+}
+
+/// Prices the detail rows and writes them, once the CSV is published; a
+/// failure is reported in the output (the CSV stays published).
+async fn write_details(ctx: &Ctx, details: Option<Details>, output: Output) -> Output {
+    let (Some(d), Some(details)) = (&ctx.detail, details) else { return output };
+    let (rows, stats) = details.finish(&d.book);
+    let mut bytes = Vec::with_capacity(rows.len() * 260 + 200);
+    let written = match write_detail_csv(&mut bytes, &rows) {
+        Ok(()) => publish_bytes(ctx, &d.place, bytes).await,
+        Err(e) => Err(e.into()),
+    };
+    let detail = written.map(|()| (d.place.to_string(), stats)).map_err(|e| format!("{e:#}"));
+    Output { detail: Some(detail), ..output }
 }
 
 /// A run that may not publish: why, with its statistics (for the report).
@@ -300,11 +401,13 @@ fn refuse(refusal: Refusal, stats: &Stats) -> anyhow::Error {
 /// The archival job: items to CSV.
 pub async fn archive(ctx: &Ctx, items: &Items, spec: &JobSpec, out: &Place) -> Result<Output> {
     crate::guard::distinct(out, &inputs(items, None))?;
-    let run = scan(ctx, items, spec).await?;
+    check_detail(ctx, items, None, out)?;
+    let mut run = scan(ctx, items, spec).await?;
+    let details = run.take_details();
     let (rows, stats) = run.finish()?;
     check_scan(&stats, &ctx.rules).map_err(|r| refuse(r, &stats))?;
     publish(ctx, out, &rows).await?;
-    Ok(Output { location: out.to_string(), stats })
+    Ok(write_details(ctx, details, Output { location: out.to_string(), stats, detail: None }).await)
 }
 
 /// Reads the historical CSV: a missing file is an error unless allowed; an
@@ -360,13 +463,15 @@ pub struct History {
 /// The daily job: items plus history to the consolidated CSV.
 pub async fn consolidate(ctx: &Ctx, items: &Items, spec: &JobSpec, history: &History, out: &Place) -> Result<Output> {
     crate::guard::distinct(out, &inputs(items, Some(&history.place)))?;
+    check_detail(ctx, items, Some(&history.place), out)?;
     // Read the history first: no point scanning if it cannot be used.
     let rows = read_history(ctx, &history.place, history.allow_missing).await?;
-    let run = scan(ctx, items, spec).await?;
+    let mut run = scan(ctx, items, spec).await?;
+    let details = run.take_details();
     let (rows, stats) = consolidate_run(rows, run, history.prefer)?;
     check_scan(&stats, &ctx.rules).map_err(|r| refuse(r, &stats))?;
     let previous = previous_rows(ctx, out).await?;
     check_shrink(previous, rows.len() as u64, &ctx.rules).map_err(|r| refuse(r, &stats))?;
     publish(ctx, out, &rows).await?;
-    Ok(Output { location: out.to_string(), stats })
+    Ok(write_details(ctx, details, Output { location: out.to_string(), stats, detail: None }).await)
 }

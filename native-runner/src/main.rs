@@ -16,6 +16,7 @@ mod ddb;
 mod demo;
 mod guard;
 mod jobs;
+mod large;
 mod location;
 mod progress;
 mod report;
@@ -57,17 +58,28 @@ impl Consolidated {
     }
 }
 
-/// The output was published but the Athena view was not refreshed (exit 3).
+/// The output was published but a step after it failed (exit 3): the
+/// Athena refresh, or the detail output.
 #[derive(Debug)]
-pub struct ViewNotRefreshed(pub String);
+pub struct PublishedButNot(pub String);
 
-impl std::fmt::Display for ViewNotRefreshed {
+impl std::fmt::Display for PublishedButNot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the consolidated file was written, but the Athena view was not refreshed: {}", self.0)
+        f.write_str(&self.0)
     }
 }
 
-impl std::error::Error for ViewNotRefreshed {}
+impl std::error::Error for PublishedButNot {}
+
+/// The error of a published output whose detail output failed.
+fn detail_failure(output: &jobs::Output) -> Option<PublishedButNot> {
+    match &output.detail {
+        Some(Err(e)) => {
+            Some(PublishedButNot(format!("{} was written, but the detail output was not: {e}", output.location)))
+        }
+        _ => None,
+    }
+}
 
 /// Runs the daily consolidation as configured (used by `consolidate` and
 /// `schedule`); `today` ends a v2 run when no end date is given. An error
@@ -98,6 +110,7 @@ pub async fn consolidate(c: &ConsolidateArgs, today: Day) -> Result<Consolidated
     }
     let mut ctx = c.common.ctx();
     ctx.rules.max_shrink = c.max_shrink;
+    ctx.detail = job.detail.clone();
     let history =
         jobs::History { place: Place::parse(&historical), allow_missing: c.allow_missing_historical, prefer: c.prefer };
     let output = jobs::consolidate(&ctx, &job.items, &job.spec, &history, &job.out).await?;
@@ -122,17 +135,25 @@ async fn run(cli: Cli) -> Result<()> {
             let env = a.common.env.environment()?;
             let layers = Layers::new(&settings::process_vars, env.as_ref());
             let job = a.common.resolve(Job::Archive, a.estimator, &layers, clock::today_utc())?;
-            let ctx = a.common.ctx();
+            let mut ctx = a.common.ctx();
+            ctx.detail = job.detail.clone();
             let out = jobs::archive(&ctx, &job.items, &job.spec, &job.out).await;
             let out = report::refusal(out, a.common.json)?;
             report::report(&out, a.common.json, None, job.out == Place::Stdout);
+            if let Some(e) = detail_failure(&out) {
+                return Err(e.into());
+            }
         }
         Command::Consolidate(c) => {
             let done = report::refusal(consolidate(&c, clock::today_utc()).await, c.common.json)?;
             let to_stderr = c.common.out.as_deref() == Some("-");
             report::report(&done.output, c.common.json, done.athena_report(), to_stderr);
             if let Some(Err(e)) = done.athena {
-                return Err(ViewNotRefreshed(format!("{e:#}")).into());
+                let text = format!("the consolidated file was written, but the Athena view was not refreshed: {e:#}");
+                return Err(PublishedButNot(text).into());
+            }
+            if let Some(e) = detail_failure(&done.output) {
+                return Err(e.into());
             }
         }
         Command::AthenaSql(a) => {
@@ -169,8 +190,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tally: error: {e:#}");
-            // 3: published, but the view was not refreshed; 1: nothing published.
-            if e.downcast_ref::<ViewNotRefreshed>().is_some() {
+            // 3: published, but the view or the detail was not; 1: nothing published.
+            if e.downcast_ref::<PublishedButNot>().is_some() {
                 ExitCode::from(3)
             } else {
                 ExitCode::FAILURE

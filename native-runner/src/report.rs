@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use tally_core::detail::DetailStats;
 use tally_core::stats::Stats;
 
 use crate::jobs::{Output, Refused};
@@ -129,17 +130,48 @@ pub fn report(output: &Output, json: bool, extra: Option<serde_json::Value>, to_
         if let Some(extra) = extra {
             value["athena"] = extra;
         }
+        match &output.detail {
+            Some(Ok((location, stats))) => value["detail"] = serde_json::json!({ "output": location, "stats": stats }),
+            Some(Err(e)) => value["detail"] = serde_json::json!({ "error": e }),
+            None => {}
+        }
         print(&format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default()));
         return;
     }
     let rows = output.stats.total_records;
     let headline =
         format!("wrote {} {} to {}", thousands(rows), if rows == 1 { "row" } else { "rows" }, clean(&output.location));
-    let (text, problems) = summary(&output.stats, &headline, extra.as_ref());
+    let (mut text, problems) = summary(&output.stats, &headline, extra.as_ref());
+    match &output.detail {
+        Some(Ok((location, d))) => text.push_str(&detail_summary(location, d)),
+        Some(Err(e)) => text.push_str(&format!("  detail: not written: {}\n", clean(e))),
+        None => {}
+    }
     print(&text);
     for p in problems {
         eprintln!("{p}");
     }
+}
+
+/// The detail output's lines: where, the totals against the recorded
+/// price, and the models the book did not know.
+fn detail_summary(location: &str, d: &DetailStats) -> String {
+    let mut out = format!(
+        "  detail: {} conversations to {}; recorded {} USD, billed {} USD ({} %), {} calls priced by {}\n",
+        thousands(d.conversations),
+        clean(location),
+        d.recorded_total,
+        d.billed_total,
+        if d.total_error_pct.is_empty() { "no recorded price" } else { &d.total_error_pct },
+        thousands(d.calls),
+        clean(&d.price_book)
+    );
+    if !d.unknown_models.is_empty() {
+        let names: Vec<String> =
+            d.unknown_models.iter().map(|(m, n)| format!("{} ({} calls)", clean(m), thousands(*n))).collect();
+        let _ = writeln!(out, "  unknown models, priced at the fallback: {}", names.join(", "));
+    }
+    out
 }
 
 /// A run refused for what it read: the statistics are still reported

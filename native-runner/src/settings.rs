@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use tally_core::dates::{DateRange, Day};
 use tally_core::estimate::Estimator;
 use tally_core::job::JobSpec;
+use tally_core::pricebook::PriceBook;
 use tally_core::pricing::{parse_price, Prices};
 use tally_core::publish::Rules;
 
@@ -15,9 +16,10 @@ use crate::athena::AthenaNames;
 use crate::aws::AwsOptions;
 use crate::cli::{AthenaArgs, Common, EnvArgs};
 use crate::config::{self, Env, CONSOLIDATED_FILE, HISTORICAL_FILE};
-use crate::ddb;
-use crate::jobs::{Ctx, Items};
+use crate::jobs::{Ctx, DetailOut, Items};
+use crate::large::LargeMessages;
 use crate::location::Place;
+use crate::whatif::CATALOG;
 
 /// One setting below its flag: the variable that feeds it and its key in
 /// the environment.
@@ -68,6 +70,8 @@ pub mod keys {
     pub const ATHENA_VIEW: Key =
         Key { var: Some("ATHENA_VIEW_NAME"), file: "athena.view", get: |e| e.athena.view.as_deref() };
     pub const ATHENA_TABLE: Key = Key { var: None, file: "athena.table", get: |e| e.athena.table.as_deref() };
+    pub const DETAIL: Key = Key { var: None, file: "detail", get: |e| e.detail.as_deref() };
+    pub const PRICE_BOOK: Key = Key { var: None, file: "price_book", get: |e| e.price_book.as_deref() };
 }
 
 /// The Athena workgroup when none is named: the one every account has.
@@ -174,6 +178,18 @@ impl AthenaArgs {
     }
 }
 
+/// The price book `source` names: `catalog`, `catalog-regional` or a file.
+pub fn price_book(source: &str, region: &str, fallback: Prices) -> Result<PriceBook> {
+    let (text, name, regional) = match source {
+        "catalog" | "catalog-regional" => (CATALOG.to_string(), "catalog", source == "catalog-regional"),
+        path => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read price book {path}"))?;
+            (text, path, false)
+        }
+    };
+    PriceBook::read(&text, name, region, regional, fallback).with_context(|| format!("price book {source}"))
+}
+
 pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
@@ -184,6 +200,7 @@ pub struct Resolved {
     pub items: Items,
     pub out: Place,
     pub spec: JobSpec,
+    pub detail: Option<DetailOut>,
 }
 
 /// Which job is being resolved.
@@ -241,21 +258,35 @@ impl Common {
             Job::Consolidate => layers.pick(estimator, &keys::ESTIMATOR, |t| t.parse::<Estimator>())?,
         };
         let defaults = Prices::default();
+        let prices = Prices {
+            input_per_1k: layers
+                .pick(self.input_price, &keys::INPUT_PRICE, parse_price_text)?
+                .unwrap_or(defaults.input_per_1k),
+            output_per_1k: layers
+                .pick(self.output_price, &keys::OUTPUT_PRICE, parse_price_text)?
+                .unwrap_or(defaults.output_per_1k),
+        };
+        let detail = match layers.text(self.detail.as_ref(), &keys::DETAIL) {
+            Some(place) => {
+                let source =
+                    layers.text(self.price_book.as_ref(), &keys::PRICE_BOOK).unwrap_or_else(|| "catalog".into());
+                let fallback = self.fallback_price.unwrap_or(prices);
+                Some(DetailOut {
+                    place: Place::parse(&place),
+                    book: price_book(&source, &self.price_region, fallback)?,
+                })
+            }
+            None => None,
+        };
         Ok(Resolved {
             items,
             out: Place::parse(&out),
+            detail,
             spec: JobSpec {
                 estimator: estimator.unwrap_or(default_estimator),
                 source: self.source.clone().unwrap_or_else(|| default_source.to_string()),
                 range: DateRange { start, end },
-                prices: Prices {
-                    input_per_1k: layers
-                        .pick(self.input_price, &keys::INPUT_PRICE, parse_price_text)?
-                        .unwrap_or(defaults.input_per_1k),
-                    output_per_1k: layers
-                        .pick(self.output_price, &keys::OUTPUT_PRICE, parse_price_text)?
-                        .unwrap_or(defaults.output_per_1k),
-                },
+                prices,
             }
             .ending_today(today),
         })
@@ -274,10 +305,7 @@ impl Common {
             ..Rules::default()
         };
         ctx.sse = self.sse.clone();
-        ctx.large = self
-            .large_message_bucket
-            .clone()
-            .map(|bucket| ddb::LargeMessages { bucket, max_record: self.max_record_size });
+        ctx.large = self.large_message_bucket.as_deref().map(|b| LargeMessages::new(b, self.max_record_size));
         ctx
     }
 }

@@ -19,7 +19,8 @@ use crate::location::{read_optional, Place};
 use tally_core::item::DEFAULT_MAX_RECORD;
 
 /// The explorer's price catalog, built in.
-const CATALOG: &str = include_str!("../../web/prices.json");
+/// The price catalog, built in.
+pub const CATALOG: &str = include_str!("../../web/prices.json");
 
 /// One scenario of the comparison.
 #[derive(Debug, Serialize)]
