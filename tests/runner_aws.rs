@@ -530,6 +530,43 @@ fn full_reads_large_messages_from_their_bucket() {
     expect("expected_full", run("full", None, "full.csv"));
     expect("expected_v2", run("v2", None, "v2.csv"));
     expect("expected_v2", run("v2", Some(&large), "v2-large.csv"));
+    // The detail rows from the table and the bucket, written to S3: the
+    // same bytes as from the dump and a local copy of the bucket.
+    let detail = format!("s3://{out_bucket}/detail.csv");
+    let args = ["archive", "--table", &table, "--out", "x", "--start", "2025-12-01", "--end", "2026-12-01"];
+    let out = format!("s3://{out_bucket}/with-detail.csv");
+    let mut args = args.to_vec();
+    args[4] = &out;
+    args.extend_from_slice(&["--source", "new_table", "--estimator", "v2", "--large-message-bucket", &large]);
+    args.extend_from_slice(&["--detail", &detail, "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&ok(&tally_aws(&moto, &args))).unwrap();
+    assert_eq!(report["detail"]["stats"]["conversations"], 120);
+    assert_eq!(report["detail"]["stats"]["broken_paths"], 0);
+    let from_s3 = rt.block_on(aws.get(&out_bucket, "detail.csv"));
+    let scratch = Scratch::new("detail-local");
+    let local = scratch.path("detail.csv");
+    let dump = dir.join("conversation_table.jsonl");
+    let folder = dir.join("large_messages");
+    tally_ok(&[
+        "archive",
+        "--dump",
+        dump.to_str().unwrap(),
+        "--out",
+        scratch.path("seed.csv").to_str().unwrap(),
+        "--start",
+        "2025-12-01",
+        "--end",
+        "2026-12-01",
+        "--source",
+        "new_table",
+        "--estimator",
+        "v2",
+        "--large-message-bucket",
+        folder.to_str().unwrap(),
+        "--detail",
+        local.to_str().unwrap(),
+    ]);
+    assert!(from_s3 == read(&local), "the detail from the table and the bucket differs from the dump's");
     // A map missing from the bucket: what DynamoDB holds, with a warning.
     let (gone, _) = &maps[0];
     rt.block_on(aws.delete(&large, gone));

@@ -9,7 +9,8 @@
 // date (of the price table), and where they apply: note (the table's caveats,
 // in words: long-context premiums, regional profiles, extended access),
 // valid_until / valid_from (a price that holds only before / from a day), and
-// default (the default scenario).
+// default (the default scenario); bedrock_chat (the name bedrock-chat stores
+// for the model), cache_write_per_1k / cache_read_per_1k, regional_multiplier.
 
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -20,6 +21,9 @@ const pricing = process.argv[2] ?? join(web, '..', '..', 'shared', 'pricing', 'b
 const asOf = process.argv[3] ?? '2026-09';
 const table = JSON.parse(await readFile(pricing, 'utf8'));
 const multipliers = JSON.parse(await readFile(join(dirname(pricing), 'multipliers.json'), 'utf8'));
+// bedrock-chat's model names (what it stores in each message's `model`), by Bedrock model id.
+const bedrockChat = JSON.parse(await readFile(join(dirname(pricing), 'bedrock_chat_models.json'), 'utf8'));
+const chatName = Object.fromEntries(Object.entries(bedrockChat.model_ids).map(([short, id]) => [id, short]));
 
 // Claude 3 Haiku and later, then Amazon Nova; older Claude models are left out.
 const firstClaude = table.findIndex((m) => m.id.startsWith('anthropic.claude-3-haiku'));
@@ -58,6 +62,10 @@ const entry = (m, first = [], extra = {}) => {
     date: asOf,
     ...(notes.length ? { note: notes.join(' ') } : {}),
     ...extra,
+    ...(chatName[m.id] ? { bedrock_chat: chatName[m.id] } : {}),
+    ...(m.cache_write_per_1k ? { cache_write_per_1k: m.cache_write_per_1k } : {}),
+    ...(m.cache_read_per_1k ? { cache_read_per_1k: m.cache_read_per_1k } : {}),
+    ...(m.regional_multiplier ? { regional_multiplier: m.regional_multiplier } : {}),
   };
 };
 
@@ -102,7 +110,7 @@ const catalog = {
   batch_multiplier: multipliers.batch_multiplier,
   as_of: asOf,
   about:
-    'Bedrock on-demand prices per 1,000 tokens, as decimal strings. Edit freely; the model with "default": true (else the first) is the default scenario. note: caveats shown with the price; valid_until / valid_from: the price holds only before / from that day.',
+    'Bedrock on-demand prices per 1,000 tokens, as decimal strings. Edit freely; the model with "default": true (else the first) is the default scenario. note: caveats shown with the price; valid_until / valid_from: the price holds only before / from that day. bedrock_chat: the model name bedrock-chat stores in each message (its BASE_MODEL_IDS), so that the runner and the page price each model call by it; cache_*_per_1k: cache write / read prices, where published. regional_multiplier: the price of the model through a regional (us., eu., apac.) inference profile, against the global / bare price given.',
   models,
 };
 await writeFile(join(web, 'prices.json'), JSON.stringify(catalog, null, 1) + '\n');
