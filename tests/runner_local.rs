@@ -442,6 +442,28 @@ fn detail_rows_beside_the_seed_csv() {
         assert!(row[15].parse::<u64>().unwrap() > 0 && row[16].parse::<u64>().unwrap() > 0, "{row:?}");
     }
 
+    // `tally report` over it: per model, the billed and recorded sums of its rows.
+    let report = tally_ok(&["report", detail.to_str().unwrap(), "--by", "model,user", "--top", "1000", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let mut by_model: std::collections::BTreeMap<String, (rust_decimal::Decimal, rust_decimal::Decimal, u64)> =
+        Default::default();
+    for row in &rows[1..] {
+        let e = by_model.entry(row[10].clone()).or_default();
+        e.0 += row[17].parse::<rust_decimal::Decimal>().unwrap();
+        e.1 += row[14].parse::<rust_decimal::Decimal>().unwrap();
+        e.2 += 1;
+    }
+    let groups = report["breakdowns"][0]["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), by_model.len());
+    for g in groups {
+        let (billed, recorded, n) = &by_model[g["key"].as_str().unwrap()];
+        assert_eq!(g["cost"].as_str().unwrap(), format!("{billed:.6}"));
+        assert_eq!(g["recorded"].as_str().unwrap(), format!("{recorded:.6}"));
+        assert_eq!(g["conversations"].as_u64().unwrap(), *n);
+    }
+    assert_eq!(report["accuracy"]["recorded_total"], stats["recorded_total"]);
+    assert_eq!(report["breakdowns"][1]["by"], "user");
+
     // bedrock-chat's own table as the book: every model known.
     let book = fixture("../pricing/bedrock_chat_models.json");
     let (code, stdout, stderr) = run(&[

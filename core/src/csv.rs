@@ -309,7 +309,7 @@ pub enum RecordError {
 pub const MAX_TOKENS: u64 = 1_000_000_000_000_000;
 
 /// Reads a token count: an integer, possibly written `1234.0`.
-fn parse_tokens(cell: &[u8]) -> Result<u64, RecordError> {
+pub(crate) fn parse_tokens(cell: &[u8]) -> Result<u64, RecordError> {
     if !cell.is_empty() && cell.len() <= 15 && cell.iter().all(u8::is_ascii_digit) {
         return Ok(cell.iter().fold(0u64, |v, d| v * 10 + (d - b'0') as u64));
     }
@@ -328,7 +328,7 @@ fn parse_tokens(cell: &[u8]) -> Result<u64, RecordError> {
 }
 
 /// Reads a price, rounded half to even at 6 decimals, in millionths.
-fn parse_money(cell: &[u8]) -> Result<i64, RecordError> {
+pub(crate) fn parse_money(cell: &[u8]) -> Result<i64, RecordError> {
     // Fast path: `d+.dddddd` with at most 6 decimals, as Tally writes them.
     let mut v: i64 = 0;
     let mut i = 0;
@@ -742,15 +742,26 @@ pub fn read_rows(data: &[u8]) -> Result<ReadRows, CsvError> {
 
 /// Calls `f` with the byte offset and the reading of every record after the header.
 pub fn for_each_record(data: &[u8], mut f: impl FnMut(usize, Record<'_>)) -> Result<(), CsvError> {
+    for_each_record_cells(data, |_| (), |(), offset, record, _, _| f(offset, record))
+}
+
+/// [`for_each_record`] with a state made from the header's cells, handed
+/// each record's cells and line too (for the columns after the nine).
+pub fn for_each_record_cells<H>(
+    data: &[u8],
+    header: impl FnOnce(&Fields<'_>) -> H,
+    mut f: impl FnMut(&mut H, usize, Record<'_>, &Fields<'_>, u64),
+) -> Result<H, CsvError> {
     let mut records = Records::new(data);
-    let columns = match records.next_record() {
+    let (columns, mut state) = match records.next_record() {
         None => return Err(CsvError::Empty),
-        Some((_, _, header)) => Columns::from_header(&header)?,
+        Some((_, _, names)) => (Columns::from_header(&names)?, header(&names)),
     };
     while let Some((line, offset, fields)) = records.next_record() {
-        f(offset, columns.record(&fields, line));
+        let record = columns.record(&fields, line);
+        f(&mut state, offset, record, &fields, line);
     }
-    Ok(())
+    Ok(state)
 }
 
 #[cfg(test)]

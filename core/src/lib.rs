@@ -17,6 +17,7 @@
 //! back, so the same code runs natively and on `wasm32-unknown-unknown`.
 
 pub mod billed;
+pub mod breakdown;
 pub mod catalog;
 pub mod consolidate;
 pub mod csv;

@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::csv::{for_each_record, BadRow, Columns, CsvError, Record, Records, HEADER};
+use crate::breakdown::Keys;
+use crate::csv::{for_each_record_cells, BadRow, Columns, CsvError, Record, Records, HEADER};
 use crate::dates::{format_datetime, Day};
 use crate::pricing::{div_half_even, fixed2, rounds_up, Prices};
 
@@ -80,14 +81,16 @@ pub struct Table {
     secs: Vec<i64>,
     day: Vec<i32>,
     hour: Vec<u8>,
-    input: Vec<u64>,
-    output: Vec<u64>,
-    total: Vec<i64>,
+    pub(crate) input: Vec<u64>,
+    pub(crate) output: Vec<u64>,
+    pub(crate) total: Vec<i64>,
     source: Vec<u16>,
     sources: Vec<String>,
     unreadable: Vec<BadRow>,
     placeholder_rows: u64,
     span: Option<(Day, Day)>,
+    /// Users, and the detail columns of a detail CSV ([`crate::breakdown`]).
+    pub(crate) keys: Keys,
 }
 
 /// Which rows a view looks at.
@@ -97,6 +100,12 @@ pub struct Filter {
     pub from: Option<Day>,
     /// Last day (inclusive); rows without a date are left out when set.
     pub to: Option<Day>,
+    /// Users (`pk`) to keep (`None`: all).
+    pub users: Option<Vec<String>>,
+    /// Bots to keep (`None`: all; a file without detail columns has none).
+    pub bots: Option<Vec<String>>,
+    /// Models to keep (`None`: all; likewise).
+    pub models: Option<Vec<String>>,
     /// Sources to keep (`None`: all).
     pub sources: Option<Vec<String>>,
 }
@@ -379,6 +388,7 @@ impl Table {
             unreadable: Vec::new(),
             placeholder_rows: 0,
             span: None,
+            keys: Keys::default(),
         };
         let rows = data.len() / 150 + 16;
         t.offset.reserve(rows);
@@ -396,8 +406,12 @@ impl Table {
                 t.columns = Some(Columns::from_header(&header)?);
             }
         }
-        for_each_record(&data, |offset, record| match record {
+        t.keys = for_each_record_cells(&data, Keys::from_header, |keys, offset, record, cells, line| match record {
             Record::Row(row) => {
+                if let Err(bad) = keys.push(row.pk, cells, line) {
+                    t.unreadable.push(bad);
+                    return;
+                }
                 // Few sources, mostly runs of one: the last one, then a scan.
                 let src = if t.sources.get(last_source as usize).is_some_and(|s| s == row.source) {
                     last_source
@@ -479,7 +493,7 @@ impl Table {
         Some((Day(lo as i64), Day(hi as i64)))
     }
 
-    fn selector(&self, f: &Filter) -> impl Fn(usize) -> bool + '_ {
+    pub(crate) fn selector(&self, f: &Filter) -> impl Fn(usize) -> bool + '_ {
         let lo = f.from.map_or(i32::MIN, |d| d.0.clamp(i32::MIN as i64 + 1, i32::MAX as i64) as i32);
         let hi = f.to.map_or(i32::MAX, |d| d.0.clamp(i32::MIN as i64, i32::MAX as i64) as i32);
         let dated_only = f.from.is_some() || f.to.is_some();
@@ -489,9 +503,26 @@ impl Table {
                 allowed[k] = keep.iter().any(|x| x == s);
             }
         }
+        let users = self.keys.users.allowed(&f.users);
+        let detail = self.keys.detail.as_ref();
+        // A file without detail columns has no bot or model to keep.
+        let none = |keep: &Option<Vec<String>>| keep.as_ref().map(|_| Vec::new());
+        let bots = detail.map_or_else(|| none(&f.bots), |d| d.bots.allowed(&f.bots));
+        let models = detail.map_or_else(|| none(&f.models), |d| d.models.allowed(&f.models));
+        let by_key = users.is_some() || bots.is_some() || models.is_some();
+        let admits = |allowed: &Option<Vec<bool>>, ids: Option<&Vec<u32>>, i: usize| match (allowed, ids) {
+            (None, _) => true,
+            (Some(a), Some(ids)) => a[ids[i] as usize],
+            (Some(_), None) => false,
+        };
         move |i| {
             let d = self.day[i];
-            allowed[self.source[i] as usize] && (if d == i32::MIN { !dated_only } else { d >= lo && d <= hi })
+            allowed[self.source[i] as usize]
+                && (if d == i32::MIN { !dated_only } else { d >= lo && d <= hi })
+                && (!by_key
+                    || admits(&users, Some(&self.keys.user), i)
+                        && admits(&bots, detail.map(|d| &d.bot), i)
+                        && admits(&models, detail.map(|d| &d.model), i))
         }
     }
 
@@ -616,7 +647,7 @@ impl Table {
     }
 
     /// Re-reads row `i` from the CSV for display.
-    fn top_row(&self, i: usize) -> Option<TopRow> {
+    pub(crate) fn top_row(&self, i: usize) -> Option<TopRow> {
         let columns = self.columns?;
         let mut records = Records::new(self.data.get(self.offset[i]..)?);
         let (_, _, fields) = records.next_record()?;
@@ -885,7 +916,7 @@ mod tests {
     #[test]
     fn filters_by_day_and_source() {
         let t = table();
-        let f = Filter { from: Day::parse("2025-12-01"), to: Day::parse("2025-12-01"), sources: None };
+        let f = Filter { from: Day::parse("2025-12-01"), to: Day::parse("2025-12-01"), ..Filter::default() };
         assert_eq!(t.views(&f, 0).headline.records, 1);
         let f = Filter { sources: Some(vec!["old_table".into()]), ..Filter::default() };
         assert_eq!(t.views(&f, 0).headline.records, 2);

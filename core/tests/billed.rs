@@ -148,3 +148,32 @@ fn the_detail_csv_has_the_seed_columns_then_the_detail_columns() {
         assert_eq!(line.split(',').count(), 18, "{line}");
     }
 }
+
+#[test]
+fn the_explorer_reads_the_detail_csv_back_to_the_same_totals() {
+    use tally_core::breakdown::By;
+    use tally_core::whatif::{Filter, Table};
+    let (rows, stats, _) = details(Estimator::V2);
+    let mut csv = Vec::new();
+    write_detail_csv(&mut csv, &rows).unwrap();
+    let table = Table::from_csv(csv).unwrap();
+    assert!(table.has_detail() && table.unreadable().is_empty());
+    let accuracy = table.accuracy(&Filter::default(), 5).unwrap();
+    assert_eq!(accuracy.recorded_total, stats.recorded_total);
+    assert_eq!(accuracy.billed_total, stats.billed_total);
+    assert_eq!(accuracy.conversations, 120);
+    assert_eq!(accuracy.difference_pct, stats.total_error_pct);
+    // Each grouping adds up to the billed total; the bots are the table's.
+    for by in [By::User, By::Bot, By::Model] {
+        let b = table.breakdown(&Filter::default(), by, usize::MAX, "").unwrap();
+        assert_eq!(b.total_cost, stats.billed_total, "{by:?}");
+        let sum: Decimal = b.groups.iter().map(|g| g.cost.parse::<Decimal>().unwrap()).sum();
+        assert_eq!(format!("{sum:.6}"), stats.billed_total, "{by:?}");
+        assert_eq!(b.groups.iter().map(|g| g.conversations).sum::<u64>(), 120);
+    }
+    let bots: std::collections::BTreeSet<String> =
+        items().iter().filter_map(|i| i.get_s("BotId").map(str::to_string)).collect();
+    let shown: std::collections::BTreeSet<String> =
+        table.names(By::Bot).iter().filter(|b| !b.is_empty()).cloned().collect();
+    assert_eq!(shown, bots);
+}

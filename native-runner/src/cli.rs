@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use rust_decimal::Decimal;
+use tally_core::breakdown::By;
 use tally_core::consolidate::Prefer;
 use tally_core::dates::Day;
 use tally_core::estimate::Estimator;
@@ -38,6 +39,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Re-price a CSV under other prices (catalog models or custom), side by side.
     Whatif(WhatIfArgs),
+    /// Who and what costs money in a CSV: by user, and in a detail CSV by bot
+    /// and model, with the recorded price against the estimate.
+    Report(ReportArgs),
 }
 
 /// Which environment of the configuration file, if any.
@@ -309,6 +313,43 @@ pub struct WhatIfArgs {
     /// Print the catalog's models and stop.
     #[arg(long)]
     pub list_models: bool,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// A custom AWS endpoint, such as a local emulator (also AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The CSV: a seed CSV (by user only) or a detail CSV (`--detail`); a path or s3://B/K.
+    #[arg(value_name = "PATH|s3://B/K")]
+    pub csv: String,
+    /// Group by user, bot or model (repeatable, or comma-separated).
+    #[arg(long = "by", value_name = "user|bot|model", value_delimiter = ',', default_value = "user")]
+    pub by: Vec<By>,
+    /// The most expensive groups to list.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Only groups whose name contains this (case-insensitive).
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub search: String,
+    /// Only rows on or after this day (YYYY-MM-DD).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
+    pub from: Option<Day>,
+    /// Only rows on or before this day.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
+    pub to: Option<Day>,
+    /// Only these users (pk; repeatable).
+    #[arg(long = "user", value_name = "PK")]
+    pub users: Vec<String>,
+    /// Only these bots (repeatable; "" for conversations without a bot).
+    #[arg(long = "bot", value_name = "BOT_ID")]
+    pub bots: Vec<String>,
+    /// Only these models (repeatable).
+    #[arg(long = "model", value_name = "MODEL")]
+    pub models: Vec<String>,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,

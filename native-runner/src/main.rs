@@ -11,6 +11,7 @@ mod cleanup;
 mod cli;
 mod clock;
 mod config;
+mod costs;
 mod cron;
 mod ddb;
 mod demo;
@@ -169,6 +170,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Schedule(s) => schedule::run(&s).await?,
         Command::Demo(d) => demo::run(&d.dir, d.items as usize, d.json).await.context("demo")?,
         Command::Whatif(w) => whatif::run(w).await?,
+        Command::Report(r) => costs::run(r).await?,
     }
     Ok(())
 }

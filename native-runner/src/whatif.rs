@@ -18,8 +18,7 @@ use crate::cli::WhatIfArgs;
 use crate::location::{read_optional, Place};
 use tally_core::item::DEFAULT_MAX_RECORD;
 
-/// The explorer's price catalog, built in.
-/// The price catalog, built in.
+/// The price catalog, built in (the explorer's too).
 pub const CATALOG: &str = include_str!("../../web/prices.json");
 
 /// One scenario of the comparison.
@@ -78,7 +77,8 @@ fn find<'c>(catalog: &'c Catalog, wanted: &str) -> Result<&'c Model> {
     }
 }
 
-async fn read_csv(place: &Place, endpoint_url: Option<String>) -> Result<Vec<u8>> {
+/// A whole CSV, local or on S3.
+pub async fn read_csv(place: &Place, endpoint_url: Option<String>) -> Result<Vec<u8>> {
     match place {
         Place::Local(p) => {
             read_optional(p, DEFAULT_MAX_RECORD)?.with_context(|| format!("{} does not exist", p.display()))
@@ -132,8 +132,12 @@ pub async fn run(args: WhatIfArgs) -> Result<()> {
     let place = Place::parse(csv_arg);
     let bytes = read_csv(&place, args.endpoint_url.clone()).await?;
     let table = Table::from_csv(bytes).with_context(|| format!("cannot read {place}"))?;
-    let filter =
-        Filter { from: args.from, to: args.to, sources: (!args.sources.is_empty()).then(|| args.sources.clone()) };
+    let filter = Filter {
+        from: args.from,
+        to: args.to,
+        sources: (!args.sources.is_empty()).then(|| args.sources.clone()),
+        ..Filter::default()
+    };
     let views = table.views(&filter, args.top);
     let mut results = Vec::new();
     for (name, model, prices) in scenarios {

@@ -6,6 +6,7 @@
 //! boundary. Errors become `Error`s with the core's message, once, here.
 
 use serde::Deserialize;
+use tally_core::breakdown::By;
 use tally_core::dates::Day;
 use tally_core::pricing::{parse_price, Prices};
 use tally_core::whatif::{Filter, Scenario, Table, BATCH_MULTIPLIER};
@@ -14,11 +15,11 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
 /** Which rows a view looks at. Days are "YYYY-MM-DD"; empty or absent means unbounded. */
-export interface FilterSpec { from?: string; to?: string; sources?: string[] | null; }
+export interface FilterSpec { from?: string; to?: string; sources?: string[] | null; users?: string[] | null; bots?: string[] | null; models?: string[] | null; }
 /** Prices per 1,000 tokens as decimal strings; batch multiplies both by batch_multiplier (default "0.5"). */
 export interface ScenarioSpec { input_per_1k: string; output_per_1k: string; batch?: boolean; batch_multiplier?: string; }
 /** Explorer.info() */
-export interface TableInfo { rows: number; placeholder_rows: number; unreadable: { line: number; error: string }[]; sources: string[]; first_day: string; last_day: string; }
+export interface TableInfo { rows: number; placeholder_rows: number; unreadable: { line: number; error: string }[]; sources: string[]; first_day: string; last_day: string; detail: boolean; users: number; bots: string[]; models: string[]; }
 "#;
 
 #[derive(Deserialize, Default)]
@@ -29,6 +30,12 @@ struct FilterSpec {
     to: Option<String>,
     #[serde(default)]
     sources: Option<Vec<String>>,
+    #[serde(default)]
+    users: Option<Vec<String>>,
+    #[serde(default)]
+    bots: Option<Vec<String>>,
+    #[serde(default)]
+    models: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -54,7 +61,14 @@ fn filter(json: &str) -> Result<Filter, JsError> {
     } else {
         serde_json::from_str(json).map_err(|e| JsError::new(&format!("filter: {e}")))?
     };
-    Ok(Filter { from: day(spec.from, "from")?, to: day(spec.to, "to")?, sources: spec.sources })
+    Ok(Filter {
+        from: day(spec.from, "from")?,
+        to: day(spec.to, "to")?,
+        sources: spec.sources,
+        users: spec.users,
+        bots: spec.bots,
+        models: spec.models,
+    })
 }
 
 fn scenario(json: &str) -> Result<Scenario, JsError> {
@@ -107,6 +121,10 @@ impl Explorer {
             "sources": self.table.sources(),
             "first_day": span.map(|s| s.0.to_string()).unwrap_or_default(),
             "last_day": span.map(|s| s.1.to_string()).unwrap_or_default(),
+            "detail": self.table.has_detail(),
+            "users": self.table.names(By::User).len(),
+            "bots": self.table.names(By::Bot),
+            "models": self.table.names(By::Model),
         }))
     }
 
@@ -118,6 +136,21 @@ impl Explorer {
     /// JSON `WhatIf` for a JSON `FilterSpec` and `ScenarioSpec`.
     pub fn whatif(&self, filter_json: &str, scenario_json: &str) -> Result<String, JsError> {
         let result = self.table.whatif(&filter(filter_json)?, &scenario(scenario_json)?);
+        Ok(json(&result.map_err(|e| JsError::new(&e.to_string()))?))
+    }
+
+    /// JSON `Breakdown`: the filtered rows by `by` (`user`, `bot`, `model`),
+    /// the `top` most expensive groups whose key contains `search`.
+    pub fn breakdown(&self, filter_json: &str, by: &str, top: usize, search: &str) -> Result<String, JsError> {
+        let by: By = by.parse().map_err(|e: String| JsError::new(&e))?;
+        let result = self.table.breakdown(&filter(filter_json)?, by, top, search);
+        Ok(json(&result.map_err(|e| JsError::new(&e.to_string()))?))
+    }
+
+    /// JSON `Accuracy`: the recorded price against the billed estimate, with
+    /// the `top` conversations that differ most (a detail CSV only).
+    pub fn accuracy(&self, filter_json: &str, top: usize) -> Result<String, JsError> {
+        let result = self.table.accuracy(&filter(filter_json)?, top);
         Ok(json(&result.map_err(|e| JsError::new(&e.to_string()))?))
     }
 

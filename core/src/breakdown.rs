@@ -1,0 +1,499 @@
+//! Who and what costs money, in the explorer's table: cost by user (`pk`,
+//! in every CSV), by bot and by model (the detail columns of
+//! [`crate::detail`]), and the recorded price held against the estimate.
+//!
+//! The money a group is ranked by is the best estimate the file has:
+//! `billed_price` in a detail CSV, `total_price` (the Lambdas' rules)
+//! otherwise.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::csv::{parse_money, parse_tokens, text_of, BadRow, Fields, RecordError};
+use crate::detail::DETAIL_COLUMNS;
+use crate::pricing::{fixed2, micros_text};
+use crate::whatif::{Filter, Table};
+
+/// A `recorded_price` that is empty.
+pub(crate) const NO_PRICE: i64 = i64::MIN;
+
+/// Strings of one column, each kept once; rows hold their index.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Interned {
+    pub(crate) names: Vec<String>,
+    index: HashMap<Vec<u8>, u32>,
+}
+
+impl Interned {
+    fn id(&mut self, bytes: &[u8]) -> u32 {
+        if let Some(&k) = self.index.get(bytes) {
+            return k;
+        }
+        let k = self.names.len() as u32;
+        self.names.push(text_of(bytes));
+        self.index.insert(bytes.to_vec(), k);
+        k
+    }
+
+    /// The rows' ids allowed by a list of names (`None`: all).
+    pub(crate) fn allowed(&self, keep: &Option<Vec<String>>) -> Option<Vec<bool>> {
+        keep.as_ref().map(|keep| self.names.iter().map(|n| keep.iter().any(|k| k == n)).collect())
+    }
+}
+
+/// The columns of a detail CSV, by row.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DetailColumns {
+    index: [usize; 6],
+    pub(crate) bot: Vec<u32>,
+    pub(crate) bots: Interned,
+    pub(crate) model: Vec<u32>,
+    pub(crate) models: Interned,
+    pub(crate) recorded: Vec<i64>,
+    pub(crate) billed_input: Vec<u64>,
+    pub(crate) billed_output: Vec<u64>,
+    pub(crate) billed: Vec<i64>,
+}
+
+/// The keys every row has (its user) and, in a detail CSV, the rest.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Keys {
+    pub(crate) user: Vec<u32>,
+    pub(crate) users: Interned,
+    pub(crate) detail: Option<DetailColumns>,
+}
+
+/// The detail columns the explorer reads (of [`DETAIL_COLUMNS`]).
+const READ: [&str; 6] =
+    ["bot_id", "model", "recorded_price", "billed_input_token", "billed_output_token", "billed_price"];
+
+impl Keys {
+    /// Finds the detail columns in the header: all of them, or none.
+    pub(crate) fn from_header(header: &Fields<'_>) -> Keys {
+        let names: Vec<&[u8]> = (0..header.len()).map(|k| header.get(k)).collect();
+        let mut index = [0usize; 6];
+        let found = READ.iter().zip(index.iter_mut()).all(|(want, slot)| {
+            debug_assert!(DETAIL_COLUMNS.contains(want));
+            names.iter().position(|n| *n == want.as_bytes()).map(|k| *slot = k).is_some()
+        });
+        Keys { detail: found.then(|| DetailColumns { index, ..DetailColumns::default() }), ..Keys::default() }
+    }
+
+    /// Reads a row's keys; an unreadable detail cell makes the row unreadable.
+    pub(crate) fn push(&mut self, pk: &[u8], cells: &Fields<'_>, line: u64) -> Result<(), BadRow> {
+        if let Some(d) = &mut self.detail {
+            let cell = |k: usize| cells.get(d.index[k]);
+            let bad = |e: RecordError| BadRow::new(line, e);
+            let recorded = match cell(2) {
+                b"" => NO_PRICE,
+                text => parse_money(text).map_err(bad)?,
+            };
+            let (billed_input, billed_output) =
+                (parse_tokens(cell(3)).map_err(bad)?, parse_tokens(cell(4)).map_err(bad)?);
+            let billed = parse_money(cell(5)).map_err(bad)?;
+            let (bot, model) = (cell(0), cell(1));
+            for (bytes, column) in [(bot, "bot_id"), (model, "model")] {
+                if std::str::from_utf8(bytes).is_err() {
+                    return Err(bad(RecordError::NotUtf8(column)));
+                }
+            }
+            d.bot.push(d.bots.id(bot));
+            d.model.push(d.models.id(model));
+            d.recorded.push(recorded);
+            d.billed_input.push(billed_input);
+            d.billed_output.push(billed_output);
+            d.billed.push(billed);
+        }
+        self.user.push(self.users.id(pk));
+        Ok(())
+    }
+}
+
+/// What a breakdown groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum By {
+    /// `pk`: the bedrock-chat user.
+    User,
+    /// `bot_id` (a detail CSV).
+    Bot,
+    /// `model` (a detail CSV).
+    Model,
+}
+
+impl std::str::FromStr for By {
+    type Err = String;
+    fn from_str(s: &str) -> Result<By, String> {
+        match s {
+            "user" => Ok(By::User),
+            "bot" => Ok(By::Bot),
+            "model" => Ok(By::Model),
+            other => Err(format!("group by user, bot or model, not {other:?}")),
+        }
+    }
+}
+
+/// One group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Group {
+    /// The user, bot or model (empty: no bot).
+    pub key: String,
+    /// Its rows.
+    pub conversations: u64,
+    /// Tokens of the best estimate (billed, else the Lambdas').
+    pub input_tokens: u128,
+    /// Likewise.
+    pub output_tokens: u128,
+    /// The best estimate's money.
+    pub cost: String,
+    /// The Lambdas' `total_price`.
+    pub seed_cost: String,
+    /// Sum of `recorded_price` (empty without detail columns).
+    pub recorded: String,
+    /// `cost` as a share of the filtered total, in % with 2 decimals.
+    pub share_pct: String,
+}
+
+/// The groups of a breakdown, most expensive first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Breakdown {
+    /// What it groups by.
+    pub by: By,
+    /// Which money ranks the groups: `billed` or `estimated` (the Lambdas').
+    pub money: &'static str,
+    /// The groups matching the search, at most `top`.
+    pub groups: Vec<Group>,
+    /// Groups with rows under the filter.
+    pub total_groups: u64,
+    /// Of those, the ones the search matched.
+    pub matched_groups: u64,
+    /// The filtered total of the ranking money.
+    pub total_cost: String,
+}
+
+/// Why a view cannot be computed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BreakdownError {
+    /// By bot or model, or recorded against estimated, of a seed CSV.
+    #[error("this file has no detail columns (bot_id, model, recorded_price, billed_*): write it with --detail")]
+    NoDetail,
+}
+
+/// The recorded price held against the estimate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Accuracy {
+    /// Rows with a recorded price.
+    pub conversations: u64,
+    /// Rows without one (left out of the figures).
+    pub without_recorded: u64,
+    /// Sum of `recorded_price`.
+    pub recorded_total: String,
+    /// Sum of `billed_price` over the same rows.
+    pub billed_total: String,
+    /// Sum of the Lambdas' `total_price` over the same rows.
+    pub seed_total: String,
+    /// `billed - recorded`.
+    pub difference: String,
+    /// Its percentage of the recorded total (2 decimals; empty when that is 0).
+    pub difference_pct: String,
+    /// The per-conversation error `billed / recorded - 1`, in bins of 10 %
+    /// from -100 % to +100 % (the last bin takes everything above).
+    pub histogram: Vec<Bin>,
+    /// The rows whose billed price differs most from the recorded one.
+    pub most_different: Vec<Difference>,
+}
+
+/// A bin of the error histogram.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bin {
+    /// Its lower bound, in % (inclusive).
+    pub from_pct: i32,
+    /// Its upper bound, in % (exclusive; `null`: no bound).
+    pub to_pct: Option<i32>,
+    /// Conversations in it (with a recorded price above 0).
+    pub conversations: u64,
+}
+
+/// One conversation of [`Accuracy::most_different`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Difference {
+    /// `pk`.
+    pub pk: String,
+    /// `sk`.
+    pub sk: String,
+    /// `recorded_price`.
+    pub recorded: String,
+    /// `billed_price`.
+    pub billed: String,
+    /// `billed - recorded`.
+    pub difference: String,
+}
+
+impl Table {
+    /// Whether the file has the detail columns.
+    pub fn has_detail(&self) -> bool {
+        self.keys.detail.is_some()
+    }
+
+    /// The names of a column: users, bots or models, in first-seen order.
+    pub fn names(&self, by: By) -> &[String] {
+        match (by, &self.keys.detail) {
+            (By::User, _) => &self.keys.users.names,
+            (By::Bot, Some(d)) => &d.bots.names,
+            (By::Model, Some(d)) => &d.models.names,
+            _ => &[],
+        }
+    }
+
+    /// The filtered rows grouped `by`, ranked by cost (ties: the first
+    /// seen), keeping those whose key contains `search` (case-insensitive),
+    /// at most `top` of them.
+    pub fn breakdown(&self, filter: &Filter, by: By, top: usize, search: &str) -> Result<Breakdown, BreakdownError> {
+        let detail = self.keys.detail.as_ref();
+        let (ids, count): (&[u32], usize) = match (by, detail) {
+            (By::User, _) => (&self.keys.user, self.keys.users.names.len()),
+            (By::Bot, Some(d)) => (&d.bot, d.bots.names.len()),
+            (By::Model, Some(d)) => (&d.model, d.models.names.len()),
+            _ => return Err(BreakdownError::NoDetail),
+        };
+        #[derive(Clone, Copy, Default)]
+        struct Acc {
+            rows: u64,
+            input: u128,
+            output: u128,
+            cost: i128,
+            seed: i128,
+            recorded: i128,
+        }
+        let mut acc = vec![Acc::default(); count];
+        let mut total = 0i128;
+        let keep = self.selector(filter);
+        for i in 0..self.len() {
+            if !keep(i) {
+                continue;
+            }
+            let a = &mut acc[ids[i] as usize];
+            a.rows += 1;
+            a.seed += i128::from(self.total[i]);
+            let cost = match detail {
+                Some(d) => {
+                    a.input += u128::from(d.billed_input[i]);
+                    a.output += u128::from(d.billed_output[i]);
+                    if d.recorded[i] != NO_PRICE {
+                        a.recorded += i128::from(d.recorded[i]);
+                    }
+                    i128::from(d.billed[i])
+                }
+                None => {
+                    a.input += u128::from(self.input[i]);
+                    a.output += u128::from(self.output[i]);
+                    i128::from(self.total[i])
+                }
+            };
+            a.cost += cost;
+            total += cost;
+        }
+        let names = self.names(by);
+        let needle = search.to_lowercase();
+        let mut groups: Vec<(usize, Acc)> = acc.into_iter().enumerate().filter(|(_, a)| a.rows > 0).collect();
+        let total_groups = groups.len() as u64;
+        if !needle.is_empty() {
+            groups.retain(|(k, _)| names[*k].to_lowercase().contains(&needle));
+        }
+        let matched_groups = groups.len() as u64;
+        // Most expensive first; equal costs keep first-seen order (a stable sort).
+        groups.sort_by(|a, b| b.1.cost.cmp(&a.1.cost));
+        groups.truncate(top);
+        let groups = groups
+            .into_iter()
+            .map(|(k, a)| Group {
+                key: names[k].clone(),
+                conversations: a.rows,
+                input_tokens: a.input,
+                output_tokens: a.output,
+                cost: micros_text(a.cost),
+                seed_cost: micros_text(a.seed),
+                recorded: if detail.is_some() { micros_text(a.recorded) } else { String::new() },
+                share_pct: if total == 0 { String::new() } else { fixed2(a.cost * 100, total) },
+            })
+            .collect();
+        Ok(Breakdown {
+            by,
+            money: if detail.is_some() { "billed" } else { "estimated" },
+            groups,
+            total_groups,
+            matched_groups,
+            total_cost: micros_text(total),
+        })
+    }
+
+    /// The filtered rows' recorded price against their billed estimate,
+    /// with the `top` conversations that differ most (by |difference|;
+    /// ties: file order).
+    pub fn accuracy(&self, filter: &Filter, top: usize) -> Result<Accuracy, BreakdownError> {
+        let d = self.keys.detail.as_ref().ok_or(BreakdownError::NoDetail)?;
+        let keep = self.selector(filter);
+        let (mut recorded, mut billed, mut seed) = (0i128, 0i128, 0i128);
+        let (mut with, mut without) = (0u64, 0u64);
+        let mut bins = [0u64; 21];
+        let mut worst: Vec<(i128, usize)> = Vec::with_capacity(top + 1);
+        for i in 0..self.len() {
+            if !keep(i) {
+                continue;
+            }
+            let r = d.recorded[i];
+            if r == NO_PRICE {
+                without += 1;
+                continue;
+            }
+            with += 1;
+            let (r, b) = (i128::from(r), i128::from(d.billed[i]));
+            recorded += r;
+            billed += b;
+            seed += i128::from(self.total[i]);
+            if r > 0 {
+                // Bin k holds errors in [-100 + 10k, -90 + 10k) %; bin 20 all from +100 %.
+                let tenths = (b - r) * 10 / r; // toward zero
+                let floor = if (b - r) * 10 < tenths * r { tenths - 1 } else { tenths };
+                bins[(floor + 10).clamp(0, 20) as usize] += 1;
+            }
+            if top > 0 {
+                let diff = (b - r).abs();
+                if worst.len() < top || diff > worst[worst.len() - 1].0 {
+                    let at = worst.partition_point(|&(w, wi)| w > diff || w == diff && wi < i);
+                    worst.insert(at, (diff, i));
+                    worst.truncate(top);
+                }
+            }
+        }
+        let histogram = (0..21)
+            .map(|k| Bin {
+                from_pct: -100 + 10 * k as i32,
+                to_pct: (k < 20).then(|| -90 + 10 * k as i32),
+                conversations: bins[k],
+            })
+            .collect();
+        let most_different = worst
+            .into_iter()
+            .filter_map(|(_, i)| {
+                let row = self.top_row(i)?;
+                let (r, b) = (d.recorded[i], d.billed[i]);
+                Some(Difference {
+                    pk: row.pk,
+                    sk: row.sk,
+                    recorded: micros_text(i128::from(r)),
+                    billed: micros_text(i128::from(b)),
+                    difference: micros_text(i128::from(b) - i128::from(r)),
+                })
+            })
+            .collect();
+        Ok(Accuracy {
+            conversations: with,
+            without_recorded: without,
+            recorded_total: micros_text(recorded),
+            billed_total: micros_text(billed),
+            seed_total: micros_text(seed),
+            difference: micros_text(billed - recorded),
+            difference_pct: if recorded == 0 { String::new() } else { fixed2((billed - recorded) * 100, recorded) },
+            histogram,
+            most_different,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dates::Day;
+
+    const HEAD: &str = "create_date,input_token,output_token,precio_token_input,precio_token_output,total_price,pk,sk,source,\
+                        bot_id,model,models,turns,last_date,recorded_price,billed_input_token,billed_output_token,billed_price\n";
+
+    fn detail() -> Table {
+        let rows = [
+            "2026-01-01 10:00:00,10,10,0.000030,0.000150,0.000180,ana,ana#CONV#1,new_table,,haiku,haiku,1,,0.010000,1000,100,0.011000",
+            "2026-01-02 10:00:00,10,10,0.000030,0.000150,0.000180,ana,ana#CONV#2,new_table,b1,sonnet,sonnet,2,,0.020000,2000,200,0.015000",
+            "2026-01-03 10:00:00,10,10,0.000030,0.000150,0.000180,bo,bo#CONV#3,new_table,b1,sonnet,haiku;sonnet,3,,,3000,300,0.030000",
+            "2026-01-04 10:00:00,10,10,0.000030,0.000150,0.000180,cy,cy#CONV#4,new_table,b2,haiku,haiku,1,,0.001000,10,10,0.004000",
+        ];
+        Table::from_csv(format!("{HEAD}{}\n", rows.join("\n")).into_bytes()).expect("table")
+    }
+
+    #[test]
+    fn groups_add_up_rank_by_billed_and_follow_the_filters() {
+        let t = detail();
+        assert!(t.has_detail());
+        let by_user = t.breakdown(&Filter::default(), By::User, 10, "").expect("users");
+        assert_eq!(by_user.money, "billed");
+        assert_eq!(by_user.total_cost, "0.060000");
+        let keys: Vec<(&str, &str, &str)> =
+            by_user.groups.iter().map(|g| (g.key.as_str(), g.cost.as_str(), g.share_pct.as_str())).collect();
+        // ana 0.011 + 0.015 = 0.026 (43.33 %), bo 0.030 (50.00 %), cy 0.004 (6.67 %).
+        assert_eq!(keys, [("bo", "0.030000", "50.00"), ("ana", "0.026000", "43.33"), ("cy", "0.004000", "6.67")]);
+        assert_eq!(by_user.groups[1].recorded, "0.030000");
+        assert_eq!(by_user.groups[1].input_tokens, 3000);
+        let by_model = t.breakdown(&Filter::default(), By::Model, 10, "").expect("models");
+        assert_eq!(
+            by_model.groups.iter().map(|g| (g.key.as_str(), g.conversations)).collect::<Vec<_>>(),
+            [("sonnet", 2), ("haiku", 2)]
+        );
+        let by_bot = t.breakdown(&Filter::default(), By::Bot, 1, "").expect("bots");
+        assert_eq!((by_bot.groups[0].key.as_str(), by_bot.total_groups), ("b1", 3));
+        // Search, case-insensitive; filters by day, user, bot and model.
+        let found = t.breakdown(&Filter::default(), By::User, 10, "A").expect("search");
+        assert_eq!((found.matched_groups, found.groups[0].key.as_str()), (1, "ana"));
+        let day = Filter { from: Day::parse("2026-01-02"), to: Day::parse("2026-01-03"), ..Filter::default() };
+        assert_eq!(t.breakdown(&day, By::User, 10, "").expect("days").total_cost, "0.045000");
+        let sonnet = Filter { models: Some(vec!["sonnet".into()]), ..Filter::default() };
+        assert_eq!(t.breakdown(&sonnet, By::User, 10, "").expect("model").total_cost, "0.045000");
+        let no_bot = Filter { bots: Some(vec![String::new()]), users: Some(vec!["ana".into()]), ..Filter::default() };
+        assert_eq!(t.breakdown(&no_bot, By::Model, 10, "").expect("bot").total_cost, "0.011000");
+    }
+
+    #[test]
+    fn recorded_against_billed() {
+        let a = detail().accuracy(&Filter::default(), 2).expect("accuracy");
+        // Row 3 has no recorded price: left out.
+        assert_eq!((a.conversations, a.without_recorded), (3, 1));
+        assert_eq!((a.recorded_total.as_str(), a.billed_total.as_str()), ("0.031000", "0.030000"));
+        assert_eq!((a.difference.as_str(), a.difference_pct.as_str()), ("-0.001000", "-3.23"));
+        // Errors: +10 % (bin [10, 20)), -25 % (bin [-30, -20)), +300 % (the last bin).
+        let bin = |from: i32| a.histogram.iter().find(|b| b.from_pct == from).expect("bin").conversations;
+        assert_eq!((bin(10), bin(-30), bin(100)), (1, 1, 1));
+        assert_eq!(a.histogram.iter().map(|b| b.conversations).sum::<u64>(), 3);
+        assert_eq!(a.histogram.last().expect("last").to_pct, None);
+        assert_eq!(a.most_different.iter().map(|d| d.sk.as_str()).collect::<Vec<_>>(), ["ana#CONV#2", "cy#CONV#4"]);
+        assert_eq!(a.most_different[0].difference, "-0.005000");
+    }
+
+    #[test]
+    fn a_seed_csv_groups_by_user_only() {
+        let seed =
+            "create_date,input_token,output_token,precio_token_input,precio_token_output,total_price,pk,sk,source\n\
+                    2026-01-01 10:00:00,10,10,0.000030,0.000150,0.000180,ana,ana#CONV#1,new_table\n\
+                    2026-01-01 11:00:00,10,10,0.000030,0.000150,0.000180,ana,ana#CONV#2,new_table\n";
+        let t = Table::from_csv(seed.as_bytes().to_vec()).expect("seed");
+        assert!(!t.has_detail());
+        let users = t.breakdown(&Filter::default(), By::User, 10, "").expect("users");
+        assert_eq!(
+            (users.money, users.groups[0].cost.as_str(), users.groups[0].recorded.as_str()),
+            ("estimated", "0.000360", "")
+        );
+        assert_eq!(t.breakdown(&Filter::default(), By::Model, 10, ""), Err(BreakdownError::NoDetail));
+        assert!(t.accuracy(&Filter::default(), 5).is_err());
+        // A filter on a bot finds nothing in a file without bots.
+        let bots = Filter { bots: Some(vec!["b1".into()]), ..Filter::default() };
+        assert_eq!(t.views(&bots, 1).headline.records, 0);
+    }
+
+    #[test]
+    fn a_bad_detail_cell_makes_the_row_unreadable() {
+        let t = Table::from_csv(
+            format!("{HEAD}2026-01-01 10:00:00,1,1,0,0,0,a,a#CONV#1,n,,m,m,1,,0.1,x,1,0.1\n").into_bytes(),
+        )
+        .expect("table");
+        assert_eq!((t.len(), t.unreadable().len()), (0, 1));
+        assert!(t.unreadable()[0].to_string().contains("not a number"), "{}", t.unreadable()[0]);
+    }
+}
