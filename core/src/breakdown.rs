@@ -303,7 +303,7 @@ impl Table {
         }
         let matched_groups = groups.len() as u64;
         // Most expensive first; equal costs keep first-seen order (a stable sort).
-        groups.sort_by(|a, b| b.1.cost.cmp(&a.1.cost));
+        groups.sort_by_key(|g| std::cmp::Reverse(g.1.cost));
         groups.truncate(top);
         let groups = groups
             .into_iter()
