@@ -7,6 +7,7 @@
 
 use std::time::Instant;
 
+use tally_core::breakdown::By;
 use tally_core::pricing::{parse_price, Prices};
 use tally_core::whatif::{Filter, Scenario, Table};
 
@@ -22,6 +23,7 @@ fn main() {
     .unwrap();
     let mb = bytes.len() as f64 / 1e6;
     let mut best = [f64::MAX; 4];
+    let mut users = [f64::MAX; 2];
     for _ in 0..3 {
         let data = bytes.clone();
         let t = Instant::now();
@@ -41,6 +43,15 @@ fn main() {
         let w = table.whatif(&Filter::default(), &scenario).expect("priced");
         let whatif = t.elapsed().as_secs_f64();
         best = [best[0].min(load), best[1].min(view_secs), best[2].min(whatif), best[3].min(load + view_secs + whatif)];
+        // Cost by user: the first call interns the users, the next ones reuse them.
+        let t = Instant::now();
+        let first = table.breakdown(&Filter::default(), By::User, 10, "").expect("users");
+        let first_secs = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let again = table.breakdown(&Filter::default(), By::User, 10, "").expect("users");
+        users = [users[0].min(first_secs), users[1].min(t.elapsed().as_secs_f64())];
+        assert_eq!(serde_json::json!(first.total_cost), stats["total_cost"].clone(), "by-user total");
+        assert_eq!(first, again);
         // The generator's totals (its .stats.json beside the file) are the answer.
         let want = |key: &str| stats[key].clone();
         assert_eq!(serde_json::json!(table.len()), want("rows"), "rows");
@@ -64,4 +75,7 @@ fn main() {
     println!("figure: load_ms={:.0}", best[0] * 1e3);
     println!("figure: views_ms={:.0}", best[1] * 1e3);
     println!("figure: whatif_ms={:.1}", best[2] * 1e3);
+    println!("cost by user: first {:.0} ms (interning the users), then {:.0} ms", users[0] * 1e3, users[1] * 1e3);
+    println!("figure: by_user_first_ms={:.0}", users[0] * 1e3);
+    println!("figure: by_user_ms={:.0}", users[1] * 1e3);
 }

@@ -69,6 +69,16 @@ pub enum WhatIfError {
     BatchTooLarge,
 }
 
+/// Where `cell` is inside `data`, if it is a slice of it (an unquoted cell)
+/// and the file is below 4 GiB; `(u32::MAX, 0)` otherwise.
+fn span_in(data: &[u8], cell: &[u8]) -> (u32, u32) {
+    let start = (cell.as_ptr() as usize).wrapping_sub(data.as_ptr() as usize);
+    match (u32::try_from(start), u32::try_from(cell.len())) {
+        (Ok(s), Ok(n)) if start + cell.len() <= data.len() && s != u32::MAX => (s, n),
+        _ => (u32::MAX, 0),
+    }
+}
+
 /// Days in the month of a run-rate projection.
 pub const PROJECTION_DAYS: i128 = 30;
 
@@ -78,6 +88,8 @@ pub struct Table {
     data: Vec<u8>,
     columns: Option<Columns>,
     offset: Vec<usize>,
+    /// Where each row's `pk` is in `data` (`u32::MAX`: a quoted cell, read again when needed).
+    pk_at: Vec<(u32, u32)>,
     secs: Vec<i64>,
     day: Vec<i32>,
     hour: Vec<u8>,
@@ -377,6 +389,7 @@ impl Table {
             data: Vec::new(),
             columns: None,
             offset: Vec::new(),
+            pk_at: Vec::new(),
             secs: Vec::new(),
             day: Vec::new(),
             hour: Vec::new(),
@@ -392,6 +405,7 @@ impl Table {
         };
         let rows = data.len() / 150 + 16;
         t.offset.reserve(rows);
+        t.pk_at.reserve(rows);
         t.secs.reserve(rows);
         t.day.reserve(rows);
         t.hour.reserve(rows);
@@ -408,7 +422,7 @@ impl Table {
         }
         t.keys = for_each_record_cells(&data, Keys::from_header, |keys, offset, record, cells, line| match record {
             Record::Row(row) => {
-                if let Err(bad) = keys.push(row.pk, cells, line) {
+                if let Err(bad) = keys.push(cells, line) {
                     t.unreadable.push(bad);
                     return;
                 }
@@ -435,6 +449,7 @@ impl Table {
                 last_source = src;
                 let secs = row.create_date.unwrap_or(NO_DATE);
                 t.offset.push(offset);
+                t.pk_at.push(span_in(&data, row.pk));
                 t.secs.push(secs);
                 if secs == NO_DATE {
                     t.day.push(i32::MIN);
@@ -503,13 +518,14 @@ impl Table {
                 allowed[k] = keep.iter().any(|x| x == s);
             }
         }
-        let users = self.keys.users.allowed(&f.users);
+        let users = f.users.as_ref().map(|_| self.users());
+        let users_allowed = users.and_then(|u| u.users.allowed(&f.users));
         let detail = self.keys.detail.as_ref();
         // A file without detail columns has no bot or model to keep.
         let none = |keep: &Option<Vec<String>>| keep.as_ref().map(|_| Vec::new());
         let bots = detail.map_or_else(|| none(&f.bots), |d| d.bots.allowed(&f.bots));
         let models = detail.map_or_else(|| none(&f.models), |d| d.models.allowed(&f.models));
-        let by_key = users.is_some() || bots.is_some() || models.is_some();
+        let by_key = users_allowed.is_some() || bots.is_some() || models.is_some();
         let admits = |allowed: &Option<Vec<bool>>, ids: Option<&Vec<u32>>, i: usize| match (allowed, ids) {
             (None, _) => true,
             (Some(a), Some(ids)) => a[ids[i] as usize],
@@ -520,7 +536,7 @@ impl Table {
             allowed[self.source[i] as usize]
                 && (if d == i32::MIN { !dated_only } else { d >= lo && d <= hi })
                 && (!by_key
-                    || admits(&users, Some(&self.keys.user), i)
+                    || admits(&users_allowed, users.map(|u| &u.user), i)
                         && admits(&bots, detail.map(|d| &d.bot), i)
                         && admits(&models, detail.map(|d| &d.model), i))
         }
@@ -647,6 +663,22 @@ impl Table {
     }
 
     /// Re-reads row `i` from the CSV for display.
+    /// Calls `f` with row `i`'s `pk`: where it is in the CSV, or re-read
+    /// (a quoted cell; `None` cannot happen: every row was read once).
+    pub(crate) fn pk_of<T>(&self, i: usize, f: impl FnOnce(&[u8]) -> T) -> Option<T> {
+        let (start, len) = self.pk_at[i];
+        if start != u32::MAX {
+            return self.data.get(start as usize..start as usize + len as usize).map(f);
+        }
+        let columns = self.columns?;
+        let mut records = Records::new(self.data.get(self.offset[i]..)?);
+        let (_, _, fields) = records.next_record()?;
+        match columns.record(&fields, 0) {
+            Record::Row(row) => Some(f(row.pk)),
+            _ => None,
+        }
+    }
+
     pub(crate) fn top_row(&self, i: usize) -> Option<TopRow> {
         let columns = self.columns?;
         let mut records = Records::new(self.data.get(self.offset[i]..)?);

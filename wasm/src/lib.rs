@@ -122,7 +122,7 @@ impl Explorer {
             "first_day": span.map(|s| s.0.to_string()).unwrap_or_default(),
             "last_day": span.map(|s| s.1.to_string()).unwrap_or_default(),
             "detail": self.table.has_detail(),
-            "users": self.table.names(By::User).len(),
+            "users": self.table.count(By::User),
             "bots": self.table.names(By::Bot),
             "models": self.table.names(By::Model),
         }))
