@@ -464,6 +464,42 @@ fn detail_rows_beside_the_seed_csv() {
     assert_eq!(report["accuracy"]["recorded_total"], stats["recorded_total"]);
     assert_eq!(report["breakdowns"][1]["by"], "user");
 
+    // `tally whatif --map`: the mapped model's billed tokens at the new
+    // prices, every other conversation at its billed price.
+    let out = tally_ok(&[
+        "whatif",
+        detail.to_str().unwrap(),
+        "--map",
+        "claude-v4-sonnet=0.001/0.005",
+        "--by",
+        "model",
+        "--json",
+    ]);
+    let out: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let scenario = &out["scenarios"][0];
+    let round =
+        |d: rust_decimal::Decimal| d.round_dp_with_strategy(6, rust_decimal::RoundingStrategy::MidpointNearestEven);
+    let mut want = rust_decimal::Decimal::ZERO;
+    for row in &rows[1..] {
+        let billed: rust_decimal::Decimal = row[17].parse().unwrap();
+        want += if row[10] == "claude-v4-sonnet" {
+            let (i, o): (rust_decimal::Decimal, rust_decimal::Decimal) =
+                (row[15].parse().unwrap(), row[16].parse().unwrap());
+            round(i * rust_decimal::Decimal::new(1, 3) / rust_decimal::Decimal::ONE_THOUSAND)
+                + round(o * rust_decimal::Decimal::new(5, 3) / rust_decimal::Decimal::ONE_THOUSAND)
+        } else {
+            billed
+        };
+    }
+    assert_eq!(scenario["basis"], "billed");
+    assert_eq!(scenario["actual_cost"], stats["billed_total"]);
+    assert_eq!(scenario["whatif_cost"].as_str().unwrap(), format!("{want:.6}"));
+    let sonnet = scenario["by"].as_array().unwrap().iter().find(|g| g["key"] == "claude-v4-sonnet").unwrap();
+    assert_ne!(sonnet["difference"], "0.000000");
+    let others: Vec<&serde_json::Value> =
+        scenario["by"].as_array().unwrap().iter().filter(|g| g["key"] != "claude-v4-sonnet").collect();
+    assert!(others.iter().all(|g| g["difference"] == "0.000000"), "{others:?}");
+
     // bedrock-chat's own table as the book: every model known.
     let book = fixture("../pricing/bedrock_chat_models.json");
     let (code, stdout, stderr) = run(&[

@@ -37,7 +37,7 @@ fn main() {
                 input_per_1k: parse_price("0.0008").unwrap(),
                 output_per_1k: parse_price("0.004").unwrap(),
             },
-            batch: None,
+            ..Scenario::default()
         };
         let t = Instant::now();
         let w = table.whatif(&Filter::default(), &scenario).expect("priced");
@@ -59,8 +59,7 @@ fn main() {
         assert_eq!(serde_json::json!(views.headline.output_tokens), want("total_output_tokens"), "output tokens");
         assert_eq!(serde_json::json!(views.headline.total_cost), want("total_cost"), "total cost");
         assert_eq!(serde_json::json!(w.actual_cost), want("total_cost"), "what-if's actual cost");
-        let seed =
-            table.whatif(&Filter::default(), &Scenario { prices: Prices::default(), batch: None }).expect("priced");
+        let seed = table.whatif(&Filter::default(), &Scenario::on_demand(Prices::default())).expect("priced");
         assert_eq!(serde_json::json!(seed.whatif_cost), want("total_cost"), "what-if at the generator's prices");
     }
     println!("{path}: {mb:.0} MB");

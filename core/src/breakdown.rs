@@ -79,7 +79,7 @@ impl Interned {
     }
 
     /// The id of `bytes`, if seen.
-    fn find(&self, bytes: &[u8]) -> Option<u32> {
+    pub(crate) fn find(&self, bytes: &[u8]) -> Option<u32> {
         match self.by_hash.get(&hash(bytes)) {
             Some(&(k, start)) if self.at(start) == bytes => Some(k),
             Some(_) => self.collided.get(bytes).copied(),
@@ -276,12 +276,30 @@ pub struct Breakdown {
     pub total_cost: String,
 }
 
+/// One group under a what-if scenario.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupWhatIf {
+    /// The user, bot or model.
+    pub key: String,
+    /// Its rows.
+    pub conversations: u64,
+    /// What it cost (the what-if's basis: billed, else the Lambdas').
+    pub actual: String,
+    /// What it would cost.
+    pub whatif: String,
+    /// `whatif - actual`.
+    pub difference: String,
+}
+
 /// Why a view cannot be computed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BreakdownError {
     /// By bot or model, or recorded against estimated, of a seed CSV.
     #[error("this file has no detail columns (bot_id, model, recorded_price, billed_*): write it with --detail")]
     NoDetail,
+    /// The scenario cannot price a row.
+    #[error(transparent)]
+    WhatIf(#[from] crate::whatif::WhatIfError),
 }
 
 /// The recorded price held against the estimate.
@@ -453,6 +471,46 @@ impl Table {
         })
     }
 
+    /// The filtered rows under `scenario`, grouped `by`: the `top` groups
+    /// of the highest actual cost (ties: first seen).
+    pub fn whatif_by(
+        &self,
+        filter: &Filter,
+        scenario: &crate::whatif::Scenario,
+        by: By,
+        top: usize,
+    ) -> Result<Vec<GroupWhatIf>, BreakdownError> {
+        let (ids, names): (&[u32], &Interned) = match (by, self.keys.detail.as_ref()) {
+            (By::User, _) => (&self.users().user, &self.users().users),
+            (By::Bot, Some(d)) => (&d.bot, &d.bots),
+            (By::Model, Some(d)) => (&d.model, &d.models),
+            _ => return Err(BreakdownError::NoDetail),
+        };
+        let (costs, _) = self.repriced(filter, scenario)?;
+        let mut acc = vec![(0u64, 0i128, 0i128); names.len()];
+        for (i, cost) in costs.iter().enumerate() {
+            let Some(cost) = cost else { continue };
+            let a = &mut acc[ids[i] as usize];
+            a.0 += 1;
+            a.1 += i128::from(self.basis(i).2);
+            a.2 += i128::from(*cost);
+        }
+        let mut groups: Vec<(usize, (u64, i128, i128))> =
+            acc.into_iter().enumerate().filter(|(_, a)| a.0 > 0).collect();
+        groups.sort_by_key(|g| std::cmp::Reverse(g.1 .1));
+        groups.truncate(top);
+        Ok(groups
+            .into_iter()
+            .map(|(k, (n, actual, whatif))| GroupWhatIf {
+                key: names.name(k as u32),
+                conversations: n,
+                actual: micros_text(actual),
+                whatif: micros_text(whatif),
+                difference: micros_text(whatif - actual),
+            })
+            .collect())
+    }
+
     /// The filtered rows' recorded price against their billed estimate,
     /// with the `top` conversations that differ most (by |difference|;
     /// ties: file order).
@@ -590,6 +648,37 @@ mod tests {
         assert_eq!(a.histogram.last().expect("last").to_pct, None);
         assert_eq!(a.most_different.iter().map(|d| d.sk.as_str()).collect::<Vec<_>>(), ["ana#CONV#2", "cy#CONV#4"]);
         assert_eq!(a.most_different[0].difference, "-0.005000");
+    }
+
+    #[test]
+    fn a_detail_csv_reprices_its_billed_tokens_per_model() {
+        use crate::pricing::{parse_price, Prices};
+        use crate::whatif::Scenario;
+        let p = |i: &str, o: &str| Prices {
+            input_per_1k: parse_price(i).expect("in"),
+            output_per_1k: parse_price(o).expect("out"),
+        };
+        let scenario = Scenario {
+            prices: p("0.001", "0.002"),
+            per_model: vec![("sonnet".into(), p("0.003", "0.015")), ("absent".into(), p("9", "9"))],
+            ..Scenario::default()
+        };
+        let w = detail().whatif(&Filter::default(), &scenario).expect("whatif");
+        // haiku 1000/100 at 0.001/0.002: 0.0012; sonnet 2000/200 and 3000/300 at
+        // 0.003/0.015: 0.009 and 0.0135; haiku 10/10: 0.00003.
+        assert_eq!((w.basis, w.actual_cost.as_str(), w.whatif_cost.as_str()), ("billed", "0.060000", "0.023730"));
+        let by_model = detail().whatif_by(&Filter::default(), &scenario, By::Model, 10).expect("priced");
+        let rows: Vec<(&str, &str, &str)> =
+            by_model.iter().map(|g| (g.key.as_str(), g.actual.as_str(), g.whatif.as_str())).collect();
+        assert_eq!(rows, [("sonnet", "0.045000", "0.022500"), ("haiku", "0.015000", "0.001230")]);
+        // Only the mapped model changes: haiku keeps its billed 0.011 + 0.004.
+        let only = Scenario { keep_unmapped: true, ..scenario.clone() };
+        let w = detail().whatif(&Filter::default(), &only).expect("whatif");
+        assert_eq!((w.whatif_cost.as_str(), w.rows_at_recorded_cost), ("0.037500", 2));
+        let csv = String::from_utf8(detail().whatif_csv(&Filter::default(), &scenario).expect("csv")).expect("utf-8");
+        let second = csv.lines().nth(2).expect("row 2");
+        assert!(second.starts_with("2026-01-02 10:00:00,2000,200,0.006000,0.003000,0.009000,"), "{second}");
+        assert!(second.ends_with(",0.015000"), "{second}");
     }
 
     #[test]

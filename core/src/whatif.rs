@@ -123,13 +123,39 @@ pub struct Filter {
 }
 
 /// Prices to re-price under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scenario {
     /// Per-1K prices.
     pub prices: Prices,
     /// Batch inference: both prices times this multiplier ([`BATCH_MULTIPLIER`]
     /// on Bedrock); `None` for on-demand.
     pub batch: Option<Decimal>,
+    /// In a detail CSV, the rows of these models (its `model` column) at
+    /// these prices instead ("price every claude-v3.5-sonnet conversation as
+    /// Haiku 4.5"); a seed CSV has no models, so it uses `prices` alone.
+    pub per_model: Vec<(String, Prices)>,
+    /// With `per_model`: the rows of the other models keep their cost
+    /// instead of taking `prices` (a scenario that changes only the mapped models).
+    pub keep_unmapped: bool,
+}
+
+/// A scenario's rates, per model for a detail CSV.
+struct Rates {
+    /// The rates of the rows no mapping names (`None`: they keep their cost).
+    default: Option<(Rate, Rate)>,
+    /// By model id: its own rates, if the scenario maps it.
+    per_model: Vec<Option<(Rate, Rate)>>,
+}
+
+impl Rates {
+    /// The rates of a row of `model`; `None` when it keeps its cost.
+    #[inline]
+    fn of(&self, model: Option<u32>) -> Option<&(Rate, Rate)> {
+        match model.and_then(|m| self.per_model.get(m as usize)) {
+            Some(Some(r)) => Some(r),
+            _ => self.default.as_ref(),
+        }
+    }
 }
 
 /// Bedrock's batch inference price, as a multiplier of the on-demand price.
@@ -240,7 +266,8 @@ pub struct Views {
 pub struct WhatIf {
     /// Rows considered.
     pub records: u64,
-    /// Actual cost (sum of `total_price`).
+    /// Actual cost: the sum of `total_price`, or of `billed_price` in a
+    /// detail CSV (whose billed tokens are what is re-priced: see `basis`).
     pub actual_cost: String,
     /// Cost under the scenario.
     pub whatif_cost: String,
@@ -265,6 +292,9 @@ pub struct WhatIf {
     /// Rows with no tokens but a recorded cost (unreadable maps): carried
     /// at their recorded cost, as no price can be applied to them.
     pub rows_at_recorded_cost: u64,
+    /// What was re-priced: `billed` (a detail CSV's billed tokens, held
+    /// against its billed price) or `estimated` (the Lambdas' tokens and price).
+    pub basis: &'static str,
     /// Per source (sources with rows in the filter, in first-seen order).
     pub by_source: Vec<WhatIfSource>,
 }
@@ -345,14 +375,18 @@ impl Rate {
 impl Scenario {
     /// On-demand prices.
     pub fn on_demand(prices: Prices) -> Scenario {
-        Scenario { prices, batch: None }
+        Scenario { prices, ..Scenario::default() }
     }
 
     /// The prices actually applied (times the batch multiplier, if any).
     pub fn effective(&self) -> Result<Prices, WhatIfError> {
+        self.scaled(self.prices)
+    }
+
+    fn scaled(&self, prices: Prices) -> Result<Prices, WhatIfError> {
         match self.batch {
-            Some(m) => self.prices.scaled(m).ok_or(WhatIfError::BatchTooLarge),
-            None => Ok(self.prices),
+            Some(m) => prices.scaled(m).ok_or(WhatIfError::BatchTooLarge),
+            None => Ok(prices),
         }
     }
 }
@@ -697,11 +731,54 @@ impl Table {
         })
     }
 
+    /// The scenario's rates (each mapped model's too, batch applied).
+    fn rates(&self, scenario: &Scenario) -> Result<Rates, WhatIfError> {
+        let rate = |p: Prices| -> Result<(Rate, Rate), WhatIfError> {
+            let p = scenario.scaled(p)?;
+            Ok((Rate::new(p.input_per_1k), Rate::new(p.output_per_1k)))
+        };
+        let mut per_model = Vec::new();
+        if let Some(d) = &self.keys.detail {
+            per_model = (0..d.models.len()).map(|_| None).collect();
+            for (model, prices) in &scenario.per_model {
+                if let Some(k) = d.models.find(model.as_bytes()) {
+                    per_model[k as usize] = Some(rate(*prices)?);
+                }
+            }
+        }
+        let keep = scenario.keep_unmapped && !scenario.per_model.is_empty();
+        Ok(Rates { default: if keep { None } else { Some(rate(scenario.prices)?) }, per_model })
+    }
+
+    /// What a row's what-if re-prices: its tokens and the cost they are held
+    /// against (a detail CSV's billed ones, else the Lambdas'), and its model.
+    #[inline]
+    pub(crate) fn basis(&self, i: usize) -> (u64, u64, i64, Option<u32>) {
+        match &self.keys.detail {
+            Some(d) => (d.billed_input[i], d.billed_output[i], d.billed[i], Some(d.model[i])),
+            None => (self.input[i], self.output[i], self.total[i], None),
+        }
+    }
+
+    /// Row `i` under `rates`: its cost, and whether it kept its recorded one.
+    #[inline]
+    fn cost_of(&self, i: usize, rates: &Rates) -> Result<(i64, i64, bool), WhatIfError> {
+        let (inp, out, recorded, model) = self.basis(i);
+        let Some((rin, rout)) = rates.of(model).filter(|_| !keeps_recorded_cost(inp, out, recorded)) else {
+            return Ok((recorded, recorded, true));
+        };
+        let cost = row_cost(rin, rout, inp, out).ok_or(WhatIfError::RowTooCostly { input: inp, output: out })?;
+        Ok((cost, recorded, false))
+    }
+
     /// Each kept row's cost under `scenario`, in millionths (rows without
     /// tokens but with a recorded cost keep it), or `None` for rows left out.
-    fn repriced(&self, filter: &Filter, scenario: &Scenario) -> Result<(Vec<Option<i64>>, u64), WhatIfError> {
-        let prices = scenario.effective()?;
-        let (rin, rout) = (Rate::new(prices.input_per_1k), Rate::new(prices.output_per_1k));
+    pub(crate) fn repriced(
+        &self,
+        filter: &Filter,
+        scenario: &Scenario,
+    ) -> Result<(Vec<Option<i64>>, u64), WhatIfError> {
+        let rates = self.rates(scenario)?;
         let keep = self.selector(filter);
         let mut carried = 0;
         let mut costs = Vec::with_capacity(self.len());
@@ -710,13 +787,8 @@ impl Table {
                 costs.push(None);
                 continue;
             }
-            let (inp, out) = (self.input[i], self.output[i]);
-            if keeps_recorded_cost(inp, out, self.total[i]) {
-                carried += 1;
-                costs.push(Some(self.total[i]));
-                continue;
-            }
-            let cost = row_cost(&rin, &rout, inp, out).ok_or(WhatIfError::RowTooCostly { input: inp, output: out })?;
+            let (cost, _, kept) = self.cost_of(i, &rates)?;
+            carried += u64::from(kept);
             costs.push(Some(cost));
         }
         Ok((costs, carried))
@@ -724,8 +796,7 @@ impl Table {
 
     /// The cost of the filtered rows under `scenario`, beside the actual cost.
     pub fn whatif(&self, filter: &Filter, scenario: &Scenario) -> Result<WhatIf, WhatIfError> {
-        let prices = scenario.effective()?;
-        let (rin, rout) = (Rate::new(prices.input_per_1k), Rate::new(prices.output_per_1k));
+        let rates = self.rates(scenario)?;
         let keep = self.selector(filter);
         let everything = *filter == Filter::default();
         // Row costs in i64 millionths, sums exact in 128 bits ([`Sum128`]).
@@ -743,13 +814,8 @@ impl Table {
             if !everything && !keep(i) {
                 continue;
             }
-            let (inp, out, recorded) = (self.input[i], self.output[i], self.total[i]);
-            let cost = if keeps_recorded_cost(inp, out, recorded) {
-                carried += 1;
-                recorded
-            } else {
-                row_cost(&rin, &rout, inp, out).ok_or(WhatIfError::RowTooCostly { input: inp, output: out })?
-            };
+            let (cost, recorded, kept) = self.cost_of(i, &rates)?;
+            carried += u64::from(kept);
             records += 1;
             actual.add(recorded);
             whatif.add(cost);
@@ -833,6 +899,7 @@ impl Table {
                 })
                 .collect(),
             rows_at_recorded_cost: carried,
+            basis: if self.keys.detail.is_some() { "billed" } else { "estimated" },
         })
     }
 
@@ -841,8 +908,7 @@ impl Table {
     /// actual `total_price`; text cells that a spreadsheet would run as a
     /// formula (`=`, `+`, `-`, `@`) are neutralised with a leading `'`.
     pub fn whatif_csv(&self, filter: &Filter, scenario: &Scenario) -> Result<Vec<u8>, WhatIfError> {
-        let prices = scenario.effective()?;
-        let (rin, rout) = (Rate::new(prices.input_per_1k), Rate::new(prices.output_per_1k));
+        let rates = self.rates(scenario)?;
         let (costs, _) = self.repriced(filter, scenario)?;
         let mut out = String::with_capacity(self.data.len() / 2 + 256);
         out.push_str(&HEADER.join(","));
@@ -859,16 +925,18 @@ impl Table {
             let Record::Row(row) = columns.record(&fields, 0) else {
                 continue;
             };
-            let carried = keeps_recorded_cost(row.input_token, row.output_token, row.total_micros);
-            let (pin, pout) =
-                if carried { (0, 0) } else { (rin.micros(row.input_token), rout.micros(row.output_token)) };
+            // The tokens re-priced (a detail CSV's billed ones) and the cost held against.
+            let (inp, outp, recorded, model) = self.basis(i);
+            let rates = rates.of(model).filter(|_| !keeps_recorded_cost(inp, outp, recorded));
+            // A row that keeps its cost shows it whole, with no split.
+            let (pin, pout) = rates.map_or((0, 0), |(rin, rout)| (rin.micros(inp), rout.micros(outp)));
             if let Some(s) = row.create_date {
                 crate::dates::write_datetime(s, &mut out);
             }
             out.push_str(&format!(
                 ",{},{},{},{},{},",
-                row.input_token,
-                row.output_token,
+                inp,
+                outp,
                 micros_text(pin as i128),
                 micros_text(pout as i128),
                 micros_text(*cost as i128)
@@ -881,7 +949,7 @@ impl Table {
                 push_spreadsheet_cell(&mut out, text);
             }
             out.push(',');
-            out.push_str(&micros_text(row.total_micros as i128));
+            out.push_str(&micros_text(recorded as i128));
             out.push('\n');
         }
         Ok(out.into_bytes())
@@ -1039,7 +1107,7 @@ mod tests {
         assert_eq!(err, WhatIfError::RowTooCostly { input: 1000, output: 0 });
         assert!(t.whatif_csv(&Filter::default(), &Scenario::on_demand(absurd)).is_err());
         let huge = Prices { input_per_1k: Decimal::MAX, ..Prices::default() };
-        let doubled = Scenario { prices: huge, batch: Some(Decimal::TWO) };
+        let doubled = Scenario { prices: huge, batch: Some(Decimal::TWO), ..Scenario::default() };
         assert_eq!(t.whatif(&Filter::default(), &doubled).expect_err("overflow"), WhatIfError::BatchTooLarge);
         let mut sum = Sum128::default();
         for x in [i64::MAX, i64::MAX, 2, i64::MIN, -5] {
@@ -1066,7 +1134,10 @@ mod tests {
     #[test]
     fn exported_csv_neutralises_formulas() {
         let csv = table()
-            .whatif_csv(&Filter::default(), &Scenario { prices: Prices::default(), batch: Some(BATCH_MULTIPLIER) })
+            .whatif_csv(
+                &Filter::default(),
+                &Scenario { prices: Prices::default(), batch: Some(BATCH_MULTIPLIER), ..Scenario::default() },
+            )
             .expect("priced");
         let text = String::from_utf8(csv).expect("utf8");
         assert!(text.contains(",'=cmd,"), "{text}");

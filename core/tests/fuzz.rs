@@ -413,7 +413,7 @@ proptest! {
             let views = table.views(&filter, top_n);
             prop_assert!(views.top.len() <= top_n.min(views.headline.records as usize));
             for batch in [None, Some(BATCH_MULTIPLIER)] {
-                let scenario = Scenario { prices, batch };
+                let scenario = Scenario { prices, batch, ..Scenario::default() };
                 match table.whatif(&filter, &scenario) {
                     Ok(w) => {
                         // The re-pricing sees the rows the views see, at their recorded cost.

@@ -292,6 +292,14 @@ pub struct WhatIfArgs {
     /// Custom prices per 1K tokens, INPUT/OUTPUT, e.g. 0.0008/0.004 (repeatable).
     #[arg(long = "prices", value_name = "IN/OUT")]
     pub prices: Vec<Prices>,
+    /// In a detail CSV, price one model's conversations as another:
+    /// MODEL=TARGET, TARGET a catalog model or IN/OUT per 1K (repeatable). The
+    /// mappings make one scenario in which the other models keep their cost.
+    #[arg(long = "map", value_name = "MODEL=TARGET")]
+    pub maps: Vec<String>,
+    /// Also each scenario by user, bot or model (the most expensive --top groups).
+    #[arg(long, value_name = "user|bot|model")]
+    pub by: Option<By>,
     /// Batch inference: every scenario at the catalog's batch multiplier.
     #[arg(long)]
     pub batch: bool,

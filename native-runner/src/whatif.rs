@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use rust_decimal::Decimal;
 use serde::Serialize;
+use tally_core::breakdown::GroupWhatIf;
 use tally_core::catalog::{parse_catalog, Catalog, Model};
 use tally_core::pricing::{parse_price, Prices};
 use tally_core::whatif::{Filter, Scenario, Table, Views, WhatIf};
@@ -29,8 +30,14 @@ struct Named {
     input_per_1k: String,
     output_per_1k: String,
     batch: Option<String>,
+    /// The models priced otherwise (`--map`): model, and the prices.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    map: Vec<(String, String)>,
     #[serde(flatten)]
     result: WhatIf,
+    /// The scenario by user, bot or model (`--by`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    by: Option<Vec<GroupWhatIf>>,
 }
 
 /// The catalog, read and checked by the core's rules (the page's too);
@@ -53,6 +60,19 @@ fn load_catalog(path: Option<&PathBuf>) -> Result<Catalog> {
         eprintln!("warning: {shown}: {}", crate::report::clean(w));
     }
     Ok(catalog)
+}
+
+/// `--map MODEL=TARGET`: the model and the prices TARGET names (a catalog
+/// model, or IN/OUT per 1K).
+fn mapping(catalog: &Catalog, text: &str) -> Result<(String, Prices)> {
+    let (model, target) = text
+        .split_once('=')
+        .with_context(|| format!("--map {text:?}: give MODEL=TARGET (a catalog model or IN/OUT)"))?;
+    let prices = match target.parse::<Prices>() {
+        Ok(p) => p,
+        Err(_) => find(catalog, target).with_context(|| format!("--map {text:?}"))?.prices,
+    };
+    Ok((model.trim().to_string(), prices))
 }
 
 /// The model `wanted` names: its exact id, else the one whose name or id contains it.
@@ -114,6 +134,7 @@ pub async fn run(args: WhatIfArgs) -> Result<()> {
         return emit(&out);
     }
     let batch = args.batch.then_some(catalog.batch);
+    let per_model = args.maps.iter().map(|m| mapping(&catalog, m)).collect::<Result<Vec<_>>>()?;
     let mut scenarios: Vec<(String, Option<String>, Prices)> = Vec::new();
     for wanted in &args.models {
         let m = find(&catalog, wanted)?;
@@ -122,7 +143,7 @@ pub async fn run(args: WhatIfArgs) -> Result<()> {
     for p in &args.prices {
         scenarios.push((format!("custom {}/{}", p.input_per_1k, p.output_per_1k), None, *p));
     }
-    if scenarios.is_empty() {
+    if scenarios.is_empty() && per_model.is_empty() {
         for m in &catalog.models {
             scenarios.push((m.name.clone(), Some(m.id.clone()), m.prices));
         }
@@ -139,19 +160,45 @@ pub async fn run(args: WhatIfArgs) -> Result<()> {
         ..Filter::default()
     };
     let views = table.views(&filter, args.top);
+    if !per_model.is_empty() && !table.has_detail() {
+        bail!("--map needs a detail CSV (its model column): write one with --detail");
+    }
+    let mut runs: Vec<(String, Option<String>, Scenario)> = scenarios
+        .into_iter()
+        .map(|(name, model, prices)| (name, model, Scenario { prices, batch, ..Scenario::default() }))
+        .collect();
+    if !per_model.is_empty() {
+        let name =
+            per_model.iter().map(|(m, p)| format!("{m} at {}/{}", p.input_per_1k, p.output_per_1k)).collect::<Vec<_>>();
+        let scenario = Scenario { batch, per_model: per_model.clone(), keep_unmapped: true, ..Scenario::default() };
+        runs.push((format!("mapped: {}", name.join(", ")), None, scenario));
+    }
     let mut results = Vec::new();
-    for (name, model, prices) in scenarios {
-        let result = table.whatif(&filter, &Scenario { prices, batch }).with_context(|| format!("scenario {name}"))?;
+    for (name, model, scenario) in runs {
+        let result = table.whatif(&filter, &scenario).with_context(|| format!("scenario {name}"))?;
+        let by = match args.by {
+            Some(by) => {
+                Some(table.whatif_by(&filter, &scenario, by, args.top).with_context(|| format!("scenario {name}"))?)
+            }
+            None => None,
+        };
+        let mapped = !scenario.per_model.is_empty();
         results.push(Named {
             name,
             model,
-            input_per_1k: prices.input_per_1k.normalize().to_string(),
-            output_per_1k: prices.output_per_1k.normalize().to_string(),
+            input_per_1k: if mapped { String::new() } else { scenario.prices.input_per_1k.normalize().to_string() },
+            output_per_1k: if mapped { String::new() } else { scenario.prices.output_per_1k.normalize().to_string() },
             batch: batch.map(|b| b.normalize().to_string()),
+            map: scenario
+                .per_model
+                .iter()
+                .map(|(m, p)| (m.clone(), format!("{}/{}", p.input_per_1k.normalize(), p.output_per_1k.normalize())))
+                .collect(),
             result,
+            by,
         });
     }
-    if args.models.is_empty() && args.prices.is_empty() {
+    if args.models.is_empty() && args.prices.is_empty() && per_model.is_empty() {
         // Every model: cheapest first.
         results.sort_by_key(|n| parse_price(&n.result.whatif_cost).unwrap_or(Decimal::MAX));
     }
@@ -232,13 +279,12 @@ fn tables(place: &Place, table: &Table, views: &Views, results: &[Named], unread
         );
     }
     for r in results {
-        let label = format!(
-            "{} ({}/{}{})",
-            r.name,
-            r.input_per_1k,
-            r.output_per_1k,
-            r.batch.as_deref().map(|b| format!(", batch x{b}")).unwrap_or_default()
-        );
+        let batch = r.batch.as_deref().map(|b| format!(", batch x{b}")).unwrap_or_default();
+        let label = if r.map.is_empty() {
+            format!("{} ({}/{}{batch})", r.name, r.input_per_1k, r.output_per_1k)
+        } else {
+            format!("{}{batch}", r.name)
+        };
         let pct = if r.result.difference_pct.is_empty() { "-".to_string() } else { r.result.difference_pct.clone() };
         let _ = writeln!(
             out,
@@ -248,6 +294,28 @@ fn tables(place: &Place, table: &Table, views: &Views, results: &[Named], unread
     }
     if let Some(w) = window {
         let _ = writeln!(out, "(per 30 days: at the rate of {w})");
+    }
+    if let Some(first) = results.first() {
+        let _ = writeln!(
+            out,
+            "(actual: {})",
+            if first.result.basis == "billed" {
+                "the billed estimate of a detail CSV, whose billed tokens are re-priced"
+            } else {
+                "the Lambdas' estimate"
+            }
+        );
+    }
+    for r in results.iter().filter(|r| r.by.is_some()) {
+        let _ = writeln!(out, "\n{}:", r.name);
+        for g in r.by.iter().flatten() {
+            let key = if g.key.is_empty() { "(none)" } else { &g.key };
+            let _ = writeln!(
+                out,
+                "  {key:<48} {:>8} rows {:>14} USD -> {:>14} USD ({})",
+                g.conversations, g.actual, g.whatif, g.difference
+            );
+        }
     }
     if !views.top.is_empty() {
         let _ = writeln!(out, "\nThe {} most expensive conversations:", views.top.len());

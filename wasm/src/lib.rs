@@ -16,8 +16,8 @@ use wasm_bindgen::prelude::*;
 const TS_TYPES: &'static str = r#"
 /** Which rows a view looks at. Days are "YYYY-MM-DD"; empty or absent means unbounded. */
 export interface FilterSpec { from?: string; to?: string; sources?: string[] | null; users?: string[] | null; bots?: string[] | null; models?: string[] | null; }
-/** Prices per 1,000 tokens as decimal strings; batch multiplies both by batch_multiplier (default "0.5"). */
-export interface ScenarioSpec { input_per_1k: string; output_per_1k: string; batch?: boolean; batch_multiplier?: string; }
+/** Prices per 1,000 tokens as decimal strings; batch multiplies both by batch_multiplier (default "0.5"); per_model (a detail CSV): the rows of a model at other prices; keep_unmapped: the other models keep their cost. */
+export interface ScenarioSpec { input_per_1k: string; output_per_1k: string; batch?: boolean; batch_multiplier?: string; per_model?: { model: string; input_per_1k: string; output_per_1k: string }[]; keep_unmapped?: boolean; }
 /** Explorer.info() */
 export interface TableInfo { rows: number; placeholder_rows: number; unreadable: { line: number; error: string }[]; sources: string[]; first_day: string; last_day: string; detail: boolean; users: number; bots: string[]; models: string[]; }
 "#;
@@ -46,6 +46,17 @@ struct ScenarioSpec {
     batch: bool,
     #[serde(default)]
     batch_multiplier: Option<String>,
+    #[serde(default)]
+    per_model: Vec<ModelPrices>,
+    #[serde(default)]
+    keep_unmapped: bool,
+}
+
+#[derive(Deserialize)]
+struct ModelPrices {
+    model: String,
+    input_per_1k: String,
+    output_per_1k: String,
 }
 
 fn day(text: Option<String>, what: &str) -> Result<Option<Day>, JsError> {
@@ -84,6 +95,18 @@ fn scenario(json: &str) -> Result<Scenario, JsError> {
             (true, None | Some("")) => Some(BATCH_MULTIPLIER),
             (true, Some(m)) => Some(price(m, "batch multiplier")?),
         },
+        per_model: spec
+            .per_model
+            .iter()
+            .map(|m| {
+                let prices = Prices {
+                    input_per_1k: price(&m.input_per_1k, "input price")?,
+                    output_per_1k: price(&m.output_per_1k, "output price")?,
+                };
+                Ok((m.model.clone(), prices))
+            })
+            .collect::<Result<_, JsError>>()?,
+        keep_unmapped: spec.keep_unmapped,
     })
 }
 
