@@ -313,3 +313,105 @@ pub fn write_detail_csv<W: Write>(mut w: W, rows: &[DetailRow]) -> io::Result<()
     w.write_all(buf.as_bytes())?;
     w.flush()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pricing::{parse_price, Prices};
+
+    fn d(s: &str) -> Decimal {
+        parse_price(s).expect("decimal")
+    }
+
+    /// A user message of `n` characters and the assistant answer of `m`, on `day`'s noon.
+    fn turn(k: u32, parent: &str, n: usize, m: usize, model: &str, ms: u64) -> String {
+        format!(
+            r#""u{k}": {{"role": "user", "content": [{{"content_type": "text", "body": "{}"}}], "model": "{model}", "parent": "{parent}", "create_time": {ms}}},
+               "a{k}": {{"role": "assistant", "content": [{{"content_type": "text", "body": "{}"}}], "model": "{model}", "parent": "u{k}", "create_time": {ms}}}"#,
+            "x".repeat(n),
+            "y".repeat(m)
+        )
+    }
+
+    fn item(map: &str, last: &str, total_price: &str) -> Item {
+        let attrs = vec![
+            ("PK".to_string(), Attr::S("ana".into())),
+            ("SK".to_string(), Attr::S("ana#CONV#c1".into())),
+            ("MessageMap".to_string(), Attr::S(map.into())),
+            ("LastMessageId".to_string(), Attr::S(last.into())),
+            ("TotalPrice".to_string(), Attr::N(total_price.into())),
+        ];
+        Item { attrs }
+    }
+
+    fn row() -> Row {
+        Row {
+            create_date: None,
+            input_token: 0,
+            output_token: 0,
+            precio_token_input: Decimal::ZERO,
+            precio_token_output: Decimal::ZERO,
+            total_price: Decimal::ZERO,
+            pk: "ana".into(),
+            sk: "ana#CONV#c1".into(),
+            source: "new_table".into(),
+        }
+    }
+
+    #[test]
+    fn each_call_at_the_price_of_its_model_and_day_and_an_unknown_model_at_the_fallback() {
+        // 2025-11-30 12:00 and 2025-12-01 12:00 UTC.
+        let (nov30, dec1) = (1_764_504_000_000u64, 1_764_590_400_000u64);
+        let map = format!(
+            "{{\"system\": {{\"role\": \"system\", \"content\": [], \"parent\": null}}, {}, {}, {}}}",
+            turn(1, "system", 4000, 400, "claude-v3.5-sonnet", nov30),
+            turn(2, "a1", 4000, 400, "claude-v3.5-sonnet", dec1),
+            turn(3, "a2", 4000, 400, "mystery-model", dec1),
+        );
+        let book = r#"{"models": {"claude-v3.5-sonnet": [
+            {"input": "0.003", "output": "0.015", "valid_until": "2025-12-01"},
+            {"input": "0.006", "output": "0.03", "valid_from": "2025-12-01"}]}}"#;
+        let fallback = Prices { input_per_1k: d("0.01"), output_per_1k: d("0.1") };
+        let book = PriceBook::from_json(book, "book", "", fallback).expect("book");
+        let mut details = Details::default();
+        details.push(&item(&map, "a3", "0.1234564"), &row(), None);
+        let (rows, stats) = details.finish(&book);
+        let r = &rows[0];
+        // a1: 1,000 in, 100 out on 2025-11-30: 1000 x 0.003/1K + 100 x 0.015/1K = 0.0045.
+        // a2: 1,000 + 100 + 1,000 = 2,100 in, 100 out on 2025-12-01 (doubled):
+        //     2100 x 0.006/1K + 100 x 0.03/1K = 0.0156.
+        // a3, unknown: 2,100 + 100 + 1,000 = 3,200 in, 100 out at the fallback:
+        //     3200 x 0.01/1K + 100 x 0.1/1K = 0.042.
+        assert_eq!((r.billed_input_token, r.billed_output_token), (6300, 300));
+        assert_eq!(r.billed_price, d("0.062100"));
+        assert_eq!(r.recorded_price, Some(d("0.123456")), "TotalPrice at 6 decimals, half to even");
+        assert_eq!(
+            (r.turns, r.model.as_str(), r.models.as_str()),
+            (3, "claude-v3.5-sonnet", "claude-v3.5-sonnet;mystery-model")
+        );
+        assert_eq!(stats.unknown_models.get("mystery-model"), Some(&1));
+        assert_eq!(stats.calls, 3);
+        assert_eq!(stats.total_error_pct, "-49.70");
+    }
+
+    #[test]
+    fn a_large_message_is_billed_from_its_whole_map() {
+        let whole = format!(
+            "{{\"system\": {{\"role\": \"system\", \"content\": [], \"parent\": null}}, {}}}",
+            turn(1, "system", 400, 40, "m", 1_764_590_400_000)
+        );
+        // DynamoDB holds only the system node; the bucket the whole map.
+        let stub = "{\"system\": {\"role\": \"system\", \"content\": [], \"parent\": null}}";
+        let book = PriceBook::flat("flat", [("m".to_string(), Prices::default())], Prices::default());
+        let mut from_dynamo = Details::default();
+        from_dynamo.push(&item(stub, "a1", "0.001"), &row(), None);
+        let (rows, stats) = from_dynamo.finish(&book);
+        assert_eq!((rows[0].billed_input_token, stats.broken_paths), (0, 1));
+        let mut from_bucket = Details::default();
+        from_bucket.push(&item(stub, "a1", "0.001"), &row(), Some(&whole));
+        let (rows, stats) = from_bucket.finish(&book);
+        // 100 in, 10 out at 0.003 / 0.015: 0.0003 + 0.00015.
+        assert_eq!((rows[0].billed_input_token, rows[0].billed_output_token, stats.broken_paths), (100, 10, 0));
+        assert_eq!(rows[0].billed_price, d("0.000450"));
+    }
+}
