@@ -395,6 +395,52 @@ mod tests {
     }
 
     #[test]
+    fn a_bot_that_calls_tools_sends_the_tool_prompt_with_every_call_of_its_conversations() {
+        let tool_round = r#", "thinking_log": [
+            {"role": "assistant", "content": [{"content_type": "toolUse", "body": {"name": "search", "input": {"q": "abcd"}}}]},
+            {"role": "user", "content": [{"content_type": "toolResult", "body": {"content": [{"text": "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}]}}]}]"#;
+        let with_tools = format!(
+            "{{\"system\": {{\"role\": \"system\", \"content\": [], \"parent\": null}}, {}}}",
+            turn(1, "system", 40, 20, "claude-v3.7-sonnet", 1_764_590_400_000)
+        )
+        .replace(
+            r#""parent": "u1", "create_time": 1764590400000}"#,
+            &format!(r#""parent": "u1", "create_time": 1764590400000{tool_round}}}"#),
+        );
+        let without = format!(
+            "{{\"system\": {{\"role\": \"system\", \"content\": [], \"parent\": null}}, {}}}",
+            turn(1, "system", 40, 20, "claude-v3.7-sonnet", 1_764_590_400_000)
+        );
+        let bot = |map: &str, sk: &str, bot: &str| {
+            let mut it = item(map, "a1", "0.01");
+            it.attrs.push(("BotId".into(), Attr::S(bot.into())));
+            let mut r = row();
+            r.sk = sk.into();
+            it.attrs.retain(|(k, _)| k != "SK");
+            it.attrs.push(("SK".into(), Attr::S(sk.into())));
+            (it, r)
+        };
+        let book = PriceBook::flat("flat", [("claude-v3.7-sonnet".to_string(), Prices::default())], Prices::default());
+        let mut details = Details::default();
+        for (map, sk, id) in
+            [(&with_tools, "ana#CONV#1", "b1"), (&without, "ana#CONV#2", "b1"), (&without, "ana#CONV#3", "b2")]
+        {
+            let (it, r) = bot(map, sk, id);
+            details.push(&it, &r, None);
+        }
+        let (rows, _) = details.finish(&book);
+        let tokens: Vec<(u64, u64)> = rows.iter().map(|r| (r.billed_input_token, r.billed_output_token)).collect();
+        // Conversation 1 (bot b1 calls a tool): the round (10 in, 4 out: "search" + {"q": "abcd"},
+        // 19 characters), then the answer (10 + 4 + 10 = 24 in, 5 out); each call + 346.
+        // Conversation 2, same bot, no tool call: 10 + 346 in, 5 out. Conversation 3, another bot: 10 in.
+        let mut want = vec![(10 + 346 + 24 + 346, 4 + 5), (10 + 346, 5), (10, 5)];
+        want.sort();
+        let mut got = tokens.clone();
+        got.sort();
+        assert_eq!(got, want);
+    }
+
+    #[test]
     fn a_large_message_is_billed_from_its_whole_map() {
         let whole = format!(
             "{{\"system\": {{\"role\": \"system\", \"content\": [], \"parent\": null}}, {}}}",
