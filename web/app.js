@@ -1,7 +1,8 @@
 // The explorer page's wiring: opens a CSV (file input, drag and drop, or
 // ?csv=URL) in the engine's worker, keeps the filter and the what-if
-// scenarios in the URL, and tells the views (views.js, charts.js, whatif.js,
-// opening.js) when to render what; it renders nothing itself.
+// scenarios in the URL, and tells the views (views.js, costs.js, accuracy.js,
+// charts.js, whatif.js, opening.js) when to render what; it renders nothing
+// itself.
 //
 // Hooks for tests and scripts: <body data-state="empty|loading|ready|error">
 // and data-pending (the work in flight, counted by busy.js: "0" when the page
@@ -11,13 +12,20 @@ import { Busy } from './busy.js';
 import { ExplorerClient } from './explorer.js';
 import { el, byTestId } from './dom.js';
 import { bytes as showBytes, count, money } from './format.js';
-import { loadCatalog, emptyCatalog, defaultScenario, readState, writeState, engineScenario, MAX_SCENARIOS } from './scenario.js';
-import { buildHeadline, renderFileInfo, renderSourceChoices, renderViews } from './views.js';
-import { dailyCostChart, hourlyChart } from './charts.js';
+import { loadCatalog, emptyCatalog, emptyFilter, defaultScenario, readState, writeState, engineScenario, MAX_SCENARIOS } from './scenario.js';
+import { buildHeadline, renderFileInfo, renderKeyChoices, renderSourceChoices, renderSuggestions, renderViews } from './views.js';
+import { clearCosts, renderCosts } from './costs.js';
+import { clearAccuracy, renderAccuracy } from './accuracy.js';
+import { dailyCostChart, errorHistogramChart, hourlyChart } from './charts.js';
 import { ScenarioCard, renderCatalog } from './whatif.js';
 import { askToOpen, csvSource, renderProgress, trusted } from './opening.js';
 
 const TOP_N = 10;
+/** Users, bots or models shown in their tables; conversations in "differ most". */
+const TOP_GROUPS = 20;
+const TOP_DIFFERENT = 10;
+/** A breakdown's rows as the engine ranks them: the most expensive first. */
+const BY_COST = { key: 'cost', descending: true };
 
 /** The page's state: every piece of it lives here or in a scenario card. */
 const page = {
@@ -25,7 +33,11 @@ const page = {
   client: null,
   catalog: null,
   loaded: false,
-  filter: { from: '', to: '', sources: null },
+  filter: emptyFilter(),
+  detail: false, // the open file has the detail columns (bot, model, recorded and billed prices)
+  costs: {}, // the latest breakdown shown, by 'user' | 'bot' | 'model': { breakdown, search }
+  sorts: { user: BY_COST, bot: BY_COST, model: BY_COST },
+  userSearch: '',
   cards: [],
   nextCardId: 1,
   charts: {},
@@ -114,7 +126,9 @@ async function load(source, name, origin) {
     if (!latest()) return;
     showProgress({ stage: 'views' });
     renderFileInfo(byTestId('results'), { name, size: showBytes(bytes), origin, parseMs, info });
+    page.detail = info.detail;
     setupFilterControls(info);
+    showRealCost(info.detail);
     page.loaded = true;
     byTestId('results').hidden = false;
     await refreshAll();
@@ -189,8 +203,13 @@ async function openCsvParameter() {
 // ---- filter --------------------------------------------------------------
 
 function engineFilter() {
-  const { from, to, sources } = page.filter;
-  return sources === null ? { from, to } : { from, to, sources };
+  const { from, to, sources, user, bot, model } = page.filter;
+  const spec = { from, to };
+  if (sources !== null) spec.sources = sources;
+  if (user !== null) spec.users = [user];
+  if (bot !== null) spec.bots = [bot];
+  if (model !== null) spec.models = [model];
+  return spec;
 }
 
 function setupFilterControls(info) {
@@ -206,7 +225,35 @@ function setupFilterControls(info) {
     page.filter.sources = known.length || page.filter.sources.length === 0 ? known : null;
   }
   renderSourceChoices(byTestId('filter-sources'), info.sources, readSourceBoxes);
+  fitKeysToFile(info);
   showFilter();
+}
+
+/**
+ * The bot and model choices of a detail CSV (none for others); a bot or
+ * model the file does not have is dropped from the filter (a user is kept:
+ * the page does not list them all).
+ */
+function fitKeysToFile(info) {
+  renderKeyChoices(byTestId('filter-bot'), info.bots, { all: 'All bots', none: '(no bot)' });
+  renderKeyChoices(byTestId('filter-model'), info.models, { all: 'All models', none: '(no model)' });
+  byTestId('filter-bot-box').hidden = !info.detail;
+  byTestId('filter-model-box').hidden = !info.detail;
+  const unknown = [['bot', info.bots], ['model', info.models]].filter(([key, names]) => page.filter[key] !== null && !names.includes(page.filter[key]));
+  for (const [key] of unknown) page.filter[key] = null;
+  if (unknown.length) saveState();
+}
+
+/** Selects `name` in a bot or model <select> (the first choice, "all", for null). */
+function showKeyChoice(select, name) {
+  const at = [...select.options].findIndex((o) => !('all' in o.dataset) && o.value === name);
+  select.selectedIndex = name === null ? 0 : at;
+}
+
+/** The bot or model a <select> chose: null for "all". */
+function chosenKey(select) {
+  const option = select.selectedOptions[0];
+  return !option || 'all' in option.dataset ? null : option.value;
 }
 
 /**
@@ -245,6 +292,9 @@ function showFilter() {
   for (const box of document.querySelectorAll('[data-testid="filter-source"]')) {
     box.checked = page.filter.sources === null || page.filter.sources.includes(box.value);
   }
+  byTestId('filter-user').value = page.filter.user ?? '';
+  showKeyChoice(byTestId('filter-bot'), page.filter.bot);
+  showKeyChoice(byTestId('filter-model'), page.filter.model);
 }
 
 function readSourceBoxes() {
@@ -268,8 +318,22 @@ function setupFilter() {
       filterChanged();
     });
   }
+  byTestId('filter-user').addEventListener('change', (e) => {
+    page.filter.user = e.target.value.trim() || null;
+    filterChanged();
+  });
+  for (const key of ['bot', 'model']) {
+    byTestId(`filter-${key}`).addEventListener('change', (e) => {
+      page.filter[key] = chosenKey(e.target);
+      filterChanged();
+    });
+  }
+  byTestId('user-search').addEventListener('input', (e) => {
+    page.userSearch = e.target.value.trim();
+    if (page.loaded) schedule('costs-user', () => refreshCosts('user'), 120);
+  });
   byTestId('filter-reset').addEventListener('click', () => {
-    page.filter = { from: '', to: '', sources: null };
+    page.filter = emptyFilter();
     showFilter();
     filterChanged();
   });
@@ -311,8 +375,78 @@ async function refreshCard(card) {
   }
 }
 
+// ---- who and what costs ---------------------------------------------------
+
+/** Shows the bot, model and accuracy sections for a detail CSV; for another file, hides and empties them. */
+function showRealCost(detail) {
+  for (const id of ['cost-by-bot', 'cost-by-model', 'accuracy']) byTestId(id).hidden = !detail;
+  if (detail) return;
+  for (const by of ['bot', 'model']) {
+    generation(`costs-${by}`); // an answer still on its way is not shown
+    delete page.costs[by];
+    clearCosts(byTestId(`cost-by-${by}`), by);
+  }
+  generation('accuracy');
+  clearAccuracy(byTestId('accuracy'));
+}
+
+/** Cost by user, bot or model (`by`) under the filter; by user, the search box's text too. */
+async function refreshCosts(by) {
+  const token = generation(`costs-${by}`);
+  const search = by === 'user' ? page.userSearch : '';
+  let breakdown;
+  try {
+    breakdown = await page.client.breakdown(engineFilter(), by, TOP_GROUPS, search);
+  } catch (e) {
+    // Asked of a file that has since been replaced by one without bots and models: nothing to show.
+    if (token.isLatest() && (by === 'user' || page.detail)) throw e;
+    return;
+  }
+  if (!token.isLatest()) return;
+  page.costs[by] = { breakdown, search };
+  showCosts(by);
+  if (by === 'user') renderSuggestions(byTestId('user-suggestions'), breakdown.groups.map((g) => g.key));
+}
+
+/** The latest breakdown `by`, in the order its table is sorted; a click on a key filters the page to it. */
+function showCosts(by) {
+  renderCosts(byTestId(`cost-by-${by}`), {
+    ...page.costs[by],
+    sort: page.sorts[by],
+    onSort: (sort) => {
+      page.sorts[by] = sort;
+      showCosts(by);
+    },
+    onPick: (key) => {
+      page.filter[by] = key;
+      showFilter();
+      filterChanged();
+    },
+  });
+}
+
+/** Recorded vs estimated under the filter (a detail CSV): its figures, then its chart in a task of its own. */
+async function refreshAccuracy() {
+  const token = generation('accuracy');
+  let accuracy;
+  try {
+    accuracy = await page.client.accuracy(engineFilter(), TOP_DIFFERENT);
+  } catch (e) {
+    if (token.isLatest() && page.detail) throw e;
+    return;
+  }
+  if (!token.isLatest()) return;
+  renderAccuracy(byTestId('accuracy'), accuracy);
+  await page.busy.task(() => token.isLatest() && page.charts.histogram.update(accuracy));
+}
+
+function refreshRealCost() {
+  const detail = page.detail ? [refreshCosts('bot'), refreshCosts('model'), refreshAccuracy()] : [];
+  return Promise.all([refreshCosts('user'), ...detail]);
+}
+
 function refreshAll() {
-  return Promise.all([refreshViews(), ...page.cards.map(refreshCard)]);
+  return Promise.all([refreshViews(), refreshRealCost(), ...page.cards.map(refreshCard)]);
 }
 
 function saveState() {
@@ -427,6 +561,7 @@ function main() {
   buildHeadline(byTestId('headline'));
   page.charts.daily = dailyCostChart(byTestId('daily-chart'));
   page.charts.hourly = hourlyChart(byTestId('hourly-chart'));
+  page.charts.histogram = errorHistogramChart(byTestId('accuracy-histogram'));
   page.client = new ExplorerClient(undefined, { busy: page.busy });
   page.client.version().then(
     (v) => (byTestId('engine-version').textContent = `engine ${v}`),

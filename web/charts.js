@@ -5,8 +5,10 @@
 // from the exact strings.
 
 import { el } from './dom.js';
+import { percentRange } from './format.js';
 
-const PALETTE = ['#3867d6', '#f7b731', '#20bf6b', '#eb3b5a', '#8854d0', '#0fb9b1', '#fa8231', '#4b6584'];
+// Okabe and Ito's palette, told apart with every common colour-vision deficiency.
+const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#F0E442', '#000000'];
 
 const Chart = globalThis.Chart;
 
@@ -126,6 +128,36 @@ export function whatifChart(canvas) {
     },
     destroy() {
       chart.destroy();
+    },
+  };
+}
+
+/**
+ * The error of the estimate per conversation, in bins of 10 %: update(accuracy).
+ * Bins below 0 (the estimate under what was recorded) and from 0 (over it) in
+ * two colours of the palette, named in the legend.
+ */
+export function errorHistogramChart(canvas) {
+  const options = base('conversations');
+  options.scales.x.stacked = true;
+  options.scales.y.stacked = true;
+  options.scales.x.title = { display: true, text: 'estimate / recorded − 1' };
+  const chart = lazyChart(canvas, 'bar', options);
+  return {
+    update(accuracy) {
+      const bins = accuracy.histogram;
+      const side = (label, color, keep) => ({
+        label,
+        data: bins.map((b) => (keep(b) ? b.conversations : null)),
+        backgroundColor: color,
+        borderWidth: 0,
+        barPercentage: 1,
+        categoryPercentage: 0.9,
+      });
+      chart.update(
+        bins.map((b) => percentRange(b.from_pct, b.to_pct)),
+        [side('estimate below recorded', PALETTE[0], (b) => b.from_pct < 0), side('estimate at or above recorded', PALETTE[1], (b) => b.from_pct >= 0)],
+      );
     },
   };
 }

@@ -60,6 +60,19 @@ export class ExplorerClient {
     return JSON.parse(await this.#call('views', { filter, topN }));
   }
 
+  /**
+   * Explorer.breakdown(filter, by, top, search), parsed: the `top` most
+   * expensive users, bots or models (`by`) whose name contains `search`.
+   */
+  async breakdown(filter, by, top, search = '') {
+    return JSON.parse(await this.#call('breakdown', { filter, by, top, search }));
+  }
+
+  /** Explorer.accuracy(filter, top), parsed: the recorded price against the billed estimate (a detail CSV). */
+  async accuracy(filter, top) {
+    return JSON.parse(await this.#call('accuracy', { filter, top }));
+  }
+
   /** Explorer.whatif(filter, scenario), parsed; scenario = { input_per_1k, output_per_1k, batch, batch_multiplier }. */
   async whatif(filter, scenario) {
     return JSON.parse(await this.#call('whatif', { filter, scenario }));

@@ -8,6 +8,11 @@
 // hash, so a copied URL reopens the same view:
 //
 //   #s=<model>~<input>~<output>~<0|1>&s=...&from=YYYY-MM-DD&to=YYYY-MM-DD&src=<source>&src=...
+//    &user=<pk>&bot=<bot id>&model=<model>
+//
+// (user, bot and model: one each at most, the last one wins; `bot=` with
+// nothing after it is the conversations without a bot, `model=` those
+// without a model.)
 //
 // (`?csv=URL` in the query string names a CSV to open; the hash never touches it.)
 
@@ -88,6 +93,17 @@ function decodeSafe(text) {
   }
 }
 
+/** The filter's keys of one user, bot or model each (null: any). */
+const KEYS = ['user', 'bot', 'model'];
+
+/**
+ * The filter that keeps every row: { from, to, sources, user, bot, model }
+ * (days '' and the rest null: unbounded).
+ */
+export function emptyFilter() {
+  return { from: '', to: '', sources: null, user: null, bot: null, model: null };
+}
+
 /**
  * Reads { scenarios, filter } from a URL hash (scenarios may be empty). A
  * scenario is kept only when both its prices are plain decimals: the engine
@@ -96,7 +112,7 @@ function decodeSafe(text) {
  */
 export async function readState(hash, catalog, checkPrices) {
   const candidates = [];
-  const filter = { from: '', to: '', sources: null };
+  const filter = emptyFilter();
   for (const part of hash.replace(/^#/, '').split('&')) {
     if (!part) continue;
     const eq = part.indexOf('=');
@@ -116,6 +132,10 @@ export async function readState(hash, catalog, checkPrices) {
       if (name !== null) (filter.sources ??= []).push(name);
     } else if (key === 'nosrc') {
       filter.sources = [];
+    } else if (KEYS.includes(key)) {
+      const name = decodeSafe(raw);
+      // An empty bot or model is "none"; an empty user is no filter (the box is empty).
+      if (name !== null) filter[key] = key === 'user' && name === '' ? null : name;
     }
   }
   const plain = await checkPrices(candidates.flatMap((s) => [s.input_per_1k, s.output_per_1k]));
@@ -137,6 +157,7 @@ export function writeState({ scenarios, filter }) {
     if (filter.sources.length === 0) parts.push('nosrc=1');
     for (const name of filter.sources) parts.push(`src=${enc(name)}`);
   }
+  for (const key of KEYS) if (filter[key] !== null) parts.push(`${key}=${enc(filter[key])}`);
   return parts.join('&');
 }
 

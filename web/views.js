@@ -6,6 +6,7 @@
 
 import { el, clear, byTestId } from './dom.js';
 import { count, money } from './format.js';
+import { keyText } from './tables.js';
 
 const MAX_UNREADABLE_SHOWN = 200;
 
@@ -37,6 +38,20 @@ export function renderSourceChoices(root, sources, onChange) {
       el('label', { class: 'check' }, el('input', { type: 'checkbox', value: source, data: { testid: 'filter-source' }, on: { change: onChange } }), ' ', el('code', { text: source })),
     ),
   );
+}
+
+/**
+ * A filter's choices of one bot or model into the <select> `root`: `all`
+ * first (any), then each name as text, by name; the empty name reads `none`.
+ */
+export function renderKeyChoices(root, names, { all, none }) {
+  const sorted = [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  clear(root).append(el('option', { text: all, data: { all: '' } }), ...sorted.map((name) => el('option', { value: name, text: name || none })));
+}
+
+/** Names offered as a text box's suggestions, into the <datalist> `root`. */
+export function renderSuggestions(root, names) {
+  clear(root).append(...names.filter(Boolean).map((name) => el('option', { value: name })));
 }
 
 /** Builds the headline tiles once; renderHeadline fills them. */
@@ -132,8 +147,8 @@ export function renderTop(root, views) {
     ['source', 'Source', '', code],
     ['input_token', 'Input', 'num', count],
     ['output_token', 'Output', 'num', count],
-    ['pk', 'pk', 'key', code],
-    ['sk', 'sk', 'key', code],
+    ['pk', 'pk', 'key', (v) => keyText(v, '')],
+    ['sk', 'sk', 'key', (v) => keyText(v, '')],
   ];
   clear(root).append(
     rows.length ? table(columns, rows, () => ({ data: { testid: 'top-row' } })) : el('p', { class: 'muted', text: 'No conversations match the filter.' }),

@@ -176,6 +176,12 @@ const ops = {
   views({ filter, topN }) {
     return loaded().views(JSON.stringify(filter), topN);
   },
+  breakdown({ filter, by, top, search }) {
+    return loaded().breakdown(JSON.stringify(filter), by, top, search);
+  },
+  accuracy({ filter, top }) {
+    return loaded().accuracy(JSON.stringify(filter), top);
+  },
   whatif({ filter, scenario }) {
     return loaded().whatif(JSON.stringify(filter), JSON.stringify(scenario));
   },

@@ -141,6 +141,17 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
+/** Saves a screenshot of one part of the page (a locator) to tests/artifacts/NAME.png. */
+export async function screenshotOf(locator, name) {
+  await mkdir(ARTIFACTS, { recursive: true });
+  await locator.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+}
+
+/** The page's width against the window's: { scrollWidth, innerWidth } (no horizontal scroll: scrollWidth <= innerWidth). */
+export function pageWidth(page) {
+  return page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
+}
+
 /** data-value of each [data-kpi] tile. */
 export function kpis(page) {
   return page.evaluate(() => Object.fromEntries([...document.querySelectorAll('[data-kpi]')].map((n) => [n.dataset.kpi, n.dataset.value])));
