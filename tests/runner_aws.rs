@@ -662,3 +662,136 @@ fn an_s3_output_that_is_an_input_is_refused() {
     assert!(rt.block_on(aws.get(&bucket, "h.csv")) == history);
     assert!(rt.block_on(aws.get(&bucket, "export/data/part.jsonl")) == dump);
 }
+
+/// A running `tally lambda` against a local Runtime API and the emulator.
+struct Function {
+    child: std::process::Child,
+    api: support::runtime_api::RuntimeApi,
+}
+
+impl Function {
+    fn start(moto: &Moto, job: &str, vars: &[(&str, &str)]) -> Function {
+        let api = support::runtime_api::RuntimeApi::start();
+        let mut cmd = tally_command();
+        cmd.arg("lambda")
+            .env("TALLY_JOB", job)
+            .env("AWS_LAMBDA_RUNTIME_API", api.address())
+            .env("AWS_LAMBDA_FUNCTION_NAME", format!("cat-test-tokens-{job}"))
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .envs(vars.iter().copied())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in aws_env(&moto.url()) {
+            cmd.env(k, v);
+        }
+        Function { child: cmd.spawn().unwrap(), api }
+    }
+
+    /// Sends an event and waits for the function's answer.
+    fn invoke(&self, event: serde_json::Value) -> support::runtime_api::Outcome {
+        let id = self.api.invoke(&event);
+        self.api.outcome(&id, std::time::Duration::from_secs(120))
+    }
+
+    /// Stops the function; its log lines.
+    fn stop(self) -> Vec<serde_json::Value> {
+        send_signal(self.child.id(), "TERM");
+        let out = self.child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stderr).lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    }
+}
+
+/// The seeds' two Lambdas as `tally lambda`, through the Runtime API protocol:
+/// the archival `{}`, the daily job on a scheduled event (its Athena view
+/// refreshed), a dry run, and a failing run (missing history) answering 500
+/// with the previous output untouched.
+#[test]
+fn the_lambda_runs_both_jobs_through_the_runtime_api() {
+    use support::runtime_api::Outcome;
+    let (moto, rt, aws) = emulator();
+    let (old, new, bucket) = (name("lambda-old"), name("lambda-new"), name("lambda-reports"));
+    rt.block_on(aws.seed_stack(&old, &new, &bucket, "wg-lambda"));
+    let common = [("S3_BUCKET_NAME", bucket.as_str()), ("S3_OLD_DATA_PREFIX", "archives/tokens-analysis/")];
+
+    let archival = Function::start(
+        &moto,
+        "archive",
+        &[
+            &common[..],
+            &[
+                ("OLD_DYNAMODB_TABLE_NAME", &old),
+                ("FILTER_DATE_START", "2024-01-01"),
+                ("FILTER_DATE_END", "2025-12-31"),
+            ],
+        ]
+        .concat(),
+    );
+    let Outcome::Response(answer) = archival.invoke(serde_json::json!({})) else { panic!("the archival failed") };
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    let history_key = "archives/tokens-analysis/tokens_analysis_old_table.csv";
+    assert_eq!(answer["body"]["s3_file"], format!("s3://{bucket}/{history_key}"));
+    let want: serde_json::Value = serde_json::from_slice(&read(&fixture("expected_archive_v1.stats.json"))).unwrap();
+    assert_eq!(answer["body"]["statistics"], want);
+    assert_eq!(rt.block_on(aws.get(&bucket, history_key)), read(&fixture("expected_archive_v1.csv")));
+    let logs = archival.stop();
+    let events: Vec<&str> = logs.iter().filter_map(|l| l["event"].as_str()).collect();
+    for e in ["init", "start", "read", "written", "done"] {
+        assert!(events.contains(&e), "no {e:?} log line in {events:?}");
+    }
+
+    let daily_vars = [
+        &common[..],
+        &[
+            ("DYNAMODB_TABLE_NAME", new.as_str()),
+            ("S3_OUTPUT_PREFIX", "tokens-analysis/"),
+            ("FILTER_DATE_START", "2025-12-01"),
+            ("ATHENA_DATABASE", "cat_test_analytics_db"),
+            ("ATHENA_WORKGROUP", "wg-lambda"),
+        ],
+    ]
+    .concat();
+    let daily = Function::start(&moto, "consolidate", &daily_vars);
+    let scheduled = serde_json::json!({
+        "version": "0", "id": "e1", "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012", "time": "2026-12-02T04:30:00Z", "region": "us-east-1", "resources": [], "detail": {}
+    });
+    let out_key = "tokens-analysis/tokens_analysis_consolidated.csv";
+    let mut answer = serde_json::Value::Null;
+    assert_stats_ending_today(
+        || {
+            let Outcome::Response(a) = daily.invoke(scheduled.clone()) else { panic!("the daily run failed") };
+            answer = a;
+            serde_json::json!({ "stats": answer["body"]["statistics"] }).to_string()
+        },
+        &fixture("expected_consolidated.stats.json"),
+    );
+    assert_eq!(answer["statusCode"], 200);
+    assert_eq!(answer["body"]["athena"]["state"], "SUCCEEDED", "{answer}");
+    assert_eq!(rt.block_on(aws.get(&bucket, out_key)), read(&fixture("expected_consolidated.csv")));
+
+    // A dry run checks everything and writes nothing.
+    rt.block_on(aws.delete(&bucket, out_key));
+    let Outcome::Response(dry) = daily.invoke(serde_json::json!({ "dry_run": true })) else { panic!("dry run") };
+    assert_eq!(
+        (dry["statusCode"].as_u64(), dry["body"]["message"].as_str()),
+        (Some(200), Some("dry run: nothing was written"))
+    );
+    assert!(rt.block_on(aws.get_optional(&bucket, out_key)).is_none(), "a dry run wrote the output");
+    daily.stop();
+
+    // No history where the daily job looks: 500, and the previous output is untouched.
+    rt.block_on(aws.put(&bucket, out_key, b"previous\n".to_vec()));
+    let vars = [&daily_vars[..], &[("S3_OLD_DATA_PREFIX", "nowhere/")]].concat();
+    let failing = Function::start(&moto, "consolidate", &vars);
+    let Outcome::Response(answer) = failing.invoke(serde_json::json!({})) else { panic!("a manual run answers") };
+    assert_eq!(answer["statusCode"], 500, "{answer}");
+    let chain = answer["body"]["error"].as_array().unwrap();
+    assert!(chain.iter().any(|e| e.as_str().unwrap().contains("does not exist")), "{answer}");
+    assert_eq!(rt.block_on(aws.get(&bucket, out_key)), b"previous\n");
+    // The same failure on a scheduled event is a function error (retries, dead-letter queue).
+    let Outcome::Error(error) = failing.invoke(scheduled) else { panic!("a scheduled failure is an error") };
+    assert!(error.to_string().contains("does not exist"), "{error}");
+    let logs = failing.stop();
+    assert!(logs.iter().any(|l| l["event"] == "failed"));
+    assert!(!logs.iter().any(|l| l.to_string().contains("testing")), "a credential reached the logs");
+}

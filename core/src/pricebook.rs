@@ -34,7 +34,7 @@ pub struct Price {
 impl Price {
     fn covers(&self, day: Option<Day>) -> bool {
         let Some(day) = day else { return self.valid_until.is_none() };
-        self.valid_from.map_or(true, |f| f <= day) && self.valid_until.map_or(true, |u| day < u)
+        self.valid_from.is_none_or(|f| f <= day) && self.valid_until.is_none_or(|u| day < u)
     }
 }
 

@@ -42,6 +42,9 @@ pub enum Command {
     /// Who and what costs money in a CSV: by user, and in a detail CSV by bot
     /// and model, with the recorded price against the estimate.
     Report(ReportArgs),
+    /// The AWS Lambda function (the Runtime API loop): runs the job TALLY_JOB
+    /// names (archive or consolidate), configured by the seeds' variables.
+    Lambda,
 }
 
 /// Which environment of the configuration file, if any.
@@ -113,6 +116,9 @@ pub struct Common {
     /// Publish even if the input holds no item (or the history no row).
     #[arg(long)]
     pub allow_empty: bool,
+    /// Read and price everything, check what would be published, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     /// The longest line or item an input may have (K, M, G: binary units).
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
     pub max_record_size: usize,

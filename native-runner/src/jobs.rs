@@ -234,6 +234,8 @@ pub struct Ctx {
     pub rules: Rules,
     /// The detail output, when asked for.
     pub detail: Option<DetailOut>,
+    /// Check everything, publish nothing.
+    pub dry_run: bool,
 }
 
 /// Where the detail rows go and how their model calls are priced.
@@ -406,6 +408,9 @@ pub async fn archive(ctx: &Ctx, items: &Items, spec: &JobSpec, out: &Place) -> R
     let details = run.take_details();
     let (rows, stats) = run.finish()?;
     check_scan(&stats, &ctx.rules).map_err(|r| refuse(r, &stats))?;
+    if ctx.dry_run {
+        return Ok(Output { location: out.to_string(), stats, detail: None });
+    }
     publish(ctx, out, &rows).await?;
     Ok(write_details(ctx, details, Output { location: out.to_string(), stats, detail: None }).await)
 }
@@ -472,6 +477,9 @@ pub async fn consolidate(ctx: &Ctx, items: &Items, spec: &JobSpec, history: &His
     check_scan(&stats, &ctx.rules).map_err(|r| refuse(r, &stats))?;
     let previous = previous_rows(ctx, out).await?;
     check_shrink(previous, rows.len() as u64, &ctx.rules).map_err(|r| refuse(r, &stats))?;
+    if ctx.dry_run {
+        return Ok(Output { location: out.to_string(), stats, detail: None });
+    }
     publish(ctx, out, &rows).await?;
     Ok(write_details(ctx, details, Output { location: out.to_string(), stats, detail: None }).await)
 }

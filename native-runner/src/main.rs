@@ -17,6 +17,7 @@ mod ddb;
 mod demo;
 mod guard;
 mod jobs;
+mod lambda;
 mod large;
 mod location;
 mod progress;
@@ -34,7 +35,7 @@ use clap::Parser;
 use tally_core::dates::Day;
 use tally_core::estimate::Estimator;
 
-use crate::cli::{Cli, Command, ConsolidateArgs};
+use crate::cli::{ArchiveArgs, Cli, Command, ConsolidateArgs};
 use crate::jobs::Output;
 use crate::location::Place;
 use crate::settings::{Job, Layers};
@@ -101,7 +102,8 @@ pub async fn consolidate(c: &ConsolidateArgs, today: Day) -> Result<Consolidated
         .context("give --historical (or S3_BUCKET_NAME, or --env with a bucket)")?;
     // The refresh is checked before anything is written: a missing database
     // would otherwise only show once the output was published.
-    let refresh = (!c.no_athena && (c.athena || layers.refresh_view())).then(|| c.names.names(&layers));
+    let wanted = !c.no_athena && !c.common.dry_run && (c.athena || layers.refresh_view());
+    let refresh = wanted.then(|| c.names.names(&layers));
     if let Some(names) = &refresh {
         anyhow::ensure!(
             names.database.is_some(),
@@ -125,6 +127,16 @@ pub async fn consolidate(c: &ConsolidateArgs, today: Day) -> Result<Consolidated
     Ok(Consolidated { output, athena })
 }
 
+/// Runs the archival job as configured (used by `archive` and the Lambda).
+pub async fn archive(a: &ArchiveArgs, today: Day) -> Result<jobs::Output> {
+    let env = a.common.env.environment()?;
+    let layers = Layers::new(&settings::process_vars, env.as_ref());
+    let job = a.common.resolve(Job::Archive, a.estimator, &layers, today)?;
+    let mut ctx = a.common.ctx();
+    ctx.detail = job.detail.clone();
+    jobs::archive(&ctx, &job.items, &job.spec, &job.out).await
+}
+
 async fn run(cli: Cli) -> Result<()> {
     if !matches!(cli.command, Command::Schedule(_)) {
         // A one-shot command stopped by SIGINT / SIGTERM leaves no temporary
@@ -133,14 +145,9 @@ async fn run(cli: Cli) -> Result<()> {
     }
     match cli.command {
         Command::Archive(a) => {
-            let env = a.common.env.environment()?;
-            let layers = Layers::new(&settings::process_vars, env.as_ref());
-            let job = a.common.resolve(Job::Archive, a.estimator, &layers, clock::today_utc())?;
-            let mut ctx = a.common.ctx();
-            ctx.detail = job.detail.clone();
-            let out = jobs::archive(&ctx, &job.items, &job.spec, &job.out).await;
-            let out = report::refusal(out, a.common.json)?;
-            report::report(&out, a.common.json, None, job.out == Place::Stdout);
+            let out = report::refusal(archive(&a, clock::today_utc()).await, a.common.json)?;
+            let to_stderr = a.common.out.as_deref() == Some("-");
+            report::report(&out, a.common.json, None, to_stderr);
             if let Some(e) = detail_failure(&out) {
                 return Err(e.into());
             }
@@ -171,6 +178,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Demo(d) => demo::run(&d.dir, d.items as usize, d.json).await.context("demo")?,
         Command::Whatif(w) => whatif::run(w).await?,
         Command::Report(r) => costs::run(r).await?,
+        Command::Lambda => lambda::run().await?,
     }
     Ok(())
 }

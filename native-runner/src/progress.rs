@@ -1,7 +1,23 @@
-//! Progress of a scan: a live line on a terminal, plain log lines otherwise.
+//! Progress of a scan: a live line on a terminal, plain log lines otherwise,
+//! and one JSON line each in the Lambda (for CloudWatch Logs Insights).
 
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Whether progress goes out as JSON lines (the Lambda), whatever `--json` says.
+static JSON_LINES: AtomicBool = AtomicBool::new(false);
+
+/// Makes every progress report a JSON line on standard error.
+pub fn json_lines() {
+    JSON_LINES.store(true, Ordering::SeqCst);
+}
+
+/// One JSON line on standard error (the Lambda's log event).
+pub fn log_json(value: &serde_json::Value) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{value}");
+    let _ = err.flush();
+}
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -25,8 +41,8 @@ impl Progress {
             items: AtomicU64::new(0),
             started: now,
             last: Mutex::new(now),
-            tty: std::io::stderr().is_terminal(),
-            quiet,
+            tty: std::io::stderr().is_terminal() && !JSON_LINES.load(Ordering::SeqCst),
+            quiet: quiet && !JSON_LINES.load(Ordering::SeqCst),
         }
     }
 
@@ -59,6 +75,14 @@ impl Progress {
     fn print(&self, total: u64, done: bool) {
         let secs = self.elapsed().max(1e-9);
         let rate = total as f64 / secs;
+        if JSON_LINES.load(Ordering::SeqCst) {
+            let event = if done { "read" } else { "progress" };
+            let rate = (rate * 10.0).round() / 10.0;
+            log_json(
+                &serde_json::json!({ "event": event, "what": self.what, "items": total, "items_per_s": rate, "seconds": (secs * 1000.0).round() / 1000.0 }),
+            );
+            return;
+        }
         let mut err = std::io::stderr().lock();
         if self.tty {
             let _ = write!(

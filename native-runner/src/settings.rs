@@ -305,6 +305,7 @@ impl Common {
             ..Rules::default()
         };
         ctx.sse = self.sse.clone();
+        ctx.dry_run = self.dry_run;
         ctx.large = self.large_message_bucket.as_deref().map(|b| LargeMessages::new(b, self.max_record_size));
         ctx
     }

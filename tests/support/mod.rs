@@ -129,3 +129,4 @@ pub fn send_signal(pid: u32, signal: &str) {
 
 pub mod moto;
 pub mod proxy;
+pub mod runtime_api;

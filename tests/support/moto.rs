@@ -190,6 +190,12 @@ impl Aws {
         out.body.collect().await.unwrap().into_bytes().to_vec()
     }
 
+    /// The object, or `None` when there is none.
+    pub async fn get_optional(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        let out = self.s3.get_object().bucket(bucket).key(key).send().await.ok()?;
+        Some(out.body.collect().await.unwrap().into_bytes().to_vec())
+    }
+
     pub async fn delete(&self, bucket: &str, key: &str) {
         self.s3.delete_object().bucket(bucket).key(key).send().await.unwrap();
     }

@@ -1,0 +1,188 @@
+//! `tally lambda`: the seeds' two Lambdas as one function. The Runtime API
+//! loop is the official `lambda_runtime` crate's; each event runs the job
+//! `TALLY_JOB` names (`archive` or `consolidate`) through the same code as
+//! the command line, configured by the seeds' variables
+//! (`DYNAMODB_TABLE_NAME`, `S3_BUCKET_NAME`, ...: `settings.rs`).
+//!
+//! An event may override `start`, `end` (`YYYY-MM-DD`), `estimator` and
+//! `dry_run`; the seed's manual `{}` and an EventBridge scheduled event run
+//! the job as configured. The answer has the seed's shape: `statusCode` and
+//! a `body` with `message`, `statistics` (those of `--json`) and `s3_file`.
+//! A failed run publishes nothing and answers 500 with the error chain; a
+//! failed scheduled run is a function error, so that the event's retries
+//! and dead-letter queue apply. Each step logs one JSON line.
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Parser;
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::{json, Value};
+
+use crate::cli::{Cli, Command};
+use crate::progress::{json_lines, log_json};
+
+/// The variables the Runtime API loop needs (Lambda sets them).
+const RUNTIME_VARS: [&str; 4] = [
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+];
+
+/// Which job the function runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Function {
+    Archive,
+    Consolidate,
+}
+
+impl Function {
+    fn from_env() -> Result<Function> {
+        match std::env::var("TALLY_JOB").as_deref() {
+            Ok("archive") => Ok(Function::Archive),
+            Ok("consolidate") => Ok(Function::Consolidate),
+            Ok(other) => bail!("TALLY_JOB must be archive or consolidate, not {other:?}"),
+            Err(_) => bail!("TALLY_JOB is not set: archive or consolidate"),
+        }
+    }
+
+    fn command(self) -> &'static str {
+        match self {
+            Function::Archive => "archive",
+            Function::Consolidate => "consolidate",
+        }
+    }
+}
+
+/// Runs the function until Lambda stops it.
+pub async fn run() -> Result<()> {
+    let function = Function::from_env()?;
+    let missing: Vec<&str> = RUNTIME_VARS.iter().copied().filter(|v| std::env::var_os(v).is_none()).collect();
+    if !missing.is_empty() {
+        bail!("tally lambda runs inside AWS Lambda (or a Runtime API emulator): {} not set", missing.join(", "));
+    }
+    json_lines();
+    log_json(&json!({ "event": "init", "job": function.command() }));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| answer(function, event)))
+        .await
+        .map_err(|e| anyhow!("the Lambda runtime stopped: {e}"))
+}
+
+/// Answers one event.
+async fn answer(function: Function, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
+    let request = event.context.request_id.clone();
+    let scheduled = event.payload.get("source").and_then(Value::as_str) == Some("aws.events");
+    log_json(&json!({ "event": "start", "job": function.command(), "request_id": request, "scheduled": scheduled }));
+    match invoke(function, &event.payload).await {
+        Ok(body) => {
+            log_json(&json!({ "event": "done", "request_id": request, "s3_file": body["s3_file"] }));
+            Ok(json!({ "statusCode": 200, "body": body }))
+        }
+        Err(e) => {
+            let chain: Vec<String> = e.chain().map(ToString::to_string).collect();
+            log_json(&json!({ "event": "failed", "request_id": request, "error": format!("{e:#}") }));
+            let answer = json!({
+                "statusCode": 500,
+                "body": { "message": format!("the {} job failed: nothing was published", function.command()), "error": chain },
+            });
+            if scheduled {
+                Err(answer.to_string().into())
+            } else {
+                Ok(answer)
+            }
+        }
+    }
+}
+
+/// The command line an event stands for.
+fn argv(function: Function, event: &Value) -> Result<Vec<String>> {
+    let mut argv = vec!["tally".to_string(), function.command().to_string(), "--json".to_string()];
+    for (key, flag) in [("start", "--start"), ("end", "--end"), ("estimator", "--estimator")] {
+        match event.get(key) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(v)) => argv.extend([flag.to_string(), v.clone()]),
+            Some(other) => bail!("event field {key:?} must be a string, not {other}"),
+        }
+    }
+    match event.get("dry_run") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => {}
+        Some(Value::Bool(true)) => argv.push("--dry-run".into()),
+        Some(other) => bail!("event field \"dry_run\" must be true or false, not {other}"),
+    }
+    // The daily Lambda refreshed the view whenever it knew its database.
+    if function == Function::Consolidate && std::env::var_os("ATHENA_DATABASE").is_some() {
+        argv.push("--athena".into());
+    }
+    Ok(argv)
+}
+
+/// Runs the job of one event; the answer's body.
+async fn invoke(function: Function, event: &Value) -> Result<Value> {
+    let argv = argv(function, event)?;
+    let cli = Cli::try_parse_from(&argv).context("the event's options")?;
+    let today = crate::clock::today_utc();
+    let (output, athena, dry_run) = match cli.command {
+        Command::Archive(a) => (crate::archive(&a, today).await?, None, a.common.dry_run),
+        Command::Consolidate(c) => {
+            let done = crate::consolidate(&c, today).await?;
+            let athena = done.athena_report();
+            if let Some(a) = &athena {
+                log_json(&json!({ "event": "athena", "result": a }));
+            }
+            if let Some(Err(e)) = &done.athena {
+                bail!("{} was written, but the Athena view was not refreshed: {e:#}", done.output.location);
+            }
+            (done.output, athena, c.common.dry_run)
+        }
+        _ => bail!("internal: the event did not make a job"),
+    };
+    if !dry_run {
+        log_json(&json!({ "event": "written", "s3_file": output.location, "records": output.stats.total_records }));
+    }
+    let message = match (function, dry_run) {
+        (_, true) => "dry run: nothing was written".to_string(),
+        (Function::Archive, false) => "archival of the old table completed".to_string(),
+        (Function::Consolidate, false) => "daily consolidation completed".to_string(),
+    };
+    let mut body = json!({ "message": message, "statistics": output.stats, "s3_file": output.location });
+    if let Some(a) = athena {
+        body["athena"] = a;
+    }
+    match &output.detail {
+        Some(Ok((location, stats))) => body["detail"] = json!({ "output": location, "stats": stats }),
+        Some(Err(e)) => bail!("{} was written, but the detail output was not: {e}", output.location),
+        None => {}
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_becomes_the_jobs_options() {
+        let args = argv(Function::Archive, &json!({})).expect("empty");
+        assert_eq!(args, ["tally", "archive", "--json"]);
+        let scheduled = json!({ "source": "aws.events", "detail-type": "Scheduled Event", "detail": {} });
+        assert_eq!(argv(Function::Archive, &scheduled).expect("scheduled").len(), 3);
+        let over = json!({ "start": "2025-12-01", "end": "2025-12-31", "estimator": "full", "dry_run": true });
+        let args = argv(Function::Archive, &over).expect("overrides");
+        assert_eq!(
+            args,
+            [
+                "tally",
+                "archive",
+                "--json",
+                "--start",
+                "2025-12-01",
+                "--end",
+                "2025-12-31",
+                "--estimator",
+                "full",
+                "--dry-run"
+            ]
+        );
+        assert!(argv(Function::Archive, &json!({ "start": 20251201 })).is_err());
+        assert!(argv(Function::Archive, &json!({ "dry_run": "yes" })).is_err());
+    }
+}
