@@ -767,6 +767,18 @@ fn the_lambda_runs_both_jobs_through_the_runtime_api() {
     );
     assert_eq!(answer["statusCode"], 200);
     assert_eq!(answer["body"]["athena"]["state"], "SUCCEEDED", "{answer}");
+    // The table first (a new account has none), over the output's folder, then the view.
+    let query = |id: &serde_json::Value| {
+        let id = id.as_str().unwrap().to_string();
+        rt.block_on(async {
+            let q = aws.athena.get_query_execution().query_execution_id(id).send().await.unwrap();
+            q.query_execution().and_then(|e| e.query()).unwrap_or_default().to_string()
+        })
+    };
+    let ddl = query(&answer["body"]["athena"]["table_query_execution_id"]);
+    assert!(ddl.starts_with("CREATE EXTERNAL TABLE IF NOT EXISTS `cat_test_analytics_db`.`tokens_table_consolidated`"), "{ddl}");
+    assert!(ddl.contains(&format!("LOCATION 's3://{bucket}/tokens-analysis/'")), "{ddl}");
+    assert!(query(&answer["body"]["athena"]["query_execution_id"]).starts_with("CREATE OR REPLACE VIEW token_usage_analysis AS"));
     assert_eq!(rt.block_on(aws.get(&bucket, out_key)), read(&fixture("expected_consolidated.csv")));
 
     // A dry run checks everything and writes nothing.

@@ -63,18 +63,35 @@ pub fn view_sql(names: &AthenaNames) -> Result<String> {
     ))
 }
 
-/// What became of the view refresh.
+/// What became of the Athena step.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Refresh {
-    /// The query execution id.
+    /// The view's query execution id.
     pub query_execution_id: String,
     /// Its final state.
     pub state: String,
+    /// The table's `CREATE EXTERNAL TABLE IF NOT EXISTS` query, when the
+    /// output's folder was known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_query_execution_id: Option<String>,
 }
 
-/// Starts the view's `CREATE OR REPLACE VIEW` and waits for it to finish.
-pub async fn refresh_view(clients: &Clients, names: &AthenaNames, wait: Duration) -> Result<Refresh> {
-    let sql = view_sql(names)?;
+/// Creates the table over `location` when it is missing (a first run in a
+/// new account), then the view, each waited for.
+pub async fn refresh(clients: &Clients, names: &AthenaNames, location: Option<&str>, wait: Duration) -> Result<Refresh> {
+    let table = match location {
+        Some(location) => {
+            let ddl = table_ddl(names, location)?;
+            Some(run_query(clients, names, ddl, wait).await.context("cannot create the Athena table")?)
+        }
+        None => None,
+    };
+    let id = run_query(clients, names, view_sql(names)?, wait).await.context("cannot refresh the Athena view")?;
+    Ok(Refresh { query_execution_id: id, state: "SUCCEEDED".into(), table_query_execution_id: table })
+}
+
+/// Starts `sql` (WorkGroup and database only) and waits for it to succeed; its id.
+async fn run_query(clients: &Clients, names: &AthenaNames, sql: String, wait: Duration) -> Result<String> {
     let database = names.database.as_deref().context(
         "the view refresh needs an Athena database: give --athena-database, ATHENA_DATABASE or athena.database",
     )?;
@@ -87,7 +104,7 @@ pub async fn refresh_view(clients: &Clients, names: &AthenaNames, wait: Duration
         .send()
         .await
         .map_err(|e| anyhow!("{}", describe(&e)))
-        .context("cannot start the Athena view refresh")?;
+        .context("cannot start the Athena query")?;
     let id = started.query_execution_id().unwrap_or_default().to_string();
     let deadline = tokio::time::Instant::now() + wait;
     let mut delay = Duration::from_millis(200);
@@ -103,9 +120,7 @@ pub async fn refresh_view(clients: &Clients, names: &AthenaNames, wait: Duration
         let status = got.query_execution().and_then(|q| q.status());
         let state = status.and_then(|s| s.state()).cloned();
         match state {
-            Some(QueryExecutionState::Succeeded) => {
-                return Ok(Refresh { query_execution_id: id, state: "SUCCEEDED".into() })
-            }
+            Some(QueryExecutionState::Succeeded) => return Ok(id),
             Some(s @ (QueryExecutionState::Failed | QueryExecutionState::Cancelled)) => {
                 let reason = status.and_then(|s| s.state_change_reason()).unwrap_or("no reason given");
                 bail!("Athena query {id} {}: {reason}", s.as_str());
@@ -122,6 +137,18 @@ pub async fn refresh_view(clients: &Clients, names: &AthenaNames, wait: Duration
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
         }
+    }
+}
+
+/// The folder of an S3 output, the table's LOCATION (`s3://b/prefix/`).
+pub fn folder_of(out: &crate::location::Place) -> Option<String> {
+    match out {
+        crate::location::Place::S3(url) => {
+            let prefix = url.key.rsplit_once('/').map_or("", |(p, _)| p);
+            let sep = if prefix.is_empty() { "" } else { "/" };
+            Some(format!("s3://{}/{prefix}{sep}", url.bucket))
+        }
+        _ => None,
     }
 }
 
@@ -153,5 +180,9 @@ mod tests {
         assert!(view.contains("FROM tokens_table_consolidated\nWHERE input_token > 0 OR output_token > 0"));
         let bad = AthenaNames { view: "x; DROP".into(), ..names() };
         assert!(view_sql(&bad).is_err());
+        let place = |t: &str| crate::location::Place::parse(t);
+        assert_eq!(folder_of(&place("s3://b/tokens-analysis/x.csv")).as_deref(), Some("s3://b/tokens-analysis/"));
+        assert_eq!(folder_of(&place("s3://b/x.csv")).as_deref(), Some("s3://b/"));
+        assert_eq!(folder_of(&place("x.csv")), None);
     }
 }
