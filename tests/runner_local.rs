@@ -544,3 +544,24 @@ fn csv_rows(text: &str) -> Vec<Vec<String>> {
         })
         .collect()
 }
+
+/// The Lambda's runtime (`provided.al2023`) has glibc 2.34: the binary may
+/// need no symbol version above it (`objdump -T`, from binutils).
+#[test]
+fn the_binary_runs_on_amazon_linux_2023s_glibc() {
+    let out = std::process::Command::new("objdump").arg("-T").arg(env!("CARGO_BIN_EXE_tally")).output().unwrap();
+    assert!(out.status.success(), "objdump: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let versions: Vec<(u32, u32)> = text
+        .split("GLIBC_")
+        .skip(1)
+        .filter_map(|rest| {
+            let v: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+            let mut parts = v.split('.').map(|p| p.parse::<u32>().ok());
+            Some((parts.next()??, parts.next().flatten().unwrap_or(0)))
+        })
+        .collect();
+    assert!(!versions.is_empty(), "no GLIBC symbol read: is the binary dynamic?");
+    let newest = versions.iter().max().unwrap();
+    assert!(*newest <= (2, 34), "the binary needs GLIBC_{}.{}, above Amazon Linux 2023's 2.34", newest.0, newest.1);
+}
