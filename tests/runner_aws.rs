@@ -776,9 +776,13 @@ fn the_lambda_runs_both_jobs_through_the_runtime_api() {
         })
     };
     let ddl = query(&answer["body"]["athena"]["table_query_execution_id"]);
-    assert!(ddl.starts_with("CREATE EXTERNAL TABLE IF NOT EXISTS `cat_test_analytics_db`.`tokens_table_consolidated`"), "{ddl}");
+    assert!(
+        ddl.starts_with("CREATE EXTERNAL TABLE IF NOT EXISTS `cat_test_analytics_db`.`tokens_table_consolidated`"),
+        "{ddl}"
+    );
     assert!(ddl.contains(&format!("LOCATION 's3://{bucket}/tokens-analysis/'")), "{ddl}");
-    assert!(query(&answer["body"]["athena"]["query_execution_id"]).starts_with("CREATE OR REPLACE VIEW token_usage_analysis AS"));
+    assert!(query(&answer["body"]["athena"]["query_execution_id"])
+        .starts_with("CREATE OR REPLACE VIEW token_usage_analysis AS"));
     assert_eq!(rt.block_on(aws.get(&bucket, out_key)), read(&fixture("expected_consolidated.csv")));
 
     // A dry run checks everything and writes nothing.

@@ -78,7 +78,12 @@ pub struct Refresh {
 
 /// Creates the table over `location` when it is missing (a first run in a
 /// new account), then the view, each waited for.
-pub async fn refresh(clients: &Clients, names: &AthenaNames, location: Option<&str>, wait: Duration) -> Result<Refresh> {
+pub async fn refresh(
+    clients: &Clients,
+    names: &AthenaNames,
+    location: Option<&str>,
+    wait: Duration,
+) -> Result<Refresh> {
     let table = match location {
         Some(location) => {
             let ddl = table_ddl(names, location)?;

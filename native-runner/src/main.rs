@@ -120,7 +120,8 @@ pub async fn consolidate(c: &ConsolidateArgs, today: Day) -> Result<Consolidated
     let athena = match refresh {
         Some(names) => {
             let location = athena::folder_of(&job.out);
-            let refresh = athena::refresh(ctx.clients().await, &names, location.as_deref(), Duration::from_secs(300)).await;
+            let refresh =
+                athena::refresh(ctx.clients().await, &names, location.as_deref(), Duration::from_secs(300)).await;
             Some(refresh.and_then(|r| Ok(serde_json::to_value(r)?)))
         }
         None => None,
