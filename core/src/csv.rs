@@ -145,12 +145,23 @@ pub fn push_row(out: &mut String, row: &Row) {
 
 /// Writes the header and every row: UTF-8, no BOM, `\n`, RFC 4180 quoting
 /// only where needed.
-pub fn write_csv<W: Write>(mut w: W, rows: &[Row]) -> io::Result<()> {
+pub fn write_csv<W: Write>(w: W, rows: &[Row]) -> io::Result<()> {
+    write_lines(w, &HEADER.join(","), rows, push_row)
+}
+
+/// Writes `header`, then each item's line (`push` appends it with its
+/// `\n`), through a 64 KiB buffer.
+pub(crate) fn write_lines<W: Write, T>(
+    mut w: W,
+    header: &str,
+    items: &[T],
+    push: impl Fn(&mut String, &T),
+) -> io::Result<()> {
     let mut buf = String::with_capacity(64 * 1024);
-    buf.push_str(&HEADER.join(","));
+    buf.push_str(header);
     buf.push('\n');
-    for row in rows {
-        push_row(&mut buf, row);
+    for item in items {
+        push(&mut buf, item);
         if buf.len() > 60 * 1024 {
             w.write_all(buf.as_bytes())?;
             buf.clear();

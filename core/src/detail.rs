@@ -14,7 +14,7 @@ use std::io::{self, Write};
 use rust_decimal::Decimal;
 
 use crate::billed::{bill, Billing};
-use crate::csv::{push_field, push_row, Row, HEADER};
+use crate::csv::{push_field, push_row, write_lines, Row, HEADER};
 use crate::dates::write_datetime;
 use crate::estimate::tokens_for_chars;
 use crate::item::{Attr, Item};
@@ -297,21 +297,9 @@ pub fn push_detail(out: &mut String, d: &DetailRow) {
 }
 
 /// The detail CSV: the seed's header and [`DETAIL_COLUMNS`], then the rows.
-pub fn write_detail_csv<W: Write>(mut w: W, rows: &[DetailRow]) -> io::Result<()> {
-    let mut buf = String::with_capacity(64 * 1024);
-    buf.push_str(&HEADER.join(","));
-    buf.push(',');
-    buf.push_str(&DETAIL_COLUMNS.join(","));
-    buf.push('\n');
-    for row in rows {
-        push_detail(&mut buf, row);
-        if buf.len() > 60 * 1024 {
-            w.write_all(buf.as_bytes())?;
-            buf.clear();
-        }
-    }
-    w.write_all(buf.as_bytes())?;
-    w.flush()
+pub fn write_detail_csv<W: Write>(w: W, rows: &[DetailRow]) -> io::Result<()> {
+    let header = format!("{},{}", HEADER.join(","), DETAIL_COLUMNS.join(","));
+    write_lines(w, &header, rows, push_detail)
 }
 
 #[cfg(test)]
