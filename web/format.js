@@ -1,5 +1,6 @@
 // Display formats. Money arrives as exact decimal strings and is only
-// regrouped here, never turned into a float; counts are plain integers.
+// regrouped, or rounded for reading (as text), here, never turned into a
+// float; counts are plain integers.
 
 /** "1234567.500000" → "1,234,567.500000" (the sign and decimals kept). */
 export function groupDigits(text) {

@@ -231,8 +231,9 @@ export function round6Micros(tokens, price) {
   return divHalfEven(BigInt(tokens) * p.num * 1_000_000n, 1000n * p.den);
 }
 
-/** "0.013080" → 13080n. */
+/** "0.013080" → 13080n; "-0.5" → -500000n. */
 export function micros(text) {
+  if (text.startsWith('-')) return -micros(text.slice(1));
   const [int, frac = ''] = text.split('.');
   return BigInt(int) * 1_000_000n + BigInt((frac + '000000').slice(0, 6));
 }

@@ -19,7 +19,7 @@ export interface FilterSpec { from?: string; to?: string; sources?: string[] | n
 /** Prices per 1,000 tokens as decimal strings; batch multiplies both by batch_multiplier (default "0.5"); per_model (a detail CSV): the rows of a model at other prices; keep_unmapped: the other models keep their cost. */
 export interface ScenarioSpec { input_per_1k: string; output_per_1k: string; batch?: boolean; batch_multiplier?: string; per_model?: { model: string; input_per_1k: string; output_per_1k: string }[]; keep_unmapped?: boolean; }
 /** Explorer.info() */
-export interface TableInfo { rows: number; placeholder_rows: number; unreadable: { line: number; error: string }[]; sources: string[]; first_day: string; last_day: string; detail: boolean; users: number; bots: string[]; models: string[]; }
+export interface TableInfo { rows: number; placeholder_rows: number; unreadable: { line: number; error: string }[]; sources: string[]; first_day: string; last_day: string; detail: boolean; bots: string[]; models: string[]; }
 "#;
 
 #[derive(Deserialize, Default)]
@@ -145,7 +145,6 @@ impl Explorer {
             "first_day": span.map(|s| s.0.to_string()).unwrap_or_default(),
             "last_day": span.map(|s| s.1.to_string()).unwrap_or_default(),
             "detail": self.table.has_detail(),
-            "users": self.table.count(By::User),
             "bots": self.table.names(By::Bot),
             "models": self.table.names(By::Model),
         }))
