@@ -42,7 +42,7 @@ rows = [
      "`node bench/browser/run.mjs --runs 3`",
      f"all views {f['browser.all_views_ms']} ms, one what-if {f['browser.whatif_ms']} ms (medians); wasm {f['wasm_gzip_kib']} KiB gzipped"),
     ("explorer engine natively, same file", "`cargo bench -p tally-core --bench explorer`",
-     f"load {f['load_ms']} ms, views {f['views_ms']} ms, what-if {f['whatif_ms']} ms"),
+     f"load {f['load_ms']} ms, views {f['views_ms']} ms, what-if {f['whatif_ms']} ms; cost by user {f['by_user_first_ms']} ms the first time (interning the users), {f['by_user_ms']} ms after"),
 ]
 print(f"Measured at commit {commit} on a {cores}-core machine by `bench/report.sh`; every run checked its results")
 print("(rows, tokens and costs against the fixtures' or the generator's statistics, what-ifs against an")
