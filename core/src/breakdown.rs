@@ -487,12 +487,13 @@ impl Table {
             _ => return Err(BreakdownError::NoDetail),
         };
         let (costs, _) = self.repriced(filter, scenario)?;
+        let basis = self.basis();
         let mut acc = vec![(0u64, 0i128, 0i128); names.len()];
         for (i, cost) in costs.iter().enumerate() {
             let Some(cost) = cost else { continue };
             let a = &mut acc[ids[i] as usize];
             a.0 += 1;
-            a.1 += i128::from(self.basis(i).2);
+            a.1 += i128::from(basis.cost[i]);
             a.2 += i128::from(*cost);
         }
         let mut groups: Vec<(usize, (u64, i128, i128))> =

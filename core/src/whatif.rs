@@ -139,6 +139,15 @@ pub struct Scenario {
     pub keep_unmapped: bool,
 }
 
+/// The columns a what-if re-prices ([`Table::basis`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Basis<'a> {
+    pub(crate) input: &'a [u64],
+    pub(crate) output: &'a [u64],
+    pub(crate) cost: &'a [i64],
+    pub(crate) model: Option<&'a [u32]>,
+}
+
 /// A scenario's rates, per model for a detail CSV.
 struct Rates {
     /// The rates of the rows no mapping names (`None`: they keep their cost).
@@ -738,7 +747,7 @@ impl Table {
             Ok((Rate::new(p.input_per_1k), Rate::new(p.output_per_1k)))
         };
         let mut per_model = Vec::new();
-        if let Some(d) = &self.keys.detail {
+        if let Some(d) = self.keys.detail.as_ref().filter(|_| !scenario.per_model.is_empty()) {
             per_model = (0..d.models.len()).map(|_| None).collect();
             for (model, prices) in &scenario.per_model {
                 if let Some(k) = d.models.find(model.as_bytes()) {
@@ -750,25 +759,40 @@ impl Table {
         Ok(Rates { default: if keep { None } else { Some(rate(scenario.prices)?) }, per_model })
     }
 
-    /// What a row's what-if re-prices: its tokens and the cost they are held
-    /// against (a detail CSV's billed ones, else the Lambdas'), and its model.
-    #[inline]
-    pub(crate) fn basis(&self, i: usize) -> (u64, u64, i64, Option<u32>) {
+    /// What a what-if re-prices: the tokens and the cost they are held
+    /// against (a detail CSV's billed ones, else the Lambdas'), and the
+    /// models; chosen once per query, not per row.
+    pub(crate) fn basis(&self) -> Basis<'_> {
         match &self.keys.detail {
-            Some(d) => (d.billed_input[i], d.billed_output[i], d.billed[i], Some(d.model[i])),
-            None => (self.input[i], self.output[i], self.total[i], None),
+            Some(d) => {
+                Basis { input: &d.billed_input, output: &d.billed_output, cost: &d.billed, model: Some(&d.model) }
+            }
+            None => Basis { input: &self.input, output: &self.output, cost: &self.total, model: None },
         }
     }
 
-    /// Row `i` under `rates`: its cost, and whether it kept its recorded one.
+    /// Row `i` under `rates`: its cost, the cost it is held against, and
+    /// whether it kept that cost.
     #[inline]
-    fn cost_of(&self, i: usize, rates: &Rates) -> Result<(i64, i64, bool), WhatIfError> {
-        let (inp, out, recorded, model) = self.basis(i);
-        let Some((rin, rout)) = rates.of(model).filter(|_| !keeps_recorded_cost(inp, out, recorded)) else {
-            return Ok((recorded, recorded, true));
-        };
-        let cost = row_cost(rin, rout, inp, out).ok_or(WhatIfError::RowTooCostly { input: inp, output: out })?;
-        Ok((cost, recorded, false))
+    fn cost_of(basis: &Basis<'_>, i: usize, rates: &Rates) -> Result<(i64, i64, bool), WhatIfError> {
+        match (&rates.per_model[..], &rates.default) {
+            // One rate for every row (a seed CSV, or no model mapped): the hot path.
+            ([], Some(fixed)) => Self::cost_at(basis, i, Some(fixed)),
+            _ => Self::cost_at(basis, i, rates.of(basis.model.map(|m| m[i]))),
+        }
+    }
+
+    #[inline]
+    fn cost_at(basis: &Basis<'_>, i: usize, rate: Option<&(Rate, Rate)>) -> Result<(i64, i64, bool), WhatIfError> {
+        let (inp, out, recorded) = (basis.input[i], basis.output[i], basis.cost[i]);
+        match rate {
+            Some((rin, rout)) if !keeps_recorded_cost(inp, out, recorded) => {
+                let cost =
+                    row_cost(rin, rout, inp, out).ok_or(WhatIfError::RowTooCostly { input: inp, output: out })?;
+                Ok((cost, recorded, false))
+            }
+            _ => Ok((recorded, recorded, true)),
+        }
     }
 
     /// Each kept row's cost under `scenario`, in millionths (rows without
@@ -779,6 +803,7 @@ impl Table {
         scenario: &Scenario,
     ) -> Result<(Vec<Option<i64>>, u64), WhatIfError> {
         let rates = self.rates(scenario)?;
+        let basis = self.basis();
         let keep = self.selector(filter);
         let mut carried = 0;
         let mut costs = Vec::with_capacity(self.len());
@@ -787,7 +812,7 @@ impl Table {
                 costs.push(None);
                 continue;
             }
-            let (cost, _, kept) = self.cost_of(i, &rates)?;
+            let (cost, _, kept) = Self::cost_of(&basis, i, &rates)?;
             carried += u64::from(kept);
             costs.push(Some(cost));
         }
@@ -797,6 +822,7 @@ impl Table {
     /// The cost of the filtered rows under `scenario`, beside the actual cost.
     pub fn whatif(&self, filter: &Filter, scenario: &Scenario) -> Result<WhatIf, WhatIfError> {
         let rates = self.rates(scenario)?;
+        let basis = self.basis();
         let keep = self.selector(filter);
         let everything = *filter == Filter::default();
         // Row costs in i64 millionths, sums exact in 128 bits ([`Sum128`]).
@@ -814,7 +840,7 @@ impl Table {
             if !everything && !keep(i) {
                 continue;
             }
-            let (cost, recorded, kept) = self.cost_of(i, &rates)?;
+            let (cost, recorded, kept) = Self::cost_of(&basis, i, &rates)?;
             carried += u64::from(kept);
             records += 1;
             actual.add(recorded);
@@ -909,6 +935,7 @@ impl Table {
     /// formula (`=`, `+`, `-`, `@`) are neutralised with a leading `'`.
     pub fn whatif_csv(&self, filter: &Filter, scenario: &Scenario) -> Result<Vec<u8>, WhatIfError> {
         let rates = self.rates(scenario)?;
+        let basis = self.basis();
         let (costs, _) = self.repriced(filter, scenario)?;
         let mut out = String::with_capacity(self.data.len() / 2 + 256);
         out.push_str(&HEADER.join(","));
@@ -926,7 +953,8 @@ impl Table {
                 continue;
             };
             // The tokens re-priced (a detail CSV's billed ones) and the cost held against.
-            let (inp, outp, recorded, model) = self.basis(i);
+            let (inp, outp, recorded) = (basis.input[i], basis.output[i], basis.cost[i]);
+            let model = basis.model.map(|m| m[i]);
             let rates = rates.of(model).filter(|_| !keeps_recorded_cost(inp, outp, recorded));
             // A row that keeps its cost shows it whole, with no split.
             let (pin, pout) = rates.map_or((0, 0), |(rin, rout)| (rin.micros(inp), rout.micros(outp)));
