@@ -69,6 +69,13 @@ pub enum WhatIfError {
     BatchTooLarge,
 }
 
+/// Whether a row's key is a conversation's: bedrock-chat writes
+/// `<PK>#CONV#<id>` (checked where it is first, then anywhere).
+fn is_conversation_key(pk: &[u8], sk: &[u8]) -> bool {
+    const MARK: &[u8] = b"#CONV#";
+    sk.get(pk.len()..pk.len() + MARK.len()) == Some(MARK) || sk.windows(MARK.len()).any(|w| w == MARK)
+}
+
 /// Where `cell` is inside `data`, if it is a slice of it (an unquoted cell)
 /// and the file is below 4 GiB; `(u32::MAX, 0)` otherwise.
 fn span_in(data: &[u8], cell: &[u8]) -> (u32, u32) {
@@ -97,6 +104,8 @@ pub struct Table {
     pub(crate) output: Vec<u64>,
     pub(crate) total: Vec<i64>,
     source: Vec<u16>,
+    /// Whether each row is a conversation (its `sk` holds `#CONV#`).
+    conversation: Vec<bool>,
     sources: Vec<String>,
     unreadable: Vec<BadRow>,
     placeholder_rows: u64,
@@ -173,8 +182,16 @@ pub const BATCH_MULTIPLIER: Decimal = Decimal::from_parts(5, 0, 0, false, 1);
 /// Headline figures.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Headline {
-    /// Conversations (rows).
+    /// Rows (the run statistics' `total_records`).
     pub records: u64,
+    /// Rows that are conversations (`SK` with `#CONV#`); the others
+    /// (`#RELATED_DOCUMENT#`, `#BOT#`, ...) are counted apart.
+    pub conversations: u64,
+    /// Rows that are not conversations.
+    pub other_items: u64,
+    /// Cost of the conversations / their number, round6 (the other items
+    /// left out of the average).
+    pub avg_cost_per_conversation: String,
     /// Input tokens (sums are exact: a cell holds up to 10^15).
     pub input_tokens: u128,
     /// Output tokens.
@@ -433,6 +450,7 @@ impl Table {
             columns: None,
             offset: Vec::new(),
             pk_at: Vec::new(),
+            conversation: Vec::new(),
             secs: Vec::new(),
             day: Vec::new(),
             hour: Vec::new(),
@@ -449,6 +467,7 @@ impl Table {
         let rows = data.len() / 150 + 16;
         t.offset.reserve(rows);
         t.pk_at.reserve(rows);
+        t.conversation.reserve(rows);
         t.secs.reserve(rows);
         t.day.reserve(rows);
         t.hour.reserve(rows);
@@ -493,6 +512,7 @@ impl Table {
                 let secs = row.create_date.unwrap_or(NO_DATE);
                 t.offset.push(offset);
                 t.pk_at.push(span_in(&data, row.pk));
+                t.conversation.push(is_conversation_key(row.pk, row.sk));
                 t.secs.push(secs);
                 if secs == NO_DATE {
                     t.day.push(i32::MIN);
@@ -600,6 +620,7 @@ impl Table {
         }
         let empty = Acc { records: 0, input: 0, output: 0, cost: 0, first: i64::MAX, last: i64::MIN };
         let mut all = empty;
+        let (mut conversations, mut conversation_cost) = (0u64, 0i128);
         let mut per_source = vec![empty; ns];
         let mut hours = [(0u64, 0u128, 0u128, 0i128); 24];
         let mut days: BTreeMap<i32, (u64, Vec<i128>)> = BTreeMap::new();
@@ -612,6 +633,10 @@ impl Table {
                 continue;
             }
             let (inp, out, cost, secs) = (self.input[i], self.output[i], self.total[i] as i128, self.secs[i]);
+            if self.conversation[i] {
+                conversations += 1;
+                conversation_cost += cost;
+            }
             for acc in [&mut all, &mut per_source[self.source[i] as usize]] {
                 acc.records += 1;
                 acc.input += u128::from(inp);
@@ -664,6 +689,9 @@ impl Table {
                 total_tokens: all.input + all.output,
                 total_cost: micros_text(all.cost),
                 avg_cost: micros_text(div_half_even(all.cost, all.records as i128)),
+                conversations,
+                other_items: all.records - conversations,
+                avg_cost_per_conversation: micros_text(div_half_even(conversation_cost, i128::from(conversations))),
             },
             sources: self.sources.clone(),
             by_source: per_source

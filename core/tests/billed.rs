@@ -177,3 +177,28 @@ fn the_explorer_reads_the_detail_csv_back_to_the_same_totals() {
         table.names(By::Bot).iter().filter(|b| !b.is_empty()).cloned().collect();
     assert_eq!(shown, bots);
 }
+
+/// A table written by bedrock-chat holds about 2.4 `#RELATED_DOCUMENT#`
+/// items per conversation: they are counted apart and left out of the
+/// average per conversation.
+#[test]
+fn items_that_are_not_conversations_are_counted_apart() {
+    use tally_core::whatif::{Filter, Table};
+    let csv = common::read("bedrock_chat/expected_v2.csv");
+    let text = String::from_utf8(csv.clone()).unwrap();
+    let (mut convs, mut cost) = (0u64, Decimal::ZERO);
+    for line in text.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        if cells[7].contains("#CONV#") {
+            convs += 1;
+            cost += cells[5].parse::<Decimal>().unwrap();
+        }
+    }
+    let h = Table::from_csv(csv).unwrap().views(&Filter::default(), 0).headline;
+    assert_eq!((h.records, h.conversations, h.other_items), (406, 120, 286));
+    assert_eq!(convs, 120);
+    let avg =
+        (cost / Decimal::from(convs)).round_dp_with_strategy(6, rust_decimal::RoundingStrategy::MidpointNearestEven);
+    assert_eq!(h.avg_cost_per_conversation, format!("{avg:.6}"));
+    assert_ne!(h.avg_cost_per_conversation, h.avg_cost, "the related documents lowered the per-row average");
+}

@@ -245,14 +245,16 @@ fn tables(place: &Place, table: &Table, views: &Views, results: &[Named], unread
     let h = &views.headline;
     let _ = writeln!(
             out,
-        "{place}: {} conversations ({} rows read, {} unreadable lines); {} input + {} output tokens; cost {} USD (average {})",
-        h.records,
+        "{place}: {} conversations and {} other items ({} rows read, {} unreadable lines); {} input + {} output tokens; \
+         cost {} USD (average {} per conversation, other items left out)",
+        h.conversations,
+        h.other_items,
         table.len(),
         unreadable,
         h.input_tokens,
         h.output_tokens,
         h.total_cost,
-        h.avg_cost
+        h.avg_cost_per_conversation
     );
     for s in &views.by_source {
         let _ = writeln!(
