@@ -530,6 +530,7 @@ impl Parser<'_, '_> {
 
     /// After a list element or a dict value: true at the container's end,
     /// false after a comma (and the blanks after it).
+    #[inline]
     fn closes(&mut self, close: u8) -> Result<bool, JsonError> {
         self.ws();
         match self.s.get(self.i) {
