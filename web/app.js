@@ -12,7 +12,7 @@ import { Busy } from './busy.js';
 import { ExplorerClient } from './explorer.js';
 import { el, byTestId } from './dom.js';
 import { bytes as showBytes, count, money } from './format.js';
-import { loadCatalog, emptyCatalog, emptyFilter, defaultScenario, readState, writeState, engineScenario, MAX_SCENARIOS } from './scenario.js';
+import { loadCatalog, emptyCatalog, emptyFilter, defaultScenario, readState, writeState, engineScenario, isMapping, MAX_SCENARIOS } from './scenario.js';
 import { buildHeadline, renderFileInfo, renderKeyChoices, renderSourceChoices, renderSuggestions, renderViews } from './views.js';
 import { clearCosts, renderCosts } from './costs.js';
 import { clearAccuracy, renderAccuracy } from './accuracy.js';
@@ -35,6 +35,7 @@ const page = {
   loaded: false,
   filter: emptyFilter(),
   detail: false, // the open file has the detail columns (bot, model, recorded and billed prices)
+  file: null, // what the scenario cards need of the open file: { detail, models }
   costs: {}, // the latest breakdown shown, by 'user' | 'bot' | 'model': { breakdown, search }
   sorts: { user: BY_COST, bot: BY_COST, model: BY_COST },
   userSearch: '',
@@ -127,6 +128,8 @@ async function load(source, name, origin) {
     showProgress({ stage: 'views' });
     renderFileInfo(byTestId('results'), { name, size: showBytes(bytes), origin, parseMs, info });
     page.detail = info.detail;
+    page.file = { detail: info.detail, models: info.models };
+    for (const card of page.cards) card.setFile(page.file);
     setupFilterControls(info);
     showRealCost(info.detail);
     page.loaded = true;
@@ -477,6 +480,7 @@ function addCard(scenario) {
     },
     onExport: (c) => exportCsv(c).catch(showError),
   });
+  if (page.file) card.setFile(page.file);
   page.cards.push(card);
   byTestId('scenarios').append(card.root);
   placeCards();
@@ -496,7 +500,7 @@ async function exportCsv(card) {
   if (!page.loaded) return;
   const data = await page.client.whatifCsv(engineFilter(), engineScenario(card.scenario, page.catalog));
   const url = URL.createObjectURL(new Blob([data], { type: 'text/csv;charset=utf-8' }));
-  const slug = card.scenario.model.replace(/[^A-Za-z0-9.]+/g, '-').replace(/^-|-$/g, '');
+  const slug = isMapping(card.scenario) ? 'by-model' : card.scenario.model.replace(/[^A-Za-z0-9.]+/g, '-').replace(/^-|-$/g, '');
   const name = `tally-whatif-${slug || 'custom'}${card.scenario.batch ? '-batch' : ''}.csv`;
   const link = el('a', { href: url, download: name, hidden: true });
   document.body.append(link);

@@ -1,23 +1,34 @@
 // What-if scenarios and the page's shareable state.
 //
-// A scenario is { model, input_per_1k, output_per_1k, batch }: model is a
-// catalog id (web/prices.json) or "custom"; prices are decimal strings, sent
-// to the engine as they are. What counts as a price, and which catalog
-// entries can be used, is the engine's to say (the core's rules, asked
-// through the worker): this module has no rules of its own. The scenarios and the filter live in the URL's
-// hash, so a copied URL reopens the same view:
+// A scenario is one of two kinds:
 //
-//   #s=<model>~<input>~<output>~<0|1>&s=...&from=YYYY-MM-DD&to=YYYY-MM-DD&src=<source>&src=...
-//    &user=<pk>&bot=<bot id>&model=<model>
+// - one price for every conversation: { model, input_per_1k, output_per_1k,
+//   batch }; model is a catalog id (web/prices.json) or "custom";
+// - a model mapping (a detail CSV): { mappings, batch }, mappings being
+//   [{ from, model, input_per_1k, output_per_1k }]: the conversations whose
+//   `model` column is `from` at the prices of `model` (a catalog id or
+//   "custom"); every other conversation keeps its billed cost.
 //
-// (user, bot and model: one each at most, the last one wins; `bot=` with
-// nothing after it is the conversations without a bot, `model=` those
-// without a model.)
+// Prices are decimal strings, sent to the engine as they are. What counts as
+// a price, and which catalog entries can be used, is the engine's to say (the
+// core's rules, asked through the worker): this module has no rules of its
+// own. The scenarios and the filter live in the URL's hash, so a copied URL
+// reopens the same view:
+//
+//   #s=<model>~<input>~<output>~<0|1>&m=<0|1>~<from>~<model>~<input>~<output>[~<from>~<model>~<input>~<output>...]
+//    &from=YYYY-MM-DD&to=YYYY-MM-DD&src=<source>&src=...&user=<pk>&bot=<bot id>&model=<model>
+//
+// (one `s=` per one-price scenario and one `m=` per model mapping, in the
+// cards' order: its batch flag, then four fields per mapped model; user, bot
+// and model: one each at most, the last one wins; `bot=` with nothing after
+// it is the conversations without a bot, `model=` those without a model.)
 //
 // (`?csv=URL` in the query string names a CSV to open; the hash never touches it.)
 
 export const CUSTOM = 'custom';
 const MAX_SCENARIOS = 6;
+/** Mapped models per scenario, at most (a hand-edited link may hold any number). */
+const MAX_MAPPINGS = 50;
 
 /**
  * Loads the price catalog shipped beside the page, and has the engine check
@@ -59,10 +70,16 @@ export function fromModel(model, batch) {
   return { model: model.id, input_per_1k: model.input_per_1k, output_per_1k: model.output_per_1k, batch: !!batch };
 }
 
+/** Whether a scenario is a model mapping (else it is one price for every conversation). */
+export function isMapping(s) {
+  return Array.isArray(s.mappings);
+}
+
 /**
- * Resolves a scenario against the catalog: a catalog id whose prices differ
- * from the catalog's (edited since the URL was shared) becomes "custom" with
- * the URL's prices, so the figures stay those that were shared.
+ * Resolves a price (a scenario's, or a mapped model's) against the catalog: a
+ * catalog id whose prices differ from the catalog's (edited since the URL was
+ * shared) becomes "custom" with the URL's prices, so the figures stay those
+ * that were shared.
  */
 export function normalize(catalog, s) {
   const m = findModel(catalog, s.model);
@@ -70,16 +87,28 @@ export function normalize(catalog, s) {
   return { ...s, model: same ? s.model : CUSTOM };
 }
 
+/** A scenario's prices as typed: [input, output] for each price it holds. */
+function pricesOf(s) {
+  return (isMapping(s) ? s.mappings : [s]).flatMap((p) => [p.input_per_1k, p.output_per_1k]);
+}
+
+const trimmed = (p) => ({ input_per_1k: p.input_per_1k.trim(), output_per_1k: p.output_per_1k.trim() });
+
 /**
- * What the engine takes: { input_per_1k, output_per_1k, batch, batch_multiplier };
- * the multiplier is the checked catalog's, the same one the card's label shows.
+ * What the engine takes: { input_per_1k, output_per_1k, batch,
+ * batch_multiplier }, and for a model mapping per_model with keep_unmapped
+ * (its input_per_1k / output_per_1k are then never applied: "0"). The
+ * multiplier is the checked catalog's, the same one the card's label shows.
  */
 export function engineScenario(s, catalog) {
+  const batch = { batch: !!s.batch, batch_multiplier: catalog.batch_multiplier };
+  if (!isMapping(s)) return { ...trimmed(s), ...batch };
   return {
-    input_per_1k: s.input_per_1k.trim(),
-    output_per_1k: s.output_per_1k.trim(),
-    batch: !!s.batch,
-    batch_multiplier: catalog.batch_multiplier,
+    input_per_1k: '0',
+    output_per_1k: '0',
+    ...batch,
+    per_model: s.mappings.map((m) => ({ model: m.from, ...trimmed(m) })),
+    keep_unmapped: true,
   };
 }
 
@@ -104,9 +133,34 @@ export function emptyFilter() {
   return { from: '', to: '', sources: null, user: null, bot: null, model: null };
 }
 
+/** An `s=` part's scenario (one price for every conversation), or null when it cannot be read. */
+function onePriceFrom(raw) {
+  const pieces = raw.split('~').map(decodeSafe);
+  const [model, input, output, batch] = pieces;
+  if (pieces.length !== 4 || model === null || input === null || output === null) return null;
+  return { model, input_per_1k: input, output_per_1k: output, batch: batch === '1' };
+}
+
+/** An `m=` part's model mapping (at most MAX_MAPPINGS models), or null when it cannot be read. */
+function mappingFrom(raw) {
+  const [batch, ...fields] = raw.split('~').map(decodeSafe);
+  if (fields.length === 0 || fields.length % 4 !== 0 || fields.includes(null)) return null;
+  const mappings = [];
+  for (let i = 0; i < fields.length && mappings.length < MAX_MAPPINGS; i += 4) {
+    const [from, model, input, output] = fields.slice(i, i + 4);
+    mappings.push({ from, model, input_per_1k: input, output_per_1k: output });
+  }
+  return { mappings, batch: batch === '1' };
+}
+
+/** A scenario resolved against the catalog (each of its prices: `normalize`). */
+function resolved(catalog, s) {
+  return isMapping(s) ? { ...s, mappings: s.mappings.map((m) => normalize(catalog, m)) } : normalize(catalog, s);
+}
+
 /**
  * Reads { scenarios, filter } from a URL hash (scenarios may be empty). A
- * scenario is kept only when both its prices are plain decimals: the engine
+ * scenario is kept only when all its prices are plain decimals: the engine
  * says which (`checkPrices(texts)` resolves to a boolean per text), since a
  * hand-edited link may hold anything.
  */
@@ -118,12 +172,9 @@ export async function readState(hash, catalog, checkPrices) {
     const eq = part.indexOf('=');
     const key = eq < 0 ? part : part.slice(0, eq);
     const raw = eq < 0 ? '' : part.slice(eq + 1);
-    if (key === 's') {
-      const pieces = raw.split('~').map(decodeSafe);
-      const [model, input, output, batch] = pieces;
-      if (pieces.length === 4 && model !== null && input !== null && output !== null) {
-        candidates.push({ model, input_per_1k: input, output_per_1k: output, batch: batch === '1' });
-      }
+    if (key === 's' || key === 'm') {
+      const scenario = key === 's' ? onePriceFrom(raw) : mappingFrom(raw);
+      if (scenario) candidates.push(scenario);
     } else if (key === 'from' || key === 'to') {
       const day = decodeSafe(raw);
       if (day !== null && /^\d{4}-\d{2}-\d{2}$/.test(day)) filter[key] = day;
@@ -138,19 +189,28 @@ export async function readState(hash, catalog, checkPrices) {
       if (name !== null) filter[key] = key === 'user' && name === '' ? null : name;
     }
   }
-  const plain = await checkPrices(candidates.flatMap((s) => [s.input_per_1k, s.output_per_1k]));
-  const scenarios = candidates
-    .filter((_, i) => plain[2 * i] && plain[2 * i + 1])
-    .slice(0, MAX_SCENARIOS)
-    .map((s) => normalize(catalog, s));
-  return { scenarios, filter };
+  const plain = await checkPrices(candidates.flatMap(pricesOf));
+  const usable = [];
+  let at = 0;
+  for (const s of candidates) {
+    const n = pricesOf(s).length;
+    if (plain.slice(at, at + n).every(Boolean)) usable.push(s);
+    at += n;
+  }
+  return { scenarios: usable.slice(0, MAX_SCENARIOS).map((s) => resolved(catalog, s)), filter };
+}
+
+/** A scenario's part of the hash: `s=...` or `m=...`. */
+function scenarioPart(s) {
+  const batch = s.batch ? '1' : '0';
+  if (!isMapping(s)) return `s=${[s.model, s.input_per_1k.trim(), s.output_per_1k.trim(), batch].map(enc).join('~')}`;
+  const fields = s.mappings.flatMap((m) => [m.from, m.model, m.input_per_1k.trim(), m.output_per_1k.trim()]);
+  return `m=${[batch, ...fields].map(enc).join('~')}`;
 }
 
 /** The hash for { scenarios, filter } (without the leading '#'). */
 export function writeState({ scenarios, filter }) {
-  const parts = scenarios.map(
-    (s) => `s=${[s.model, s.input_per_1k.trim(), s.output_per_1k.trim(), s.batch ? '1' : '0'].map(enc).join('~')}`,
-  );
+  const parts = scenarios.map(scenarioPart);
   if (filter.from) parts.push(`from=${enc(filter.from)}`);
   if (filter.to) parts.push(`to=${enc(filter.to)}`);
   if (filter.sources) {
@@ -161,4 +221,4 @@ export function writeState({ scenarios, filter }) {
   return parts.join('&');
 }
 
-export { MAX_SCENARIOS };
+export { MAX_MAPPINGS, MAX_SCENARIOS };

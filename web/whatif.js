@@ -1,25 +1,33 @@
 // The what-if section: what the price catalog offers (and what it could not),
-// and one card per scenario: model picker (from the catalog) or custom
-// prices, the batch discount, the re-priced figures, a chart of actual vs
-// what-if per day, and the re-priced rows as a CSV download. A card's state
-// is its own; whether a typed price can be used is the engine's call.
+// and one card per scenario: one price for every conversation (a catalog
+// model or custom prices) or, for a detail CSV, a model mapping (mapping.js);
+// the batch discount, the re-priced figures (what was re-priced, per source),
+// a chart of actual vs what-if per day, and the re-priced rows as a CSV
+// download. A card's state is its own; whether a typed price can be used is
+// the engine's call.
 
 import { el, append, byTestId, clear } from './dom.js';
 import { count, money, percent, signedMoney } from './format.js';
-import { CUSTOM, findModel, fromModel } from './scenario.js';
+import { CUSTOM, defaultScenario, findModel, fromModel, isMapping } from './scenario.js';
+import { modelPicker, priceNote, priceSource } from './catalog.js';
+import { MappingEditor } from './mapping.js';
 import { whatifChart } from './charts.js';
 import { table } from './views.js';
+import { dataTable } from './tables.js';
 
-/** A catalog field shown as text: strings only (the catalog is hand-edited data). */
-const text = (value, fallback) => (typeof value === 'string' && value ? value : fallback);
+/** What a result re-priced (its `basis`), said on its card. */
+const BASIS = {
+  billed: 'Re-priced: the billed tokens of the detail file (billed_input_token, billed_output_token), against its billed price (billed_price).',
+  estimated: "Re-priced: the Lambdas' estimate (input_token, output_token: the text's characters / 4), against its total_price.",
+};
 
-/** When a catalog price holds: "as of 2026-09", or "list price before 2025-12-01 (price table of 2026-09)". */
-function priceDate(m) {
-  const date = text(m.date, '?');
-  if (text(m.valid_until, '')) return `list price before ${m.valid_until} (price table of ${date})`;
-  if (text(m.valid_from, '')) return `price from ${m.valid_from} (price table of ${date})`;
-  return `as of ${date}`;
-}
+/** A result's figures per source. */
+const SOURCE_COLUMNS = [
+  { key: 'source', label: 'Source', kind: 'key' },
+  { key: 'records', label: 'Conversations', kind: 'count' },
+  { key: 'actual', label: 'Actual (USD)', kind: 'money' },
+  { key: 'whatif', label: 'What-if (USD)', kind: 'money' },
+];
 
 /**
  * What the catalog offers, into the what-if section `root` (its
@@ -52,7 +60,7 @@ function renderCatalogProblems(root, dropped, warnings) {
 export class ScenarioCard {
   /**
    * id: unique on the page (element ids derive from it); catalog: the checked
-   * catalog; scenario: { model, input_per_1k, output_per_1k, batch }.
+   * catalog; scenario: one of scenario.js's two kinds.
    * hooks: {
    *   checkPrices(texts) → Promise<boolean[]>: whether each is a plain decimal (the engine's rule),
    *   work(fn) → Promise: runs fn as the page's work in flight (data-pending),
@@ -66,24 +74,20 @@ export class ScenarioCard {
     this.hooks = hooks;
     this.destroyed = false;
     this.valid = false;
+    this.file = null; // the open file: { detail, models }
     this.#build();
     this.#showScenario();
     /**
-     * The latest price check: resolves to whether the prices shown can be
-     * used (null when a newer check decides). A scenario without usable
+     * The latest check of what the card shows: resolves to whether it can be
+     * priced (null when a newer check decides). A scenario without usable
      * prices (no catalog, say) turns stale, asking for them.
      */
-    this.checked = hooks.work(() => this.#checkPrices());
+    this.checked = hooks.work(() => this.#check());
   }
 
   #build() {
     const id = (name) => `sc${this.id}-${name}`;
-    this.select = el(
-      'select',
-      { id: id('model'), data: { testid: 'model' }, on: { change: () => this.#edit(() => this.#pickModel()) } },
-      this.catalog.models.map((m) => el('option', { value: m.id, text: `${m.name} — ${m.input_per_1k} / ${m.output_per_1k}` })),
-      el('option', { value: CUSTOM, text: 'Custom prices' }),
-    );
+    this.select = modelPicker(this.catalog, { id: id('model'), data: { testid: 'model' }, on: { change: () => this.#edit(() => this.#pickModel()) } });
     const priceInput = (key, testid) =>
       el('input', {
         id: id(key),
@@ -102,12 +106,38 @@ export class ScenarioCard {
     this.priceNote = el('p', { class: 'price-note', hidden: true, data: { testid: 'price-note' } });
     this.error = el('p', { id: id('error'), class: 'error', hidden: true, data: { testid: 'scenario-error' } });
 
+    const kind = (value, testid, label) =>
+      el('label', { class: 'choice' }, el('input', { type: 'radio', name: id('kind'), value, data: { testid }, on: { change: () => this.#edit(() => this.#switchKind()) } }), ` ${label}`);
+    this.kindBox = el(
+      'fieldset',
+      { class: 'scenario-kind', hidden: true, data: { testid: 'scenario-kind' } },
+      el('legend', { text: 'Re-price' }),
+      kind('all', 'kind-all', 'every conversation at one price'),
+      kind('models', 'kind-models', 'chosen models; the others keep their billed cost'),
+    );
+    this.onePrice = el(
+      'div',
+      { class: 'scenario-form' },
+      el('label', { htmlFor: id('model') }, 'Model'),
+      this.select,
+      el('label', { htmlFor: id('input') }, 'Input $ / 1K tokens'),
+      this.input,
+      el('label', { htmlFor: id('output') }, 'Output $ / 1K tokens'),
+      this.output,
+    );
+    this.mapping = new MappingEditor(id('mapping'), this.catalog, isMapping(this.scenario) ? this.scenario.mappings : [], {
+      describedBy: id('error'),
+      onEdit: ({ typing }) => this.#edit(() => this.#changed(typing)),
+    });
+
     this.total = el('div', { class: 'kpi-value', text: '–' });
     this.totalTile = el('div', { class: 'kpi', data: { testid: 'whatif-total', value: '' } }, el('div', { class: 'kpi-label', text: 'Re-priced total' }), this.total);
     this.actual = el('dd', { data: { testid: 'whatif-actual' } });
     this.difference = el('dd', { data: { testid: 'whatif-difference' } });
     this.monthly = el('dd', { data: { testid: 'monthly-projection' } });
+    this.basis = el('p', { class: 'muted small', data: { testid: 'whatif-basis' } });
     this.carried = el('p', { class: 'muted', hidden: true, data: { testid: 'rows-at-recorded-cost' } });
+    this.bySource = el('div', { class: 'table-wrap', data: { testid: 'whatif-by-source' } });
     this.canvas = el('canvas', { attrs: { 'aria-label': 'actual and what-if cost per day (the figures are in the table below)', role: 'img' } });
     this.dailyTable = el('div', { class: 'table-wrap scroll', data: { testid: 'whatif-daily-table' } });
     this.exportButton = el('button', { type: 'button', text: 'Export re-priced CSV', data: { testid: 'export-csv' }, on: { click: () => this.hooks.onExport(this) } });
@@ -118,18 +148,10 @@ export class ScenarioCard {
       'article',
       { class: 'card scenario', data: { testid: 'scenario' }, attrs: { 'aria-labelledby': id('title') } },
       el('header', { class: 'card-head' }, this.titleNode, this.removeButton),
-      el(
-        'div',
-        { class: 'scenario-form' },
-        el('label', { htmlFor: id('model') }, 'Model'),
-        this.select,
-        el('label', { htmlFor: id('input') }, 'Input $ / 1K tokens'),
-        this.input,
-        el('label', { htmlFor: id('output') }, 'Output $ / 1K tokens'),
-        this.output,
-        el('span'),
-        el('label', { class: 'check' }, this.batch, ` Batch inference (× ${this.catalog.batch_multiplier})`),
-      ),
+      this.kindBox,
+      this.onePrice,
+      this.mapping.root,
+      el('p', { class: 'scenario-batch' }, el('label', { class: 'check' }, this.batch, ` Batch inference (× ${this.catalog.batch_multiplier})`)),
       this.sourceNote,
       this.priceNote,
       this.error,
@@ -139,7 +161,9 @@ export class ScenarioCard {
         this.totalTile,
         el('dl', {}, el('dt', { text: 'Actual' }), this.actual, el('dt', { text: 'Difference' }), this.difference, el('dt', { text: 'Projected month' }), this.monthly),
       ),
+      this.basis,
       this.carried,
+      this.bySource,
       el('div', { class: 'chart small' }, this.canvas),
       el('details', { class: 'chart-data' }, el('summary', { text: 'Actual and what-if cost per day as a table' }), this.dailyTable),
       el('div', { class: 'card-foot' }, this.exportButton),
@@ -159,21 +183,60 @@ export class ScenarioCard {
     this.removeButton.hidden = cards === 1;
   }
 
+  /**
+   * The file just opened ({ detail, models }: Explorer.info()'s): a detail
+   * CSV with models offers the model mapping; the mapped models are checked
+   * against its own.
+   */
+  setFile({ detail, models }) {
+    this.file = { detail, models: detail ? models : [] };
+    this.mapping.setModels(this.file.models);
+    this.#showKind();
+    this.checked = this.hooks.work(() => this.#check());
+  }
+
   #showScenario() {
     const s = this.scenario;
-    this.select.value = findModel(this.catalog, s.model) ? s.model : CUSTOM;
-    this.input.value = s.input_per_1k;
-    this.output.value = s.output_per_1k;
+    // A model mapping's one-price boxes start at the default, should the card turn to one price.
+    const one = isMapping(s) ? defaultScenario(this.catalog) : s;
+    this.select.value = findModel(this.catalog, one.model) ? one.model : CUSTOM;
+    this.input.value = one.input_per_1k;
+    this.output.value = one.output_per_1k;
     this.batch.checked = !!s.batch;
+    this.#kindInput(isMapping(s) ? 'models' : 'all').checked = true;
     this.#showSource();
+  }
+
+  #kindInput(value) {
+    return this.kindBox.querySelector(`input[value="${value}"]`);
+  }
+
+  /** 'all' (one price for every conversation) or 'models' (a model mapping), as chosen. */
+  get #kind() {
+    return this.#kindInput('models').checked ? 'models' : 'all';
+  }
+
+  /**
+   * The form of the kind chosen. The mapping is offered for a detail CSV with
+   * models; a card that is one keeps the choice shown, to turn back.
+   */
+  #showKind() {
+    const offered = !!this.file?.detail && this.file.models.length > 0;
+    const models = this.#kind === 'models';
+    this.#kindInput('models').disabled = !offered;
+    this.kindBox.hidden = !offered && !models;
+    this.onePrice.hidden = models;
+    this.mapping.root.hidden = !models;
+    this.sourceNote.hidden = models;
+    this.priceNote.hidden = models || !this.priceNote.textContent;
   }
 
   /** Where the model's prices come from, when they hold, and the catalog's caveats about them. */
   #showSource() {
     const m = findModel(this.catalog, this.select.value);
-    this.sourceNote.textContent = m ? `Source: ${text(m.source, 'not given')}; ${priceDate(m)}.` : 'Custom prices (per 1,000 tokens, USD).';
-    this.priceNote.textContent = m ? text(m.note, '') : '';
-    this.priceNote.hidden = !this.priceNote.textContent;
+    this.sourceNote.textContent = priceSource(m);
+    this.priceNote.textContent = priceNote(m);
+    this.#showKind();
   }
 
   /** Handles an edit as the page's work in flight, until the card has told the page (or failed). */
@@ -201,13 +264,30 @@ export class ScenarioCard {
     return this.#changed(true);
   }
 
+  /** One price or a model mapping: a first mapping maps a model of the file to the card's one price. */
+  #switchKind() {
+    if (this.#kind === 'models' && this.mapping.isEmpty) {
+      this.mapping.addRow({ model: this.select.value, input_per_1k: this.input.value.trim(), output_per_1k: this.output.value.trim() });
+    }
+    this.#showKind();
+    return this.#changed();
+  }
+
+  /** The price boxes of the kind shown. */
+  #priceBoxes() {
+    return this.#kind === 'models' ? this.mapping.priceBoxes : [this.input, this.output];
+  }
+
   /**
-   * Has the engine check the prices shown, flags each box and says what is
-   * wrong; a card with unusable prices turns stale. Resolves to whether both
-   * can be used, or null when the boxes changed meanwhile (the newer check decides).
+   * Has the engine check the prices shown, flags each box, and says what
+   * keeps the card from being priced (a price, a model mapped twice, a
+   * mapping on a file without models); such a card turns stale. Resolves to
+   * whether it can be priced, or null when the boxes changed meanwhile (the
+   * newer check decides).
    */
-  async #checkPrices() {
-    const shown = [this.input.value, this.output.value];
+  async #check() {
+    const boxes = this.#priceBoxes();
+    const shown = boxes.map((box) => box.value);
     let plain;
     try {
       plain = await this.hooks.checkPrices(shown);
@@ -215,14 +295,25 @@ export class ScenarioCard {
       if (!this.destroyed) this.fail(`The prices could not be checked: ${e.message}`);
       return false;
     }
-    if (this.destroyed || this.input.value !== shown[0] || this.output.value !== shown[1]) return null;
-    [this.input, this.output].forEach((box, i) => box.setAttribute('aria-invalid', String(!plain[i])));
-    this.valid = plain[0] && plain[1];
+    const now = this.#priceBoxes();
+    if (this.destroyed || now.length !== boxes.length || now.some((box, i) => box !== boxes[i] || box.value !== shown[i])) return null;
+    boxes.forEach((box, i) => box.setAttribute('aria-invalid', String(!plain[i])));
+    const problem = plain.every(Boolean) ? this.#mappingProblem() : priceProblem(shown);
+    this.valid = !problem;
     if (this.valid) return true;
-    const empty = !shown[0].trim() && !shown[1].trim();
     this.#setStale(true);
-    this.showError(empty ? 'Enter the input and output prices (plain decimals, e.g. 0.003).' : 'Prices must be plain decimals, e.g. 0.003.');
+    this.showError(problem);
     return false;
+  }
+
+  /** What keeps a model mapping from being priced ('' for nothing, and for a one-price card). */
+  #mappingProblem() {
+    if (this.#kind !== 'models') return '';
+    if (this.file && !this.file.detail) {
+      return 'A model mapping re-prices the models of a detail CSV (tally --detail); this file has none. Choose “every conversation at one price”.';
+    }
+    const [twice] = this.mapping.repeated;
+    return twice === undefined ? '' : `“${twice || '(no model)'}” is mapped twice: map each model once.`;
   }
 
   /**
@@ -240,15 +331,14 @@ export class ScenarioCard {
   }
 
   async #changed(typing = false) {
-    this.checked = this.#checkPrices();
+    this.checked = this.#check();
     if (!(await this.checked)) return;
     this.showError('');
-    this.scenario = {
-      model: this.select.value,
-      input_per_1k: this.input.value.trim(),
-      output_per_1k: this.output.value.trim(),
-      batch: this.batch.checked,
-    };
+    const batch = this.batch.checked;
+    this.scenario =
+      this.#kind === 'models'
+        ? { mappings: this.mapping.mappings, batch }
+        : { model: this.select.value, input_per_1k: this.input.value.trim(), output_per_1k: this.output.value.trim(), batch };
     this.hooks.onChange(this, { typing });
   }
 
@@ -263,7 +353,7 @@ export class ScenarioCard {
     this.showError(message);
   }
 
-  /** Shows an Explorer.whatif() result. */
+  /** Shows an Explorer.whatif() result (of the card's scenario). */
   render(result) {
     if (this.destroyed) return;
     this.#setStale(false);
@@ -287,8 +377,10 @@ export class ScenarioCard {
     } else {
       this.monthly.textContent = '— (no dated conversations)';
     }
-    this.carried.hidden = result.rows_at_recorded_cost === 0;
-    this.carried.textContent = `${count(result.rows_at_recorded_cost)} conversations without token counts are kept at their recorded cost.`;
+    this.basis.dataset.basis = result.basis;
+    this.basis.textContent = BASIS[result.basis] ?? '';
+    this.#showCarried(result);
+    clear(this.bySource).append(dataTable(SOURCE_COLUMNS, result.by_source, { rowTestId: 'whatif-source-row' }));
     this.chart.update(result);
     const columns = [
       ['day', 'Day', 'date'],
@@ -298,6 +390,18 @@ export class ScenarioCard {
     this.dailyTable.replaceChildren(
       result.daily.length ? table(columns, result.daily, () => ({ data: { testid: 'whatif-day-row' } })) : el('p', { class: 'muted', text: 'No dated conversations match the filter.' }),
     );
+  }
+
+  /** The conversations that kept their cost: without tokens, or (a model mapping) of a model not mapped. */
+  #showCarried({ rows_at_recorded_cost: kept, records }) {
+    this.carried.dataset.value = String(kept);
+    if (isMapping(this.scenario)) {
+      this.carried.hidden = false;
+      this.carried.textContent = `${count(records - kept)} of ${count(records)} conversations re-priced; ${count(kept)} keep their billed cost (a model not mapped, or no tokens).`;
+      return;
+    }
+    this.carried.hidden = kept === 0;
+    this.carried.textContent = `${count(kept)} conversations without token counts are kept at their recorded cost.`;
   }
 
   /** The card's name, as headed: "Scenario 2". */
@@ -311,4 +415,9 @@ export class ScenarioCard {
     this.chart.destroy();
     this.root.remove();
   }
+}
+
+/** What is wrong with prices the engine did not take. */
+function priceProblem(shown) {
+  return shown.every((text) => !text.trim()) ? 'Enter the input and output prices (plain decimals, e.g. 0.003).' : 'Prices must be plain decimals, e.g. 0.003.';
 }

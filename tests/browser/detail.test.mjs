@@ -10,22 +10,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FIXTURES, ROOT, csvRows, divHalfEven, fixed2, kpis, micros, microsText, openFile, pageWidth, screenshot, screenshotOf, useBrowser, waitIdle } from './helpers.mjs';
+import { DETAIL_HEADER as HEADER, FIXTURES, csvLine, csvRows, fixed2, grouped, kpis, micros, microsText, openFile, pageWidth, screenshot, screenshotOf, shownMoney, useBrowser, waitIdle, writeDetailCsv } from './helpers.mjs';
 
-const TALLY = join(ROOT, 'target', 'debug', 'tally');
-const BEDROCK_CHAT = join(FIXTURES, 'bedrock_chat');
-const PRICE_BOOK = join(FIXTURES, '..', 'pricing', 'bedrock_chat_models.json');
 const SEED = join(FIXTURES, 'expected_consolidated.csv');
 /** What the page shows: the 20 most expensive groups, the 10 conversations that differ most. */
 const TOP_GROUPS = 20;
 const TOP_DIFFERENT = 10;
-/** A detail CSV's header, for the files made here. */
-const HEADER = 'create_date,input_token,output_token,precio_token_input,precio_token_output,total_price,pk,sk,source,bot_id,model,models,turns,last_date,recorded_price,billed_input_token,billed_output_token,billed_price';
-const quote = (cell) => (/[",\n\r]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell);
 
 const suite = useBrowser('detail');
 let made = null;
@@ -33,20 +25,7 @@ let made = null;
 /** Writes the detail CSV once (into the suite's folder): resolves to { path, rows }. */
 function detail() {
   made ??= (async () => {
-    if (!existsSync(TALLY)) throw new Error(`${TALLY} is missing: build it with \`cargo build -p tally\` (the test command does)`);
-    const path = join(suite.dir, 'detail.csv');
-    execFileSync(TALLY, [
-      'consolidate',
-      '--dump', join(BEDROCK_CHAT, 'conversation_table.jsonl'),
-      '--historical', join(suite.dir, 'absent.csv'),
-      '--allow-missing-historical',
-      '--start', '2025-12-01',
-      '--end', '2026-12-01',
-      '--out', join(suite.dir, 'consolidated.csv'),
-      '--detail', path,
-      '--large-message-bucket', join(BEDROCK_CHAT, 'large_messages'),
-      '--price-book', PRICE_BOOK,
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const path = await writeDetailCsv(suite.dir);
     return { path, rows: csvRows(await readFile(path, 'utf8')) };
   })();
   return made;
@@ -151,31 +130,6 @@ function accuracyOf(rows, filter = {}) {
     histogram: bins.map((n, k) => ({ from: String(-100 + 10 * k), to: k < 20 ? String(-90 + 10 * k) : '', conversations: String(n) })),
     mostDifferent: differences.slice(0, TOP_DIFFERENT).map((d) => d.row),
   };
-}
-
-/** 1234567 → "1,234,567". */
-const grouped = (digits) => digits.replace(/\B(?=(\d{3})+$)/g, ',');
-
-/**
- * An amount as the page must show it, from its micro-dollars: 2 decimals, or
- * 3 significant digits below a cent (at most the 6 the value has), half to
- * even; `exact`: all 6 decimals. "−$0.85", "+$0.12" (signed), "$0.00356".
- */
-function shownMoney(text, { signed = false, exact = false } = {}) {
-  const m = micros(text);
-  const a = m < 0n ? -m : m;
-  let places = 2;
-  if (exact) places = 6;
-  else if (a > 0n && a < 10_000n) {
-    places = Math.min(6, 9 - String(a).length);
-    // Rounded up to a whole cent, it reads as one.
-    if (divHalfEven(a, 10n ** BigInt(6 - places)) * 10n ** BigInt(6 - places) >= 10_000n) places = 2;
-  }
-  const q = divHalfEven(a, 10n ** BigInt(6 - places));
-  const digits = String(q).padStart(places + 1, '0');
-  const number = `${grouped(digits.slice(0, -places))}.${digits.slice(-places)}`;
-  const sign = q === 0n ? '' : m < 0n ? '−' : signed ? '+' : '';
-  return `${sign}$${number}`;
 }
 
 // ---- what the page shows ---------------------------------------------------
@@ -489,7 +443,7 @@ function hostileDetailCsv() {
     ['2026-01-07 14:00:00', '50', '50', '0.000150', '0.000750', '0.000900', SVG, `${SVG}#CONV#5`, 'new_table', SVG, QUOTES, QUOTES, '1', '', '0.010000', '5000', '500', '0.022500'],
     ['2026-01-07 15:00:00', '40', '40', '0.000120', '0.000600', '0.000720', 'plain', 'plain#CONV#6', 'new_table', '', 'claude-v3.5-haiku', 'claude-v3.5-haiku', '1', '', '0.001000', '400', '40', '0.000480'],
   ];
-  return [HEADER, ...rows.map((r) => r.map(quote).join(','))].join('\n') + '\n';
+  return [HEADER, ...rows.map(csvLine)].join('\n') + '\n';
 }
 
 test('hostile bot ids, model names and keys are shown as text, nothing runs, and long ones are cut short', async () => {

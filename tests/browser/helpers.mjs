@@ -1,7 +1,9 @@
 // Shared setup for the browser tests: paths, the static server, headless
-// Chromium through playwright-core (from web/node_modules), screenshots, and
-// an independent re-implementation of the what-if pricing in BigInt.
+// Chromium through playwright-core (from web/node_modules), screenshots, a
+// detail CSV written by the real binary, how the page reads money, and an
+// independent re-implementation of the what-if pricing in BigInt.
 
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { after, before } from 'node:test';
@@ -17,6 +19,11 @@ export const FIXTURES = resolve(process.env.TALLY_FIXTURES ?? join(ROOT, '..', '
 export const ARTIFACTS = join(ROOT, 'tests', 'artifacts');
 
 const require = createRequire(join(WEB, 'package.json'));
+
+/** The real binary (built by the test command's cargo stage), and what it reads to write a detail CSV. */
+const TALLY = join(ROOT, 'target', 'debug', 'tally');
+const BEDROCK_CHAT = join(FIXTURES, 'bedrock_chat');
+const PRICE_BOOK = join(FIXTURES, '..', 'pricing', 'bedrock_chat_models.json');
 
 const CHROMIUM_ARGS = [
   '--headless',
@@ -159,6 +166,67 @@ export function kpis(page) {
 
 export async function readJson(path) {
   return JSON.parse(await readFile(path, 'utf8'));
+}
+
+// ---- detail CSVs ----------------------------------------------------------
+
+/** A detail CSV's header (tally --detail), for the files tests write by hand. */
+export const DETAIL_HEADER =
+  'create_date,input_token,output_token,precio_token_input,precio_token_output,total_price,pk,sk,source,bot_id,model,models,turns,last_date,recorded_price,billed_input_token,billed_output_token,billed_price';
+
+/** One CSV line of cells, quoted where needed (RFC 4180). */
+export function csvLine(cells) {
+  return cells.map((cell) => (/[",\n\r]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell)).join(',');
+}
+
+/**
+ * Writes dir/detail.csv with the real binary: `tally consolidate --detail`
+ * over bedrock-chat's own table (with its large messages, priced by its own
+ * price book). Resolves to its path.
+ */
+export async function writeDetailCsv(dir) {
+  if (!existsSync(TALLY)) throw new Error(`${TALLY} is missing: build it with \`cargo build -p tally\` (the test command does)`);
+  const path = join(dir, 'detail.csv');
+  execFileSync(TALLY, [
+    'consolidate',
+    '--dump', join(BEDROCK_CHAT, 'conversation_table.jsonl'),
+    '--historical', join(dir, 'absent.csv'),
+    '--allow-missing-historical',
+    '--start', '2025-12-01',
+    '--end', '2026-12-01',
+    '--out', join(dir, 'consolidated.csv'),
+    '--detail', path,
+    '--large-message-bucket', join(BEDROCK_CHAT, 'large_messages'),
+    '--price-book', PRICE_BOOK,
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return path;
+}
+
+// ---- how the page reads money ----------------------------------------------
+
+/** 1234567 → "1,234,567". */
+export const grouped = (digits) => digits.replace(/\B(?=(\d{3})+$)/g, ',');
+
+/**
+ * An amount as the page must show it, from its micro-dollars: 2 decimals, or
+ * 3 significant digits below a cent (at most the 6 the value has), half to
+ * even; `exact`: all 6 decimals. "−$0.85", "+$0.12" (signed), "$0.00356".
+ */
+export function shownMoney(text, { signed = false, exact = false } = {}) {
+  const m = micros(text);
+  const a = m < 0n ? -m : m;
+  let places = 2;
+  if (exact) places = 6;
+  else if (a > 0n && a < 10_000n) {
+    places = Math.min(6, 9 - String(a).length);
+    // Rounded up to a whole cent, it reads as one.
+    if (divHalfEven(a, 10n ** BigInt(6 - places)) * 10n ** BigInt(6 - places) >= 10_000n) places = 2;
+  }
+  const q = divHalfEven(a, 10n ** BigInt(6 - places));
+  const digits = String(q).padStart(places + 1, '0');
+  const number = `${grouped(digits.slice(0, -places))}.${digits.slice(-places)}`;
+  const sign = q === 0n ? '' : m < 0n ? '−' : signed ? '+' : '';
+  return `${sign}$${number}`;
 }
 
 // ---- an independent what-if, in BigInt micro-dollars ----------------------
