@@ -15,6 +15,7 @@ run cargo bench --locked -q -p tally-core --bench throughput
 run bench/job/run.sh
 run node bench/browser/run.mjs --runs 3
 run cargo bench --locked -q -p tally-core --bench explorer
+run cargo bench --locked -q -p tally-core --bench detail
 python3 - "$log" "$commit" "$(nproc)" <<'PY'
 import re, sys
 log, commit, cores = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -43,6 +44,9 @@ rows = [
      f"all views {f['browser.all_views_ms']} ms, one what-if {f['browser.whatif_ms']} ms (medians); wasm {f['wasm_gzip_kib']} KiB gzipped"),
     ("explorer engine natively, same file", "`cargo bench -p tally-core --bench explorer`",
      f"load {f['load_ms']} ms, views {f['views_ms']} ms, what-if {f['whatif_ms']} ms; cost by user {f['by_user_first_ms']} ms the first time (interning the users), {f['by_user_ms']} ms after"),
+    ("explorer engine natively, the detail rows of bedrock-chat's table repeated to 1,000,080 rows (274 MB)",
+     "`cargo bench -p tally-core --bench detail`",
+     f"load and every view (cost by user, bot, model, recorded against estimated, what-if) {f['detail.all_ms']} ms; a per-model what-if {f['detail.whatif_ms']} ms"),
 ]
 print(f"Measured at commit {commit} on a {cores}-core machine by `bench/report.sh`; every run checked its results")
 print("(rows, tokens and costs against the fixtures' or the generator's statistics, what-ifs against an")

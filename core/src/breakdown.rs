@@ -33,6 +33,8 @@ pub(crate) struct Interned {
     by_hash: HashMap<u64, (u32, u32), BuildHasherDefault<HashIsKey>>,
     /// Keys whose hash another key took first (never seen in practice).
     collided: HashMap<Vec<u8>, u32>,
+    /// The last key found: neighbouring rows often share a bot or a model.
+    last: Option<u32>,
 }
 
 /// The hasher of a map keyed by a hash already computed.
@@ -88,6 +90,15 @@ impl Interned {
     }
 
     fn id(&mut self, bytes: &[u8]) -> u32 {
+        if let Some(k) = self.last.filter(|&k| self.bytes(k) == bytes) {
+            return k;
+        }
+        let k = self.lookup_or_add(bytes);
+        self.last = Some(k);
+        k
+    }
+
+    fn lookup_or_add(&mut self, bytes: &[u8]) -> u32 {
         let h = hash(bytes);
         let taken = match self.by_hash.get(&h) {
             Some(&(k, start)) if self.at(start) == bytes => return k,
