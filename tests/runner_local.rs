@@ -262,6 +262,14 @@ fn the_demo_runs_both_jobs_and_consolidates() {
         b"create_date,input_token,output_token,precio_token_input,precio_token_output,total_price,pk,sk,source\n"
     ));
     assert_eq!(csv.iter().filter(|&&b| b == b'\n').count() as u64, consolidated["total_records"].as_u64().unwrap() + 1);
+    // The detail rows of the current table's conversations, beside it.
+    let detail = &report["detail"];
+    assert_eq!(detail["output"], s.path("tokens_detail.csv").to_str().unwrap());
+    let rows = detail["stats"]["conversations"].as_u64().unwrap();
+    assert!(rows > 0 && rows <= consolidated["new_rows"].as_u64().unwrap(), "{detail}");
+    let text = String::from_utf8(read(&s.path("tokens_detail.csv"))).unwrap();
+    assert_eq!(text.lines().count() as u64, rows + 1);
+    assert!(text.lines().next().unwrap().ends_with(",billed_input_token,billed_output_token,billed_price"));
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! `tally demo`: the embedded default. Writes a sample legacy table and a
 //! sample current table (bedrock-chat layout, some conversations migrated
 //! from one to the other), runs the archival and the daily consolidation
-//! over them with local files, and says how to open the result.
+//! over them with local files (the daily job also writes its detail rows,
+//! priced by the built-in catalog), and says how to open the results.
 
 use std::path::Path;
 
@@ -74,6 +75,10 @@ pub async fn run(dir: &Path, items: usize, json: bool) -> Result<()> {
     }
     .ending_today(crate::clock::today_utc());
     let history = jobs::History { place: archive_place, allow_missing: false, prefer: Prefer::Historical };
+    let detail_csv = dir.join("tokens_detail.csv");
+    let book = crate::settings::price_book("catalog", "us-east-1", Prices::default())?;
+    let mut ctx = ctx;
+    ctx.detail = Some(jobs::DetailOut { place: Place::Local(detail_csv.clone()), book });
     let consolidated = jobs::consolidate(
         &ctx,
         &Items::Dump(Place::Local(new_path.clone())),
@@ -87,6 +92,10 @@ pub async fn run(dir: &Path, items: usize, json: bool) -> Result<()> {
         let value = serde_json::json!({
             "archive": { "output": archived.location, "stats": archived.stats },
             "consolidated": { "output": consolidated.location, "stats": consolidated.stats },
+            "detail": consolidated.detail.as_ref().map(|d| match d {
+                Ok((output, stats)) => serde_json::json!({ "output": output, "stats": stats }),
+                Err(e) => serde_json::json!({ "error": e }),
+            }),
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
@@ -114,6 +123,10 @@ pub async fn run(dir: &Path, items: usize, json: bool) -> Result<()> {
         "\nOpen {} in the explorer: scripts/explore.sh {}",
         consolidated_csv.display(),
         consolidated_csv.display()
+    );
+    println!(
+        "Its conversations by user, bot and model, billed call by call, against the price recorded: scripts/explore.sh {}",
+        detail_csv.display()
     );
     Ok(())
 }
