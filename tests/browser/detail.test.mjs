@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DETAIL_HEADER as HEADER, FIXTURES, csvLine, csvRows, fixed2, grouped, kpis, micros, microsText, openFile, pageWidth, screenshot, screenshotOf, shownMoney, useBrowser, waitIdle, writeDetailCsv } from './helpers.mjs';
+import { openWatched, DETAIL_HEADER as HEADER, FIXTURES, csvLine, csvRows, fixed2, grouped, kpis, micros, microsText, openFile, pageWidth, screenshot, screenshotOf, shownMoney, useBrowser, waitIdle, writeDetailCsv } from './helpers.mjs';
 
 const SEED = join(FIXTURES, 'expected_consolidated.csv');
 /** What the page shows: the 20 most expensive groups, the 10 conversations that differ most. */
@@ -451,13 +451,7 @@ test('hostile bot ids, model names and keys are shown as text, nothing runs, and
   const file = join(suite.dir, 'hostile_detail.csv');
   await writeFile(file, text);
   const rows = csvRows(text);
-  const page = await suite.browser.newPage();
-  await page.addInitScript(() => {
-    window.__pwned = 'untouched';
-  });
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.goto(suite.browser.base);
-  await openFile(page, file);
+  const page = await openWatched(suite.browser, file, { width: 390, height: 844 });
   // Give any injected handler (an image error, an svg load) time to fire.
   await page.waitForTimeout(500);
   await screenshot(page, 'detail-hostile');

@@ -137,6 +137,21 @@ export async function waitIdle(page, timeout = 30_000) {
 }
 
 /** Opens a local file through the page's file input and waits for the views. */
+/**
+ * A page watched for injected code (window.__pwned stays 'untouched' unless
+ * something in the file ran), optionally at a viewport, with `path` opened.
+ */
+export async function openWatched(browser, path, viewport) {
+  const page = await browser.newPage();
+  await page.addInitScript(() => {
+    window.__pwned = 'untouched';
+  });
+  if (viewport) await page.setViewportSize(viewport);
+  await page.goto(browser.base);
+  await openFile(page, path);
+  return page;
+}
+
 export async function openFile(page, path) {
   await page.locator('[data-testid="file-input"]').setInputFiles(path);
   await waitReady(page);

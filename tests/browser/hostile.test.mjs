@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openFile, screenshot, useBrowser, waitIdle } from './helpers.mjs';
+import { openWatched, screenshot, useBrowser, waitIdle } from './helpers.mjs';
 
 const IMG = '<img src=x onerror=alert(1)>';
 const IMG_MARK = `<img src=x onerror="window.__pwned='img'">`;
@@ -38,12 +38,7 @@ const suite = useBrowser('hostile');
 test('hostile cells are shown as text and nothing runs', async () => {
   const file = join(suite.dir, 'hostile.csv');
   await writeFile(file, hostileCsv());
-  const page = await suite.browser.newPage();
-  await page.addInitScript(() => {
-    window.__pwned = 'untouched';
-  });
-  await page.goto(suite.browser.base);
-  await openFile(page, file);
+  const page = await openWatched(suite.browser, file);
   // Give any injected handler (an image error, an svg load) time to fire.
   await page.waitForTimeout(500);
   await screenshot(page, 'hostile');

@@ -28,6 +28,7 @@ import {
   micros,
   microsText,
   openFile,
+  openWatched,
   pageWidth,
   parseCsv,
   readJson,
@@ -451,13 +452,7 @@ test('hostile model names stay text: in the pickers, the note and the URL; nothi
   const file = join(suite.dir, 'hostile_models.csv');
   await writeFile(file, text);
   const rows = csvRows(text);
-  const page = await suite.browser.newPage();
-  await page.addInitScript(() => {
-    window.__pwned = 'untouched';
-  });
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.goto(suite.browser.base);
-  await openFile(page, file);
+  const page = await openWatched(suite.browser, file, { width: 390, height: 844 });
   const card = page.locator('[data-testid="scenario"]').first();
   await mapModels(page, card, [
     [SCRIPT, 'custom', '0.0007', '0.0033'],
