@@ -7,18 +7,15 @@ use std::fmt::Write as _;
 
 use anyhow::{Context, Result};
 use tally_core::breakdown::{Accuracy, Breakdown, By};
-use tally_core::whatif::{Filter, Table};
+use tally_core::whatif::Filter;
 
 use crate::cli::ReportArgs;
-use crate::location::Place;
 use crate::report::{clean, thousands};
-use crate::whatif::read_csv;
+use crate::whatif::load_table;
 
 /// Runs `tally report`.
 pub async fn run(args: ReportArgs) -> Result<()> {
-    let place = Place::parse(&args.csv);
-    let bytes = read_csv(&place, args.endpoint_url.clone()).await?;
-    let table = Table::from_csv(bytes).with_context(|| format!("cannot read {place}"))?;
+    let (place, table) = load_table(&args.csv, args.endpoint_url.clone()).await?;
     let list = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
     let filter = Filter {
         from: args.from,
@@ -33,9 +30,6 @@ pub async fn run(args: ReportArgs) -> Result<()> {
         groups.push(table.breakdown(&filter, *by, args.top, &args.search).with_context(|| format!("--by {by:?}"))?);
     }
     let accuracy = table.has_detail().then(|| table.accuracy(&filter, args.top)).transpose()?;
-    for bad in table.unreadable().iter().take(10) {
-        eprintln!("warning: {place}: unreadable {}", clean(&bad.to_string()));
-    }
     if args.json {
         let value = serde_json::json!({
             "csv": place.to_string(),

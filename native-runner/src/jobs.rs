@@ -21,7 +21,7 @@ use tally_core::stats::Stats;
 
 use crate::atomic::write_atomically;
 use crate::aws::{AwsOptions, Clients};
-use crate::large::{whole_map, LargeMessages};
+use crate::large::{wanted_key, whole_map, LargeMessages};
 use crate::location::{read_chunks, read_optional, DumpSource, LineGuard, Place};
 use crate::progress::Progress;
 use crate::s3::Sse;
@@ -161,9 +161,12 @@ pub struct Wholes {
 impl Wholes {
     /// The whole map of `item`, when it is a large message `run` wants whole.
     fn map(&self, run: &Run, item: &tally_core::Item) -> Result<Option<String>> {
+        // The runtime only for the items that need their whole map.
         match &self.large {
-            None => Ok(None),
-            Some(large) => self.runtime.block_on(whole_map(run, item, self.clients.as_ref(), Some(large))),
+            Some(large) if wanted_key(run, item).is_some() => {
+                self.runtime.block_on(whole_map(run, item, self.clients.as_ref(), Some(large)))
+            }
+            _ => Ok(None),
         }
     }
 }

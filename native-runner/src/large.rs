@@ -94,6 +94,18 @@ pub fn map_key(item: &Item) -> Option<String> {
     Some(format!("{pk}/{conv}/message_map.json"))
 }
 
+/// The key of `item`'s whole map, when `run` wants it whole (`full`, or
+/// the detail rows) and it is a large message.
+pub fn wanted_key(run: &Run, item: &Item) -> Option<String> {
+    let wanted = run.spec().estimator == Estimator::Full || run.has_details();
+    let is_large = matches!(item.get("IsLargeMessage"), Some(Attr::Bool(true)));
+    if wanted && is_large {
+        map_key(item)
+    } else {
+        None
+    }
+}
+
 /// The whole map of `item` when the run wants it (`full`, or the detail
 /// rows) and the item is a large message; a map the store does not have is
 /// `None`, with a warning (the run counts what DynamoDB holds); any other
@@ -104,9 +116,7 @@ pub async fn whole_map(
     clients: Option<&Clients>,
     large: Option<&LargeMessages>,
 ) -> Result<Option<String>> {
-    let wanted = run.spec().estimator == Estimator::Full || run.has_details();
-    let is_large = matches!(item.get("IsLargeMessage"), Some(Attr::Bool(true)));
-    let (true, true, Some(large), Some(key)) = (wanted, is_large, large, map_key(item)) else {
+    let (Some(large), Some(key)) = (large, wanted_key(run, item)) else {
         return Ok(None);
     };
     let found =

@@ -97,8 +97,24 @@ fn find<'c>(catalog: &'c Catalog, wanted: &str) -> Result<&'c Model> {
     }
 }
 
+/// A CSV (a path or `s3://B/K`) read into the explorer's table; its first
+/// unreadable lines are said on standard error.
+pub async fn load_table(csv: &str, endpoint_url: Option<String>) -> Result<(Place, Table)> {
+    let place = Place::parse(csv);
+    let bytes = read_csv(&place, endpoint_url).await?;
+    let table = Table::from_csv(bytes).with_context(|| format!("cannot read {place}"))?;
+    let unreadable = table.unreadable();
+    for bad in unreadable.iter().take(10) {
+        eprintln!("  unreadable: line {}: {}", bad.line, crate::report::clean(&bad.error));
+    }
+    if unreadable.len() > 10 {
+        eprintln!("  ... and {} more unreadable lines", unreadable.len() - 10);
+    }
+    Ok((place, table))
+}
+
 /// A whole CSV, local or on S3.
-pub async fn read_csv(place: &Place, endpoint_url: Option<String>) -> Result<Vec<u8>> {
+async fn read_csv(place: &Place, endpoint_url: Option<String>) -> Result<Vec<u8>> {
     match place {
         Place::Local(p) => {
             read_optional(p, DEFAULT_MAX_RECORD)?.with_context(|| format!("{} does not exist", p.display()))
@@ -149,10 +165,7 @@ pub async fn run(args: WhatIfArgs) -> Result<()> {
         }
     }
 
-    let csv_arg = args.csv.as_deref().unwrap_or_default();
-    let place = Place::parse(csv_arg);
-    let bytes = read_csv(&place, args.endpoint_url.clone()).await?;
-    let table = Table::from_csv(bytes).with_context(|| format!("cannot read {place}"))?;
+    let (place, table) = load_table(args.csv.as_deref().unwrap_or_default(), args.endpoint_url.clone()).await?;
     let filter = Filter {
         from: args.from,
         to: args.to,
@@ -204,12 +217,6 @@ pub async fn run(args: WhatIfArgs) -> Result<()> {
     }
 
     let unreadable = table.unreadable();
-    for bad in unreadable.iter().take(10) {
-        eprintln!("  unreadable: line {}: {}", bad.line, crate::report::clean(&bad.error));
-    }
-    if unreadable.len() > 10 {
-        eprintln!("  ... and {} more unreadable lines", unreadable.len() - 10);
-    }
     if args.json {
         let value = serde_json::json!({
             "file": place.to_string(),
