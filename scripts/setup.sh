@@ -45,6 +45,12 @@ if ! command -v chromium >/dev/null; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
 fi
 
+if ! command -v objdump >/dev/null; then
+  step "apt-get install binutils (objdump: the Lambda binary's glibc check)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq binutils >/dev/null
+fi
+
 if [ ! -x "$TALLY_TOOLS/moto/bin/moto_server" ]; then
   step "moto[server] into $TALLY_TOOLS/moto (the local AWS emulator)"
   mkdir -p "$TALLY_TOOLS"
