@@ -795,6 +795,26 @@ fn the_lambda_runs_both_jobs_through_the_runtime_api() {
     assert!(rt.block_on(aws.get_optional(&bucket, out_key)).is_none(), "a dry run wrote the output");
     daily.stop();
 
+    // As deploy/ ships it: tally.toml beside the binary, TALLY_ENV naming the
+    // environment, which adds what the variables do not say (here the detail rows).
+    let root = Scratch::new("lambda-task-root");
+    let detail_key = "tokens-analysis/tokens_detail.csv";
+    let toml = format!("[env.lambda]\ndetail = \"s3://{bucket}/{detail_key}\"\nsse = \"AES256\"\n");
+    std::fs::write(root.path("tally.toml"), toml).unwrap();
+    let task_root = root.0.to_str().unwrap();
+    let vars = [&daily_vars[..], &[("TALLY_ENV", "lambda"), ("LAMBDA_TASK_ROOT", task_root)]].concat();
+    let deployed = Function::start(&moto, "consolidate", &vars);
+    let Outcome::Response(answer) = deployed.invoke(serde_json::json!({})) else { panic!("the deployed run failed") };
+    assert_eq!(answer["body"]["detail"]["output"], format!("s3://{bucket}/{detail_key}"), "{answer}");
+    let detail = rt.block_on(aws.get(&bucket, detail_key));
+    assert!(
+        detail.starts_with(b"create_date,input_token,"),
+        "{}",
+        String::from_utf8_lossy(&detail[..detail.len().min(200)])
+    );
+    assert_eq!(rt.block_on(aws.get(&bucket, out_key)), read(&fixture("expected_consolidated.csv")));
+    deployed.stop();
+
     // No history where the daily job looks: 500, and the previous output is untouched.
     rt.block_on(aws.put(&bucket, out_key, b"previous\n".to_vec()));
     let vars = [&daily_vars[..], &[("S3_OLD_DATA_PREFIX", "nowhere/")]].concat();

@@ -128,9 +128,10 @@ pub struct Common {
     /// Attempts per AWS request; throttling and server errors are retried with backoff.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub max_attempts: u32,
-    /// Server-side encryption of S3 outputs: none, AES256, aws:kms or aws:kms:KEY-ID.
-    #[arg(long, value_name = "MODE", default_value = "none")]
-    pub sse: s3::Sse,
+    /// Server-side encryption of S3 outputs: none (the default), AES256, aws:kms or
+    /// aws:kms:KEY-ID (variable: S3_SSE; also `sse` in tally.toml).
+    #[arg(long, value_name = "MODE")]
+    pub sse: Option<s3::Sse>,
     /// The bedrock-chat large-message bucket (estimator full and --detail read whole maps from it).
     #[arg(long, value_name = "BUCKET")]
     pub large_message_bucket: Option<String>,

@@ -44,6 +44,11 @@ pub struct Env {
     pub detail: Option<String>,
     /// How they are priced (`--price-book`).
     pub price_book: Option<String>,
+    /// Server-side encryption of S3 outputs (`--sse`).
+    pub sse: Option<String>,
+    /// How `deploy/` (the CDK app) deploys this environment: function names,
+    /// memory, timeouts, tags. The runner does not read it.
+    pub deploy: Option<toml::Table>,
     /// Athena names.
     #[serde(default)]
     pub athena: Athena,

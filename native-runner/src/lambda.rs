@@ -11,6 +11,10 @@
 //! A failed run publishes nothing and answers 500 with the error chain; a
 //! failed scheduled run is a function error, so that the event's retries
 //! and dead-letter queue apply. Each step logs one JSON line.
+//!
+//! `TALLY_ENV` names an environment of the `tally.toml` deployed beside the
+//! binary (`TALLY_CONFIG`, else `$LAMBDA_TASK_ROOT/tally.toml`): it supplies
+//! what the seeds' variables do not (estimator, prices, detail, sse).
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
@@ -108,11 +112,25 @@ fn argv(function: Function, event: &Value) -> Result<Vec<String>> {
         Some(Value::Bool(true)) => argv.push("--dry-run".into()),
         Some(other) => bail!("event field \"dry_run\" must be true or false, not {other}"),
     }
+    // deploy/ ships tally.toml beside the binary and names the environment:
+    // what the seeds' variables do not say (estimator, prices, detail, sse)
+    // comes from it, under the variables.
+    if let Some(env) = set_var("TALLY_ENV") {
+        let config = set_var("TALLY_CONFIG")
+            .or_else(|| set_var("LAMBDA_TASK_ROOT").map(|root| format!("{root}/tally.toml")))
+            .unwrap_or_else(|| "tally.toml".into());
+        argv.extend(["--env".into(), env, "--config".into(), config]);
+    }
     // The daily Lambda refreshed the view whenever it knew its database.
     if function == Function::Consolidate && std::env::var_os("ATHENA_DATABASE").is_some() {
         argv.push("--athena".into());
     }
     Ok(argv)
+}
+
+/// A variable that is set and not empty.
+fn set_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 /// Runs the job of one event; the answer's body.

@@ -111,7 +111,7 @@ pub async fn consolidate(c: &ConsolidateArgs, today: Day) -> Result<Consolidated
              athena.database (or --no-athena)"
         );
     }
-    let mut ctx = c.common.ctx();
+    let mut ctx = c.common.ctx(&layers)?;
     ctx.rules.max_shrink = c.max_shrink;
     ctx.detail = job.detail.clone();
     let history =
@@ -134,7 +134,7 @@ pub async fn archive(a: &ArchiveArgs, today: Day) -> Result<jobs::Output> {
     let env = a.common.env.environment()?;
     let layers = Layers::new(&settings::process_vars, env.as_ref());
     let job = a.common.resolve(Job::Archive, a.estimator, &layers, today)?;
-    let mut ctx = a.common.ctx();
+    let mut ctx = a.common.ctx(&layers)?;
     ctx.detail = job.detail.clone();
     jobs::archive(&ctx, &job.items, &job.spec, &job.out).await
 }

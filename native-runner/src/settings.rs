@@ -72,6 +72,7 @@ pub mod keys {
     pub const ATHENA_TABLE: Key = Key { var: None, file: "athena.table", get: |e| e.athena.table.as_deref() };
     pub const DETAIL: Key = Key { var: None, file: "detail", get: |e| e.detail.as_deref() };
     pub const PRICE_BOOK: Key = Key { var: None, file: "price_book", get: |e| e.price_book.as_deref() };
+    pub const SSE: Key = Key { var: Some("S3_SSE"), file: "sse", get: |e| e.sse.as_deref() };
 }
 
 /// The Athena workgroup when none is named: the one every account has.
@@ -292,7 +293,7 @@ impl Common {
         })
     }
 
-    pub fn ctx(&self) -> Ctx {
+    pub fn ctx(&self, layers: &Layers<'_>) -> Result<Ctx> {
         let aws = AwsOptions { endpoint_url: self.endpoint_url.clone(), max_attempts: self.max_attempts };
         let threads = self.threads.map_or_else(cores, usize::from);
         let segments = self.segments.unwrap_or((4 * cores()).min(4096) as i32);
@@ -304,10 +305,10 @@ impl Common {
             allow_empty: self.allow_empty,
             ..Rules::default()
         };
-        ctx.sse = self.sse.clone();
+        ctx.sse = layers.pick(self.sse.clone(), &keys::SSE, |t| t.parse::<crate::s3::Sse>())?.unwrap_or_default();
         ctx.dry_run = self.dry_run;
         ctx.large = self.large_message_bucket.as_deref().map(|b| LargeMessages::new(b, self.max_record_size));
-        ctx
+        Ok(ctx)
     }
 }
 
@@ -418,5 +419,22 @@ athena = { database = "db_file", workgroup = "wg_file", refresh = true }
         assert_eq!((n.database, n.workgroup.as_str()), (None, DEFAULT_WORKGROUP));
         assert_eq!(both.consolidated_folder().as_deref(), Some("s3://bucket_var/elsewhere/"));
         assert!(both.refresh_view() && !vars_only.refresh_view());
+    }
+
+    #[test]
+    fn encryption_is_layered_like_every_setting() {
+        let env: config::Config = toml::from_str(&format!("{TOML}sse = \"AES256\"\n")).expect("toml");
+        let prod = env.env("prod").expect("prod");
+        let none = |_: &str| None;
+        let kms = |name: &str| (name == "S3_SSE").then(|| "aws:kms:key-1".to_string());
+        let sse = |args: &str, layers: &Layers<'_>| common(args).0.ctx(layers).map(|ctx| ctx.sse);
+        use crate::s3::Sse;
+        assert_eq!(sse("", &Layers::new(&none, None)).expect("default"), Sse::None);
+        assert_eq!(sse("", &Layers::new(&none, Some(&prod))).expect("file"), Sse::Aes256);
+        assert_eq!(sse("", &Layers::new(&kms, Some(&prod))).expect("var"), Sse::Kms(Some("key-1".into())));
+        assert_eq!(sse("--sse none", &Layers::new(&kms, Some(&prod))).expect("flag"), Sse::None);
+        let bad = |name: &str| (name == "S3_SSE").then(|| "rot13".to_string());
+        let err = sse("", &Layers::new(&bad, None)).expect_err("bad");
+        assert!(format!("{err:#}").starts_with("variable S3_SSE: unknown encryption"), "{err:#}");
     }
 }

@@ -42,7 +42,10 @@ impl Drop for Scratch {
 }
 
 /// The Lambdas' variables, which `tally` reads in every mode.
-pub const SEED_VARS: [&str; 10] = [
+pub const SEED_VARS: [&str; 13] = [
+    "S3_SSE",
+    "TALLY_ENV",
+    "TALLY_CONFIG",
     "DYNAMODB_TABLE_NAME",
     "OLD_DYNAMODB_TABLE_NAME",
     "S3_BUCKET_NAME",
