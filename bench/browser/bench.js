@@ -50,6 +50,15 @@ async function runDirect(buffer, whatifRuns) {
   s = performance.now();
   const whatif = JSON.parse(explorer.whatif(ALL, JSON.stringify(SEED)));
   t.c_whatif = performance.now() - s;
+  s = performance.now();
+  const users = JSON.parse(explorer.breakdown(ALL, 'user', 20, ''));
+  let detail = null;
+  if (info.detail) {
+    const [bots, models] = ['bot', 'model'].map((by) => JSON.parse(explorer.breakdown(ALL, by, 20, '')));
+    const accuracy = JSON.parse(explorer.accuracy(ALL, 10));
+    detail = { users, bots, models, accuracy };
+  }
+  t.d_costs = performance.now() - s;
   t.all_views = performance.now() - start;
 
   const times = [];
@@ -64,7 +73,7 @@ async function runDirect(buffer, whatifRuns) {
   t.whatif_recompute = median(times);
   t.whatif_recompute_max = Math.max(...times);
   explorer.free();
-  return { t, info, views, whatif, costs };
+  return { t, info, views, whatif, costs, detail, users };
 }
 
 async function runWorker(buffer, whatifRuns) {
@@ -84,6 +93,20 @@ async function runWorker(buffer, whatifRuns) {
   s = performance.now();
   const whatif = await client.whatif({}, SEED);
   t.c_whatif = performance.now() - s;
+  // Cost by user (every file: the page shows it), and a detail CSV's own views:
+  // by bot and model, recorded against estimated.
+  s = performance.now();
+  const users = await client.breakdown({}, 'user', 20);
+  let detail = null;
+  if (opened.info.detail) {
+    const [bots, models, accuracy] = await Promise.all([
+      client.breakdown({}, 'bot', 20),
+      client.breakdown({}, 'model', 20),
+      client.accuracy({}, 10),
+    ]);
+    detail = { users, bots, models, accuracy };
+  }
+  t.d_costs = performance.now() - s;
   t.all_views = performance.now() - start;
 
   const times = [];
@@ -97,7 +120,7 @@ async function runWorker(buffer, whatifRuns) {
   t.whatif_recompute = median(times);
   t.whatif_recompute_max = Math.max(...times);
   client.terminate();
-  return { t, info: opened.info, views, whatif, costs };
+  return { t, info: opened.info, views, whatif, costs, detail, users };
 }
 
 window.runBench = async ({ mode = 'worker', csv, whatifRuns = 15 }) => {
@@ -106,7 +129,7 @@ window.runBench = async ({ mode = 'worker', csv, whatifRuns = 15 }) => {
   const fetchMs = performance.now() - s;
   if (mode === 'worker' && PKG !== '/web/pkg/') throw new Error('the worker mode runs web/pkg; use --modes direct with --pkg');
   const run = mode === 'direct' ? runDirect : runWorker;
-  const { t, info, views, whatif, costs } = await run(buffer, whatifRuns);
+  const { t, info, views, whatif, costs, detail, users } = await run(buffer, whatifRuns);
   t.fetch_csv = fetchMs;
   log(`${mode}: ${Object.entries(t).map(([k, v]) => `${k}=${v.toFixed(1)}`).join(' ')}`);
   return {
@@ -121,6 +144,15 @@ window.runBench = async ({ mode = 'worker', csv, whatifRuns = 15 }) => {
       days: views.daily.length,
       top1_sk: views.top[0]?.sk,
       whatif_seed: whatif.whatif_cost,
+      whatif_actual: whatif.actual_cost,
+      users_total: users.total_cost,
+      users_groups: users.groups.length,
+      detail: detail && {
+        recorded_total: detail.accuracy.recorded_total,
+        billed_total: detail.accuracy.billed_total,
+        by_total: [detail.users, detail.bots, detail.models].map((b) => b.total_cost),
+        groups: [detail.users, detail.bots, detail.models].map((b) => b.groups.length),
+      },
       // Every timed recompute's answer, by scenario (run.mjs checks them).
       whatif_timed: costs,
     },

@@ -2,6 +2,7 @@
 // Benchmarks the explorer on a 1M-row CSV in headless Chromium.
 //
 //   node bench/browser/run.mjs [--runs 3] [--modes worker,direct] [--csv PATH] [--whatif-runs 15]
+//   node bench/browser/run.mjs --detail      (a 1M-row detail CSV: its views by user, bot, model and accuracy too)
 //                              [--pkg DIR]   (another wasm-bindgen --target web build, direct mode only)
 //
 // Makes bench/data/consolidated_1m.csv with ../shared/bench-anchors/make_big_csv.py
@@ -33,9 +34,10 @@ const arg = (name, fallback) => {
 const RUNS = Number(arg('--runs', 3));
 const MODES = arg('--modes', 'worker,direct').split(',');
 const WHATIF_RUNS = Number(arg('--whatif-runs', 15));
-const CSV = resolve(arg('--csv', join(ROOT, 'bench', 'data', 'consolidated_1m.csv')));
+const DETAIL = process.argv.includes('--detail');
+const CSV = resolve(arg('--csv', join(ROOT, 'bench', 'data', DETAIL ? 'detail_1m.csv' : 'consolidated_1m.csv')));
 const PKG = arg('--pkg') ? resolve(arg('--pkg')) : null;
-const OUT = join(ROOT, 'bench', 'out', PKG ? 'browser-pkg.json' : 'browser.json');
+const OUT = join(ROOT, 'bench', 'out', `browser${PKG ? '-pkg' : ''}${DETAIL ? '-detail' : ''}.json`);
 const WASM = join(PKG ?? join(ROOT, 'web', 'pkg'), 'tally_wasm_bg.wasm');
 
 const TARGETS = { all_views: 800, whatif_recompute: 20, wasm_gzip_kb: 250 };
@@ -59,6 +61,12 @@ const median = (xs) => {
 function ensureData() {
   if (existsSync(CSV)) return;
   if (!CSV.startsWith(join(ROOT, 'bench', 'data'))) throw new Error(`${CSV} does not exist`);
+  if (DETAIL) {
+    console.error(`making ${relative(ROOT, CSV)} with core/benches/detail.rs --write (bedrock-chat's detail rows repeated)`);
+    const made = spawnSync('cargo', ['bench', '--locked', '-q', '-p', 'tally-core', '--bench', 'detail', '--', '--write', CSV], { stdio: 'inherit', cwd: ROOT });
+    if (made.status !== 0) throw new Error('the detail generator failed');
+    return;
+  }
   console.error(`making ${relative(ROOT, CSV)} with ${join(ANCHORS, 'make_big_csv.py')} (about 15 s)`);
   const made = spawnSync('python3', [join(ANCHORS, 'make_big_csv.py'), '--out', CSV], { stdio: 'inherit' });
   if (made.status !== 0) throw new Error('make_big_csv.py failed');
@@ -86,7 +94,25 @@ async function runOnce(base, csvUrl, mode, pkgUrl) {
   }
 }
 
+/** A detail CSV (core/benches/detail.rs --write): its totals are the fixture's times the repeats. */
+function checkDetail(result, stats) {
+  const c = result.check;
+  const problems = [];
+  if (c.rows !== stats.rows) problems.push(`rows ${c.rows} != ${stats.rows}`);
+  if (String(c.headline.total_cost) !== stats.total_cost) problems.push(`total_cost ${c.headline.total_cost} != ${stats.total_cost}`);
+  if (!c.detail) return [...problems, 'the detail views did not run (no detail columns seen)'];
+  if (c.detail.recorded_total !== stats.recorded_total) problems.push(`recorded ${c.detail.recorded_total} != ${stats.recorded_total}`);
+  if (c.detail.billed_total !== stats.billed_total) problems.push(`billed ${c.detail.billed_total} != ${stats.billed_total}`);
+  c.detail.by_total.forEach((t, i) => t !== stats.billed_total && problems.push(`breakdown ${i}: ${t} != ${stats.billed_total}`));
+  if (c.detail.groups.some((n) => n === 0)) problems.push(`empty breakdown ${JSON.stringify(c.detail.groups)}`);
+  // The what-if holds the billed tokens against the billed price; each timed answer is the same every time.
+  if (c.whatif_actual !== stats.billed_total) problems.push(`what-if actual ${c.whatif_actual} != ${stats.billed_total}`);
+  c.whatif_timed.forEach((got, i) => new Set(got).size !== 1 && problems.push(`what-if ${i} varies: ${[...new Set(got)]}`));
+  return problems;
+}
+
 function check(result, stats) {
+  if (stats.recorded_total !== undefined) return checkDetail(result, stats);
   const c = result.check;
   const problems = [];
   const want = {
@@ -104,6 +130,7 @@ function check(result, stats) {
     if (JSON.stringify(sorted) !== JSON.stringify(Object.fromEntries(Object.entries(stats.records_by_source).sort()))) problems.push(`by_source ${JSON.stringify(c.by_source)}`);
   }
   if (c.whatif_seed !== stats.total_cost) problems.push(`what-if at the seed prices ${c.whatif_seed} != ${stats.total_cost}`);
+  if (c.users_total !== stats.total_cost || c.users_groups !== 20) problems.push(`cost by user ${c.users_total} (${c.users_groups} groups) != ${stats.total_cost}`);
   // Every timed what-if, against an independent BigInt re-pricing of the file.
   result.scenarios.forEach((sc, i) => {
     const want = expectedWhatif(sc);
@@ -157,7 +184,7 @@ if (!existsSync(`${CSV}.stats.json`)) {
   throw new Error(`${CSV}.stats.json is missing: the run could not be checked (make_big_csv.py writes it beside the CSV)`);
 }
 const stats = JSON.parse(await readFile(`${CSV}.stats.json`, 'utf8'));
-await csvColumns();
+if (stats.recorded_total === undefined) await csvColumns();
 const wasm = await readFile(WASM);
 const wasmGzip = gzipSync(wasm, { level: 9 }).length;
 const server = await startServer({ root: ROOT, port: 0 });
@@ -207,6 +234,7 @@ const rowsOut = [
   ['Explorer construction (parse)', 'a_explorer', null],
   ['views() incl. top 10 (+ info)', 'b_views', null],
   ['whatif()', 'c_whatif', null],
+  ['cost by user (+ by bot, by model, recorded vs estimated: detail CSV)', 'd_costs', null],
   ['all views from bytes in memory', 'all_views', TARGETS.all_views],
   ['one what-if recompute (median)', 'whatif_recompute', TARGETS.whatif_recompute],
   ['one what-if recompute (max)', 'whatif_recompute_max', null],
@@ -235,6 +263,7 @@ lines.push('worker = the page\'s path (bytes transferred to web/worker.js, answe
 lines.push(`Full results: ${relative(ROOT, OUT)}`);
 lines.push('');
 const worker = summary.worker ?? summary[MODES[0]];
-lines.push(`figure: browser.all_views_ms=${worker.all_views}`, `figure: browser.whatif_ms=${worker.whatif_recompute}`);
-lines.push(`figure: browser.rows=${doc.rows}`, `figure: browser.mb=${(stats.bytes / 1e6).toFixed(0)}`, `figure: wasm_gzip_kib=${gzKb.toFixed(0)}`);
+const fig = DETAIL ? 'browser_detail' : 'browser';
+lines.push(`figure: ${fig}.all_views_ms=${worker.all_views}`, `figure: ${fig}.whatif_ms=${worker.whatif_recompute}`);
+lines.push(`figure: ${fig}.rows=${doc.rows}`, `figure: ${fig}.mb=${(stats.bytes / 1e6).toFixed(0)}`, `figure: wasm_gzip_kib=${gzKb.toFixed(0)}`);
 console.log(lines.join('\n'));

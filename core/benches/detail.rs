@@ -5,6 +5,7 @@
 //! totals times the repeats.
 //!
 //!     cargo bench -p tally-core --bench detail [-- ROWS]
+//!     cargo bench -p tally-core --bench detail -- --write bench/data/detail_1m.csv   # for bench/browser
 #![allow(clippy::disallowed_macros, clippy::disallowed_methods, clippy::unwrap_used, clippy::print_stdout)]
 
 use std::time::Instant;
@@ -53,7 +54,10 @@ fn fixture_detail() -> (String, DetailStats) {
 }
 
 fn main() {
-    let want_rows: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let want_rows: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(1_000_000);
+    // `--write PATH`: only write the file (and PATH.stats.json, its totals) for bench/browser.
+    let write_to = args.iter().position(|a| a == "--write").map(|k| args[k + 1].clone());
     let (csv, stats) = fixture_detail();
     let mut lines = csv.lines();
     let header = lines.next().unwrap();
@@ -66,7 +70,12 @@ fn main() {
     for k in 0..repeats {
         for row in &rows {
             let cells: Vec<&str> = row.split(',').collect();
-            let (pk, sk) = (format!("{}-u{}", cells[6], k % 1000), format!("{}-r{k}", cells[7]));
+            // New keys shaped as bedrock-chat's: the sk starts with its pk.
+            let pk = format!("{}-u{}", cells[6], k % 1000);
+            let sk = match cells[7].strip_prefix(cells[6]) {
+                Some(rest) => format!("{pk}{rest}-r{k}"),
+                None => format!("{}-r{k}", cells[7]),
+            };
             let mut out: Vec<&str> = cells.clone();
             out[6] = &pk;
             out[7] = &sk;
@@ -79,6 +88,31 @@ fn main() {
     let recorded = stats.recorded_total.parse::<Decimal>().unwrap() * times;
     let billed = stats.billed_total.parse::<Decimal>().unwrap() * times;
     let bytes = data.into_bytes();
+    if args.iter().any(|a| a == "--profile-load") {
+        // Only the load, ten times (for `perf record`).
+        for _ in 0..10 {
+            let t = Instant::now();
+            let table = Table::from_csv(bytes.clone()).unwrap();
+            println!("load {:.0} ms ({} rows)", t.elapsed().as_secs_f64() * 1e3, table.len());
+        }
+        return;
+    }
+    if let Some(path) = write_to {
+        // The Lambdas' total_price column, summed from the fixture's rows, independently of the engine.
+        let seed_total: Decimal = rows.iter().map(|r| r.split(',').nth(5).unwrap().parse::<Decimal>().unwrap()).sum();
+        let sidecar = serde_json::json!({
+            "rows": total_rows,
+            "repeats": repeats,
+            "recorded_total": recorded.to_string(),
+            "billed_total": billed.to_string(),
+            "total_cost": (seed_total * times).to_string(),
+            "bytes": bytes.len(),
+        });
+        std::fs::write(&path, &bytes).unwrap();
+        std::fs::write(format!("{path}.stats.json"), serde_json::to_string_pretty(&sidecar).unwrap()).unwrap();
+        println!("wrote {path} ({total_rows} rows, {} bytes) and its .stats.json", bytes.len());
+        return;
+    }
     let mb = bytes.len() as f64 / 1e6;
     let mut best = [f64::MAX; 8];
     for _ in 0..3 {
@@ -131,7 +165,7 @@ fn main() {
         for (b, l) in best.iter_mut().zip(laps) {
             *b = b.min(l);
         }
-        let _ = again_s;
+        eprintln!("by user again: {:.1} ms", again_s * 1e3);
     }
     let ms = |s: f64| s * 1e3;
     println!(

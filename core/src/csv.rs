@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use rust_decimal::Decimal;
 
-use crate::dates::{parse_datetime, write_datetime};
+use crate::dates::write_datetime;
 use crate::numtext::{self, decimal_from_micros};
 
 /// The columns, in the order written.
@@ -321,8 +321,16 @@ pub const MAX_TOKENS: u64 = 1_000_000_000_000_000;
 
 /// Reads a token count: an integer, possibly written `1234.0`.
 pub(crate) fn parse_tokens(cell: &[u8]) -> Result<u64, RecordError> {
-    if !cell.is_empty() && cell.len() <= 15 && cell.iter().all(u8::is_ascii_digit) {
-        return Ok(cell.iter().fold(0u64, |v, d| v * 10 + (d - b'0') as u64));
+    if !cell.is_empty() && cell.len() <= 15 {
+        let (mut v, mut ok) = (0u64, true);
+        for &d in cell {
+            let digit = d.wrapping_sub(b'0');
+            ok &= digit < 10;
+            v = v * 10 + digit as u64;
+        }
+        if ok {
+            return Ok(v);
+        }
     }
     let text = std::str::from_utf8(cell).map_err(|_| RecordError::NotANumber(quoted(cell)))?;
     let num = numtext::parse(text).ok_or_else(|| RecordError::NotANumber(quoted(cell)))?;
@@ -340,7 +348,28 @@ pub(crate) fn parse_tokens(cell: &[u8]) -> Result<u64, RecordError> {
 
 /// Reads a price, rounded half to even at 6 decimals, in millionths.
 pub(crate) fn parse_money(cell: &[u8]) -> Result<i64, RecordError> {
-    // Fast path: `d+.dddddd` with at most 6 decimals, as Tally writes them.
+    // Fastest path: `d+.dddddd`, exactly as Tally writes them.
+    if let Some((int, [b'.', frac @ ..])) =
+        cell.len().checked_sub(7).filter(|d| (1..=12).contains(d)).map(|d| cell.split_at(d))
+    {
+        let (mut v, mut ok) = (0i64, true);
+        for &d in int {
+            let digit = d.wrapping_sub(b'0');
+            ok &= digit < 10;
+            v = v * 10 + digit as i64;
+        }
+        let mut f = 0i64;
+        if let [a, b, c, d, e, g] = *frac {
+            for digit in [a, b, c, d, e, g].map(|x| x.wrapping_sub(b'0')) {
+                ok &= digit < 10;
+                f = f * 10 + digit as i64;
+            }
+        }
+        if ok {
+            return Ok(v * 1_000_000 + f);
+        }
+    }
+    // Fast path: `d+.dddddd` with at most 6 decimals.
     let mut v: i64 = 0;
     let mut i = 0;
     while i < cell.len() && i < 12 && cell[i].is_ascii_digit() {
@@ -374,7 +403,7 @@ fn parse_date(cell: &[u8]) -> Result<Option<i64>, RecordError> {
     if cell.is_empty() || cell == INVALID_DATE_TEXT.as_bytes() {
         return Ok(None);
     }
-    std::str::from_utf8(cell).ok().and_then(parse_datetime).map(Some).ok_or_else(|| RecordError::NotADate(quoted(cell)))
+    crate::dates::parse_datetime_bytes(cell).map(Some).ok_or_else(|| RecordError::NotADate(quoted(cell)))
 }
 
 /// One record's fields, borrowed from the file or from the reader's buffer.
@@ -409,31 +438,37 @@ impl<'r> Fields<'r> {
     }
 }
 
-/// The index of the first `,`, `\n`, `"` or `\r` at or after `i` (or
-/// `s.len()`), eight bytes at a time.
+/// `0x0101…01`: a byte repeated over a word by multiplication.
+const EVERY_BYTE: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit of each byte of `x` that is zero, exactly (no borrow
+/// crosses bytes, unlike the subtracting test).
 #[inline]
-fn next_delimiter(s: &[u8], mut i: usize) -> usize {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let eq = |w: u64, c: u8| {
-        let x = w ^ (LO * c as u64);
-        x.wrapping_sub(LO) & !x
-    };
-    while i + 8 <= s.len() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&s[i..i + 8]);
-        let w = u64::from_le_bytes(word);
-        // Each term's lowest flag is exact (borrows only spill upwards).
-        let hits = (eq(w, b',') | eq(w, b'\n') | eq(w, b'"') | eq(w, b'\r')) & HI;
-        if hits != 0 {
-            return i + (hits.trailing_zeros() / 8) as usize;
+fn zero_bytes(x: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    !(((x & LOW7) + LOW7) | x | LOW7)
+}
+
+/// Calls `f` with the index of each `,` of `s`, in order: eight bytes at a
+/// time, each word's commas as the bits of a mask.
+#[inline]
+fn for_each_comma(s: &[u8], mut f: impl FnMut(usize)) {
+    let mut words = s.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let x = u64::from_le_bytes([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]]);
+        let mut hits = zero_bytes(x ^ (EVERY_BYTE * b',' as u64));
+        while hits != 0 {
+            f(at + (hits.trailing_zeros() / 8) as usize);
+            hits &= hits - 1;
         }
-        i += 8;
+        at += 8;
     }
-    while i < s.len() && !matches!(s[i], b',' | b'\n' | b'"' | b'\r') {
-        i += 1;
+    for (k, &c) in words.remainder().iter().enumerate() {
+        if c == b',' {
+            f(at + k);
+        }
     }
-    i
 }
 
 /// The records of a CSV held in memory, read as the Lambdas' readers did:
@@ -485,37 +520,26 @@ impl<'a> Records<'a> {
         }
         let start = self.pos;
         let line = self.line;
-        // Fast path: a line without quotes or stray carriage returns.
-        self.bounds.clear();
-        let mut field_start = start;
-        let mut i = start;
-        let mut fast = true;
-        loop {
-            i = next_delimiter(data, i);
-            match data.get(i) {
-                Some(b',') => {
-                    self.bounds.push((field_start as u32, i as u32));
-                    field_start = i + 1;
-                    i += 1;
-                }
-                Some(b'\n') | None => break,
-                Some(b'\r') if data.get(i + 1) == Some(&b'\n') => break,
-                Some(_) => {
-                    // A quote, or a lone carriage return.
-                    fast = false;
-                    break;
-                }
-            }
-        }
-        if fast && data.len() < u32::MAX as usize {
-            self.bounds.push((field_start as u32, i as u32));
-            self.pos = match data.get(i) {
-                Some(b'\r') => i + 2,
-                Some(_) => i + 1,
-                None => i,
-            };
-            if self.pos > i {
+        // Fast path: a line without quotes or stray carriage returns (all
+        // those Tally writes): its end, then a check and its commas, each a
+        // SIMD search (memchr).
+        let eol = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |k| start + k);
+        let crlf = eol < data.len() && eol > start && data[eol - 1] == b'\r';
+        let end = if crlf { eol - 1 } else { eol };
+        let body = &data[start..end];
+        if data.len() < u32::MAX as usize && memchr::memchr2(b'"', b'\r', body).is_none() {
+            self.bounds.clear();
+            let mut field_start = start;
+            for_each_comma(body, |k| {
+                self.bounds.push((field_start as u32, (start + k) as u32));
+                field_start = start + k + 1;
+            });
+            self.bounds.push((field_start as u32, end as u32));
+            if eol < data.len() {
+                self.pos = eol + 1;
                 self.line += 1;
+            } else {
+                self.pos = eol;
             }
             return Some((line, start, Fields { bytes: data, bounds: &self.bounds, unterminated: false }));
         }
@@ -835,6 +859,23 @@ mod tests {
         assert_eq!(parse_tokens(b"12.5").map_err(|e| e.to_string()), Err("not an integer: '12.5'".to_string()));
         assert_eq!(parse_tokens(b"diez").map_err(|e| e.to_string()), Err("not a number: 'diez'".to_string()));
         assert_eq!(parse_money(b"3e-06"), Ok(3));
+        for (text, micros) in
+            [("0.003300", 3300), ("12.000001", 12_000_001), ("999999999999.999999", 999_999_999_999_999_999)]
+        {
+            assert_eq!(parse_money(text.as_bytes()), Ok(micros), "{text}");
+        }
+        for text in ["1.00000x", "a.123456", "1.2345678", ".123456", "1-.123456", "+1.000000"] {
+            let want = text
+                .parse::<rust_decimal::Decimal>()
+                .ok()
+                .map(|d| (d * rust_decimal::Decimal::from(1_000_000)).round_dp(0));
+            match parse_money(text.as_bytes()) {
+                Ok(m) => assert_eq!(Some(rust_decimal::Decimal::from(m)), want, "{text}"),
+                Err(_) => assert!(want.is_none() || text.starts_with(['+', '.']), "{text}: {want:?}"),
+            }
+        }
+        assert_eq!(parse_tokens(b"00120"), Ok(120));
+        assert!(parse_tokens(b"12a").is_err() && parse_tokens(b"1/2").is_err() && parse_tokens(b":").is_err());
         assert_eq!(parse_money(b"0.08887199999999999"), Ok(88872));
         assert_eq!(parse_money(b"0.0"), Ok(0));
         assert_eq!(parse_money(b"NaN").map_err(|e| e.to_string()), Err("not a number: 'NaN'".to_string()));
@@ -842,14 +883,16 @@ mod tests {
     }
 
     #[test]
-    fn next_delimiter_finds_the_first() {
-        for text in ["", "abc", "abcdefgh,", "abcdefghijkl\n", "0123456789abcdef\"x", "é€😀abcdefghijk\r", ",x", "a,b"]
-        {
+    fn every_comma_is_found_once_in_order() {
+        // `-` is `,` ^ 1: a borrowing zero-byte test would flag it after a comma.
+        let texts =
+            ["", "abc", "abcdefgh,", ",,,,,,,,,", "a,-b,--,-,-", ",-,-,-,-,-,-,-,-", "é€😀,abcdefghijk,", ",x", "a,b"];
+        for text in texts {
             let b = text.as_bytes();
-            for start in 0..=b.len() {
-                let want = (start..b.len()).find(|&i| matches!(b[i], b',' | b'\n' | b'"' | b'\r')).unwrap_or(b.len());
-                assert_eq!(next_delimiter(b, start), want, "{text:?} from {start}");
-            }
+            let want: Vec<usize> = (0..b.len()).filter(|&i| b[i] == b',').collect();
+            let mut got = Vec::new();
+            for_each_comma(b, |k| got.push(k));
+            assert_eq!(got, want, "{text:?}");
         }
     }
 

@@ -149,7 +149,11 @@ pub struct Day(pub i64);
 impl Day {
     /// Reads `YYYY-MM-DD`.
     pub fn parse(text: &str) -> Option<Day> {
-        let b = text.as_bytes();
+        Day::parse_bytes(text.as_bytes())
+    }
+
+    /// [`Day::parse`] of bytes.
+    pub fn parse_bytes(b: &[u8]) -> Option<Day> {
         if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
             return None;
         }
@@ -257,11 +261,15 @@ pub fn format_datetime(secs: i64) -> String {
 
 /// Reads `YYYY-MM-DD HH:MM:SS` (years 1..9999) into epoch seconds.
 pub fn parse_datetime(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
+    parse_datetime_bytes(text.as_bytes())
+}
+
+/// [`parse_datetime`] of bytes.
+pub fn parse_datetime_bytes(b: &[u8]) -> Option<i64> {
     if b.len() != 19 || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
         return None;
     }
-    let day = Day::parse(&text[..10])?;
+    let day = Day::parse_bytes(&b[..10])?;
     let h = digits(&b[11..13])?;
     let mi = digits(&b[14..16])?;
     let s = digits(&b[17..19])?;

@@ -76,16 +76,6 @@ fn is_conversation_key(pk: &[u8], sk: &[u8]) -> bool {
     sk.get(pk.len()..pk.len() + MARK.len()) == Some(MARK) || sk.windows(MARK.len()).any(|w| w == MARK)
 }
 
-/// Where `cell` is inside `data`, if it is a slice of it (an unquoted cell)
-/// and the file is below 4 GiB; `(u32::MAX, 0)` otherwise.
-fn span_in(data: &[u8], cell: &[u8]) -> (u32, u32) {
-    let start = (cell.as_ptr() as usize).wrapping_sub(data.as_ptr() as usize);
-    match (u32::try_from(start), u32::try_from(cell.len())) {
-        (Ok(s), Ok(n)) if start + cell.len() <= data.len() && s != u32::MAX => (s, n),
-        _ => (u32::MAX, 0),
-    }
-}
-
 /// Days in the month of a run-rate projection.
 pub const PROJECTION_DAYS: i128 = 30;
 
@@ -95,8 +85,6 @@ pub struct Table {
     data: Vec<u8>,
     columns: Option<Columns>,
     offset: Vec<usize>,
-    /// Where each row's `pk` is in `data` (`u32::MAX`: a quoted cell, read again when needed).
-    pk_at: Vec<(u32, u32)>,
     secs: Vec<i64>,
     day: Vec<i32>,
     hour: Vec<u8>,
@@ -353,8 +341,18 @@ pub struct WhatIfDay {
 struct Rate {
     mantissa: u128,
     divisor: u128,
+    /// The cost of 0..MEMO tokens.
     memo: Vec<i64>,
+    /// For larger counts `t = a * MEMO + b` (when the products fit 64 bits):
+    /// the quotient and remainder of `b * mantissa / divisor` ...
+    low: Vec<(u64, u64)>,
+    /// ... and of `a * MEMO * mantissa / divisor`: their sum is exact, so
+    /// a cost is two lookups and no division (wasm divides slowly).
+    high: Vec<(u64, u64)>,
 }
+
+/// Token counts below this are looked up whole; below `MEMO * MEMO`, in two parts.
+const MEMO: u64 = 4096;
 
 impl Rate {
     fn new(per_1k: Decimal) -> Rate {
@@ -364,9 +362,37 @@ impl Rate {
         // micros = tokens * per_1k / 1000 * 1e6 = tokens * mantissa * 1000 / 10^scale
         let (mantissa, divisor) =
             if scale <= 3 { (mantissa * 10u128.pow(3 - scale), 1) } else { (mantissa, 10u128.pow(scale - 3)) };
-        let mut rate = Rate { mantissa, divisor, memo: Vec::new() };
-        rate.memo = (0..4096u64).map(|t| rate.compute(t)).collect();
+        let mut rate = Rate { mantissa, divisor, memo: Vec::new(), low: Vec::new(), high: Vec::new() };
+        rate.memo = (0..MEMO).map(|t| rate.compute(t)).collect();
+        // The two-part tables, when every product below MEMO * MEMO tokens fits 64 bits.
+        if let (Ok(m), Ok(d)) = (u64::try_from(mantissa), u64::try_from(divisor)) {
+            if d > 0 && (MEMO * MEMO).checked_mul(m).is_some() && d.checked_mul(2).is_some() {
+                let qr = |n: u64| (n / d, n % d);
+                rate.low = (0..MEMO).map(|b| qr(b * m)).collect();
+                rate.high = (0..MEMO).map(|a| qr(a * MEMO * m)).collect();
+            }
+        }
         rate
+    }
+
+    /// The cost of `tokens` from the two-part tables, if they cover it.
+    #[inline]
+    fn by_parts(&self, tokens: u64) -> Option<i64> {
+        let (a, b) = (tokens / MEMO, tokens % MEMO);
+        let (&(qa, ra), &(qb, rb)) = (self.high.get(a as usize)?, self.low.get(b as usize)?);
+        let d = self.divisor as u64;
+        let (mut q, mut r) = (qa + qb, ra + rb);
+        if r >= d {
+            q += 1;
+            r -= d;
+        }
+        // Half to even, as `compute` rounds.
+        let up = match (2 * r).cmp(&d) {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Equal => q % 2 == 1,
+            std::cmp::Ordering::Less => false,
+        };
+        i64::try_from(q + u64::from(up)).ok()
     }
 
     fn compute(&self, tokens: u64) -> i64 {
@@ -393,7 +419,7 @@ impl Rate {
     fn micros(&self, tokens: u64) -> i64 {
         match self.memo.get(tokens as usize) {
             Some(&m) => m,
-            None => self.compute(tokens),
+            None => self.by_parts(tokens).unwrap_or_else(|| self.compute(tokens)),
         }
     }
 }
@@ -449,7 +475,6 @@ impl Table {
             data: Vec::new(),
             columns: None,
             offset: Vec::new(),
-            pk_at: Vec::new(),
             conversation: Vec::new(),
             secs: Vec::new(),
             day: Vec::new(),
@@ -466,7 +491,6 @@ impl Table {
         };
         let rows = data.len() / 150 + 16;
         t.offset.reserve(rows);
-        t.pk_at.reserve(rows);
         t.conversation.reserve(rows);
         t.secs.reserve(rows);
         t.day.reserve(rows);
@@ -476,6 +500,10 @@ impl Table {
         t.total.reserve(rows);
         t.source.reserve(rows);
         let mut last_source = 0u16;
+        // The users are interned while each row is in the cache: every file
+        // shows its cost by user, and reading the keys back later costs a
+        // trip to memory per row (about three times the interning itself).
+        let mut users = crate::breakdown::Users::with_capacity(rows);
         {
             let mut records = Records::new(&data);
             if let Some((_, _, header)) = records.next_record() {
@@ -511,7 +539,7 @@ impl Table {
                 last_source = src;
                 let secs = row.create_date.unwrap_or(NO_DATE);
                 t.offset.push(offset);
-                t.pk_at.push(span_in(&data, row.pk));
+                users.push(row.pk);
                 t.conversation.push(is_conversation_key(row.pk, row.sk));
                 t.secs.push(secs);
                 if secs == NO_DATE {
@@ -531,6 +559,7 @@ impl Table {
         })?;
         t.data = data;
         t.span = t.compute_span();
+        t.keys.users = users;
         Ok(t)
     }
 
@@ -734,22 +763,6 @@ impl Table {
     }
 
     /// Re-reads row `i` from the CSV for display.
-    /// Calls `f` with row `i`'s `pk`: where it is in the CSV, or re-read
-    /// (a quoted cell; `None` cannot happen: every row was read once).
-    pub(crate) fn pk_of<T>(&self, i: usize, f: impl FnOnce(&[u8]) -> T) -> Option<T> {
-        let (start, len) = self.pk_at[i];
-        if start != u32::MAX {
-            return self.data.get(start as usize..start as usize + len as usize).map(f);
-        }
-        let columns = self.columns?;
-        let mut records = Records::new(self.data.get(self.offset[i]..)?);
-        let (_, _, fields) = records.next_record()?;
-        match columns.record(&fields, 0) {
-            Record::Row(row) => Some(f(row.pk)),
-            _ => None,
-        }
-    }
-
     pub(crate) fn top_row(&self, i: usize) -> Option<TopRow> {
         let columns = self.columns?;
         let mut records = Records::new(self.data.get(self.offset[i]..)?);
@@ -1042,6 +1055,29 @@ mod tests {
     use super::*;
     use crate::estimate::Tokens;
     use crate::pricing::parse_price;
+
+    #[test]
+    fn a_rate_prices_every_count_as_exact_decimals_do() {
+        let edges = [0, 1, 2, 4095, 4096, 4097, 8191, 8192, 123_457, 16_777_215, 16_777_216, 16_777_217, 1 << 40];
+        let mut counts: Vec<u64> = edges.to_vec();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            counts.push(x % [5_000, 70_000, 20_000_000][(x % 3) as usize]);
+        }
+        for price in ["0.003", "0.015", "0.00025", "0.0008", "0.0000125", "3", "0.000001", "0.0000005", "1234.5678"] {
+            let per_1k = parse_price(price).expect("price");
+            let rate = Rate::new(per_1k);
+            for &t in &counts {
+                let exact = (Decimal::from(t) * per_1k * Decimal::from(1000))
+                    .round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointNearestEven);
+                let want = i64::try_from(exact.mantissa()).unwrap_or(i64::MAX);
+                assert_eq!(rate.micros(t), want, "{t} tokens at {price}");
+            }
+        }
+    }
 
     const CSV: &str =
         "create_date,input_token,output_token,precio_token_input,precio_token_output,total_price,pk,sk,source
