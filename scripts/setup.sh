@@ -4,8 +4,9 @@
 #   scripts/setup.sh demo     only what the demo needs (no browser, no emulator)
 # Rust itself must be there (rustup); the rest comes from the registries:
 # the wasm32 target, wasm-bindgen-cli (the version in Cargo.lock), Debian's
-# chromium for the browser tests, the page's npm packages, and moto's server
-# (the local AWS emulator) in a virtualenv under $TALLY_TOOLS.
+# chromium for the browser tests, the page's npm packages, moto's server
+# (the local AWS emulator) and cfn-lint in virtualenvs under $TALLY_TOOLS,
+# and deploy/'s npm packages (the CDK app).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want=${1:-all}
@@ -56,4 +57,16 @@ if [ ! -x "$TALLY_TOOLS/moto/bin/moto_server" ]; then
   mkdir -p "$TALLY_TOOLS"
   python3 -m venv "$TALLY_TOOLS/moto"
   "$TALLY_TOOLS/moto/bin/pip" install -q 'moto[server]==5.2.5'
+fi
+
+if [ ! -x "$TALLY_TOOLS/cfn-lint/bin/cfn-lint" ]; then
+  step "cfn-lint into $TALLY_TOOLS/cfn-lint (the deploy/ templates' linter)"
+  mkdir -p "$TALLY_TOOLS"
+  python3 -m venv "$TALLY_TOOLS/cfn-lint"
+  "$TALLY_TOOLS/cfn-lint/bin/pip" install -q 'cfn-lint==1.58.0'
+fi
+
+if [ ! -d deploy/node_modules ] || [ deploy/package-lock.json -nt deploy/node_modules/.package-lock.json ]; then
+  step "npm ci (deploy/: the CDK app and its tests)"
+  npm --prefix deploy ci --cache "$TALLY_TOOLS/npm" --no-audit --no-fund --loglevel=error >/dev/null
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: formatting and lints (native and wasm32), the Rust tests
 # (core fixtures and fuzzing, runner end to end), the wasm bindings under
-# Node, and the explorer in headless Chromium.
+# Node, the explorer in headless Chromium, and deploy/'s CDK stacks
+# (assertions, a synth of both environments, cfn-lint).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -31,5 +32,11 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 stage "explorer in headless Chromium"
 scripts/build-wasm.sh
 node --test tests/browser/
+
+stage "deploy: CDK assertions, synth, cfn-lint"
+npm --prefix deploy test
+# The debug binary cargo test built (no second release build); the asset script strips it.
+TALLY_BINARY=target/debug/tally npm --prefix deploy run synth
+"$TALLY_TOOLS/cfn-lint/bin/cfn-lint" deploy/cdk.out/*.template.json
 
 stage "all tests passed"

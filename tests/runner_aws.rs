@@ -798,7 +798,7 @@ fn the_lambda_runs_both_jobs_through_the_runtime_api() {
     // As deploy/ ships it: tally.toml beside the binary, TALLY_ENV naming the
     // environment, which adds what the variables do not say (here the detail rows).
     let root = Scratch::new("lambda-task-root");
-    let detail_key = "tokens-analysis/tokens_detail.csv";
+    let detail_key = "tokens-detail/tokens_detail.csv";
     let toml = format!("[env.lambda]\ndetail = \"s3://{bucket}/{detail_key}\"\nsse = \"AES256\"\n");
     std::fs::write(root.path("tally.toml"), toml).unwrap();
     let task_root = root.0.to_str().unwrap();

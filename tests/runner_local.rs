@@ -294,6 +294,26 @@ fn bad_arguments_are_refused_with_a_message() {
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("consolidate takes estimator v2 or full (v1 is the archival job's)"), "{err}");
+    // Detail rows in the folder the Athena table reads would be read as its rows: refused before any read.
+    let o = tally(&[
+        "consolidate",
+        "--dump",
+        "x",
+        "--historical",
+        "h",
+        "--out",
+        "s3://reports/tokens-analysis/tokens_analysis_consolidated.csv",
+        "--detail",
+        "s3://reports/tokens-analysis/tokens_detail.csv",
+        "--start",
+        "2025-01-01",
+        "--athena",
+        "--athena-database",
+        "db",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("must not be in the output's folder (s3://reports/tokens-analysis/)"), "{err}");
 }
 
 #[test]

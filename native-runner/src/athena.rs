@@ -77,26 +77,34 @@ pub struct Refresh {
 }
 
 /// Creates the table over `location` when it is missing (a first run in a
-/// new account), then the view, each waited for.
+/// new account), then the view, each waited for; both within `wait`.
 pub async fn refresh(
     clients: &Clients,
     names: &AthenaNames,
     location: Option<&str>,
     wait: Duration,
 ) -> Result<Refresh> {
+    let deadline = tokio::time::Instant::now() + wait;
     let table = match location {
         Some(location) => {
             let ddl = table_ddl(names, location)?;
-            Some(run_query(clients, names, ddl, wait).await.context("cannot create the Athena table")?)
+            Some(run_query(clients, names, ddl, deadline, wait).await.context("cannot create the Athena table")?)
         }
         None => None,
     };
-    let id = run_query(clients, names, view_sql(names)?, wait).await.context("cannot refresh the Athena view")?;
+    let id =
+        run_query(clients, names, view_sql(names)?, deadline, wait).await.context("cannot refresh the Athena view")?;
     Ok(Refresh { query_execution_id: id, state: "SUCCEEDED".into(), table_query_execution_id: table })
 }
 
 /// Starts `sql` (WorkGroup and database only) and waits for it to succeed; its id.
-async fn run_query(clients: &Clients, names: &AthenaNames, sql: String, wait: Duration) -> Result<String> {
+async fn run_query(
+    clients: &Clients,
+    names: &AthenaNames,
+    sql: String,
+    deadline: tokio::time::Instant,
+    wait: Duration,
+) -> Result<String> {
     let database = names.database.as_deref().context(
         "the view refresh needs an Athena database: give --athena-database, ATHENA_DATABASE or athena.database",
     )?;
@@ -111,7 +119,6 @@ async fn run_query(clients: &Clients, names: &AthenaNames, sql: String, wait: Du
         .map_err(|e| anyhow!("{}", describe(&e)))
         .context("cannot start the Athena query")?;
     let id = started.query_execution_id().unwrap_or_default().to_string();
-    let deadline = tokio::time::Instant::now() + wait;
     let mut delay = Duration::from_millis(200);
     loop {
         let got = clients
@@ -132,13 +139,13 @@ async fn run_query(clients: &Clients, names: &AthenaNames, sql: String, wait: Du
             }
             _ if tokio::time::Instant::now() >= deadline => {
                 bail!(
-                    "Athena query {id} still {} after {:?}",
+                    "Athena query {id} still {} when the refresh's {:?} ran out",
                     state.map_or("unknown".into(), |s| s.as_str().to_string()),
                     wait
                 )
             }
             _ => {
-                tokio::time::sleep(delay).await;
+                tokio::time::sleep(delay.min(deadline.saturating_duration_since(tokio::time::Instant::now()))).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
         }

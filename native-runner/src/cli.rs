@@ -132,7 +132,9 @@ pub struct Common {
     /// aws:kms:KEY-ID (variable: S3_SSE; also `sse` in tally.toml).
     #[arg(long, value_name = "MODE")]
     pub sse: Option<s3::Sse>,
-    /// The bedrock-chat large-message bucket (estimator full and --detail read whole maps from it).
+    /// The bedrock-chat large-message bucket (estimator full and --detail read whole maps from it),
+    /// or a local folder (variable: LARGE_MESSAGE_BUCKET, bedrock-chat's own; also
+    /// `large_message_bucket` in tally.toml).
     #[arg(long, value_name = "BUCKET")]
     pub large_message_bucket: Option<String>,
     /// Also write one row per conversation (the nine columns, then bot_id, model,
@@ -206,6 +208,10 @@ pub struct ConsolidateArgs {
     /// Do not refresh the Athena view, even if the environment says to.
     #[arg(long)]
     pub no_athena: bool,
+    /// The longest the Athena refresh may wait for its two queries, in seconds
+    /// (the Lambda also stops it before its own deadline).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub athena_timeout: u64,
     #[command(flatten)]
     pub names: AthenaArgs,
 }

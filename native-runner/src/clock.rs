@@ -10,6 +10,11 @@ pub fn now_secs() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
+/// The time since the epoch (zero if the clock is before 1970).
+pub fn since_epoch() -> std::time::Duration {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
+}
+
 /// The UTC day of an epoch-seconds time.
 pub fn day_of(secs: i64) -> Day {
     Day(secs.div_euclid(86_400))

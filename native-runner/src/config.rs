@@ -40,8 +40,12 @@ pub struct Env {
     pub input_price: Option<String>,
     /// USD per 1K output tokens.
     pub output_price: Option<String>,
-    /// Where the detail rows go (`--detail`).
+    /// Where the daily job's detail rows go (`consolidate --detail`).
     pub detail: Option<String>,
+    /// Where the archival's detail rows go (`archive --detail`).
+    pub archive_detail: Option<String>,
+    /// bedrock-chat's large-message bucket (`--large-message-bucket`).
+    pub large_message_bucket: Option<String>,
     /// How they are priced (`--price-book`).
     pub price_book: Option<String>,
     /// Server-side encryption of S3 outputs (`--sse`).

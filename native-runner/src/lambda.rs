@@ -9,8 +9,10 @@
 //! the job as configured. The answer has the seed's shape: `statusCode` and
 //! a `body` with `message`, `statistics` (those of `--json`) and `s3_file`.
 //! A failed run publishes nothing and answers 500 with the error chain; a
-//! failed scheduled run is a function error, so that the event's retries
-//! and dead-letter queue apply. Each step logs one JSON line.
+//! failed scheduled run is a function error, so that Lambda's asynchronous
+//! retries and the dead-letter queue (`deploy/`) apply. Each step logs one
+//! JSON line. The Athena refresh stops waiting in time to answer before the
+//! invocation's deadline.
 //!
 //! `TALLY_ENV` names an environment of the `tally.toml` deployed beside the
 //! binary (`TALLY_CONFIG`, else `$LAMBDA_TASK_ROOT/tally.toml`): it supplies
@@ -76,7 +78,10 @@ async fn answer(function: Function, event: LambdaEvent<Value>) -> Result<Value, 
     let request = event.context.request_id.clone();
     let scheduled = event.payload.get("source").and_then(Value::as_str) == Some("aws.events");
     log_json(&json!({ "event": "start", "job": function.command(), "request_id": request, "scheduled": scheduled }));
-    match invoke(function, &event.payload).await {
+    // The deadline is milliseconds since the epoch; the wait is measured on the monotonic clock.
+    let left = std::time::Duration::from_millis(event.context.deadline).checked_sub(crate::clock::since_epoch());
+    let stop_by = left.map(|left| std::time::Instant::now() + left.saturating_sub(ANSWER_MARGIN));
+    match invoke(function, &event.payload, stop_by).await {
         Ok(body) => {
             log_json(&json!({ "event": "done", "request_id": request, "s3_file": body["s3_file"] }));
             Ok(json!({ "statusCode": 200, "body": body }))
@@ -133,15 +138,19 @@ fn set_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// Runs the job of one event; the answer's body.
-async fn invoke(function: Function, event: &Value) -> Result<Value> {
+/// What is left of an invocation before Lambda stops it, less time to answer.
+const ANSWER_MARGIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs the job of one event; the answer's body. `stop_by` ends the Athena
+/// wait in time to answer (Lambda's deadline less [`ANSWER_MARGIN`]).
+async fn invoke(function: Function, event: &Value, stop_by: Option<std::time::Instant>) -> Result<Value> {
     let argv = argv(function, event)?;
     let cli = Cli::try_parse_from(&argv).context("the event's options")?;
     let today = crate::clock::today_utc();
     let (output, athena, dry_run) = match cli.command {
         Command::Archive(a) => (crate::archive(&a, today).await?, None, a.common.dry_run),
         Command::Consolidate(c) => {
-            let done = crate::consolidate(&c, today).await?;
+            let done = crate::consolidate(&c, today, stop_by).await?;
             let athena = done.athena_report();
             if let Some(a) = &athena {
                 log_json(&json!({ "event": "athena", "result": a }));

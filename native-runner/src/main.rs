@@ -86,8 +86,9 @@ fn detail_failure(output: &jobs::Output) -> Option<PublishedButNot> {
 /// Runs the daily consolidation as configured (used by `consolidate` and
 /// `schedule`); `today` ends a v2 run when no end date is given. An error
 /// means nothing was published; a failed Athena refresh comes back in
-/// [`Consolidated::athena`].
-pub async fn consolidate(c: &ConsolidateArgs, today: Day) -> Result<Consolidated> {
+/// [`Consolidated::athena`]. `stop_by` (the Lambda's deadline) bounds the
+/// Athena refresh's wait besides `--athena-timeout`.
+pub async fn consolidate(c: &ConsolidateArgs, today: Day, stop_by: Option<std::time::Instant>) -> Result<Consolidated> {
     let env = c.common.env.environment()?;
     let layers = Layers::new(&settings::process_vars, env.as_ref());
     let job = c.common.resolve(Job::Consolidate, c.estimator, &layers, today)?;
@@ -110,6 +111,15 @@ pub async fn consolidate(c: &ConsolidateArgs, today: Day) -> Result<Consolidated
             "the view refresh needs an Athena database: give --athena-database, ATHENA_DATABASE or \
              athena.database (or --no-athena)"
         );
+        // The table reads every file of the output's folder: detail rows there would be read as rows.
+        if let (Some(folder), Some(detail)) = (athena::folder_of(&job.out), &job.detail) {
+            anyhow::ensure!(
+                athena::folder_of(&detail.place).as_deref() != Some(folder.as_str()),
+                "the detail rows ({}) must not be in the output's folder ({folder}): the Athena table reads \
+                 every file there; give them another prefix",
+                detail.place
+            );
+        }
     }
     let mut ctx = c.common.ctx(&layers)?;
     ctx.rules.max_shrink = c.max_shrink;
@@ -120,8 +130,11 @@ pub async fn consolidate(c: &ConsolidateArgs, today: Day) -> Result<Consolidated
     let athena = match refresh {
         Some(names) => {
             let location = athena::folder_of(&job.out);
-            let refresh =
-                athena::refresh(ctx.clients().await, &names, location.as_deref(), Duration::from_secs(300)).await;
+            let mut wait = Duration::from_secs(c.athena_timeout);
+            if let Some(stop_by) = stop_by {
+                wait = wait.min(stop_by.saturating_duration_since(std::time::Instant::now()));
+            }
+            let refresh = athena::refresh(ctx.clients().await, &names, location.as_deref(), wait).await;
             Some(refresh.and_then(|r| Ok(serde_json::to_value(r)?)))
         }
         None => None,
@@ -155,7 +168,7 @@ async fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Consolidate(c) => {
-            let done = report::refusal(consolidate(&c, clock::today_utc()).await, c.common.json)?;
+            let done = report::refusal(consolidate(&c, clock::today_utc(), None).await, c.common.json)?;
             let to_stderr = c.common.out.as_deref() == Some("-");
             report::report(&done.output, c.common.json, done.athena_report(), to_stderr);
             if let Some(Err(e)) = done.athena {

@@ -85,7 +85,7 @@ pub async fn run(args: &ScheduleArgs) -> Result<()> {
         log("run started");
         // v2 ends on the day of the run (the schedule's clock, so that a
         // rehearsal with --fake-now dates its runs as it says).
-        let run = crate::consolidate(&job, day_of(clock()));
+        let run = crate::consolidate(&job, day_of(clock()), None);
         tokio::pin!(run);
         let outcome = tokio::select! {
             outcome = &mut run => outcome,

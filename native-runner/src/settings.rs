@@ -71,6 +71,12 @@ pub mod keys {
         Key { var: Some("ATHENA_VIEW_NAME"), file: "athena.view", get: |e| e.athena.view.as_deref() };
     pub const ATHENA_TABLE: Key = Key { var: None, file: "athena.table", get: |e| e.athena.table.as_deref() };
     pub const DETAIL: Key = Key { var: None, file: "detail", get: |e| e.detail.as_deref() };
+    pub const ARCHIVE_DETAIL: Key = Key { var: None, file: "archive_detail", get: |e| e.archive_detail.as_deref() };
+    pub const LARGE_MESSAGE_BUCKET: Key = Key {
+        var: Some("LARGE_MESSAGE_BUCKET"),
+        file: "large_message_bucket",
+        get: |e| e.large_message_bucket.as_deref(),
+    };
     pub const PRICE_BOOK: Key = Key { var: None, file: "price_book", get: |e| e.price_book.as_deref() };
     pub const SSE: Key = Key { var: Some("S3_SSE"), file: "sse", get: |e| e.sse.as_deref() };
 }
@@ -267,7 +273,13 @@ impl Common {
                 .pick(self.output_price, &keys::OUTPUT_PRICE, parse_price_text)?
                 .unwrap_or(defaults.output_per_1k),
         };
-        let detail = match layers.text(self.detail.as_ref(), &keys::DETAIL) {
+        // Each job its own detail file: one key for both would let the daily
+        // job overwrite the archival's rows.
+        let detail_key = match job {
+            Job::Archive => keys::ARCHIVE_DETAIL,
+            Job::Consolidate => keys::DETAIL,
+        };
+        let detail = match layers.text(self.detail.as_ref(), &detail_key) {
             Some(place) => {
                 let source =
                     layers.text(self.price_book.as_ref(), &keys::PRICE_BOOK).unwrap_or_else(|| "catalog".into());
@@ -307,7 +319,9 @@ impl Common {
         };
         ctx.sse = layers.pick(self.sse.clone(), &keys::SSE, |t| t.parse::<crate::s3::Sse>())?.unwrap_or_default();
         ctx.dry_run = self.dry_run;
-        ctx.large = self.large_message_bucket.as_deref().map(|b| LargeMessages::new(b, self.max_record_size));
+        ctx.large = layers
+            .text(self.large_message_bucket.as_ref(), &keys::LARGE_MESSAGE_BUCKET)
+            .map(|b| LargeMessages::new(&b, self.max_record_size));
         Ok(ctx)
     }
 }
@@ -419,6 +433,23 @@ athena = { database = "db_file", workgroup = "wg_file", refresh = true }
         assert_eq!((n.database, n.workgroup.as_str()), (None, DEFAULT_WORKGROUP));
         assert_eq!(both.consolidated_folder().as_deref(), Some("s3://bucket_var/elsewhere/"));
         assert!(both.refresh_view() && !vars_only.refresh_view());
+    }
+
+    #[test]
+    fn each_job_has_its_own_detail_file_and_the_large_messages_have_their_variable() {
+        let text = format!("{TOML}detail = \"daily.csv\"\narchive_detail = \"old.csv\"\n");
+        let env: config::Config = toml::from_str(&text).expect("toml");
+        let prod = env.env("prod").expect("prod");
+        let none = |_: &str| None;
+        let layers = Layers::new(&none, Some(&prod));
+        let (c, e) = common("--price-book catalog");
+        let place = |job| c.resolve(job, e, &layers, today()).expect("resolve").detail.map(|d| d.place);
+        assert_eq!(place(Job::Consolidate), Some(Place::parse("daily.csv")));
+        assert_eq!(place(Job::Archive), Some(Place::parse("old.csv")));
+        let bucket = |name: &str| (name == "LARGE_MESSAGE_BUCKET").then(|| "bedrock-large".to_string());
+        let ctx = c.ctx(&Layers::new(&bucket, Some(&prod))).expect("ctx");
+        assert!(ctx.large.is_some_and(|l| format!("{:?}", l.store).contains("bedrock-large")));
+        assert!(c.ctx(&layers).expect("ctx").large.is_none());
     }
 
     #[test]
