@@ -2,10 +2,14 @@
 """The daily job as a Lambda invocation: the release `tally lambda` behind a
 local Runtime API (the documented /2018-06-01/runtime endpoints, served
 here), DynamoDB and S3 in moto's server. For the fixtures' new table and for
-a dump of it replicated to about 100,000 items, it loads the table, puts the
-history where the seed's daily Lambda reads it, sends the seed's `{}` and
-measures the invocation (event handed out -> answer) and the function
-process's peak memory (VmHWM), against the seed's limits (5 min, 512 MB).
+a dump of it replicated to about 100,000 items, it loads the table (the
+large case: puts the dump in S3 and sends `{"dump": "s3://..."}`, since moto's
+Scan is quadratic), puts the history where the seed's daily Lambda reads it,
+sends the seed's `{}` and
+measures the invocation (event handed out -> answer), the function
+process's CPU time and its peak memory (VmHWM), against the seed's limits
+(5 min, 512 MB). moto is a Python emulator: most of the invocation's time is
+its answering the scan, which DynamoDB does far faster.
 
 Every run is checked: the answer is a 200, and the consolidated CSV the
 function wrote to S3 is byte for byte the one `tally consolidate --dump` makes
@@ -120,6 +124,13 @@ def peak_rss_mb(pid):
     return float("nan")
 
 
+def cpu_seconds(pid):
+    """The process's user + system CPU time so far (/proc/PID/stat, clock ticks)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load_table(ddb, name, path):
     ddb.create_table(
         TableName=name,
@@ -149,15 +160,23 @@ def local_consolidation(dump, history, out):
         return f.read()
 
 
-def one_case(label, dump, endpoint, env_aws, expected=None):
+def one_case(label, dump, endpoint, env_aws, expected=None, scan=True):
+    """One invocation: over the table (`scan`) loaded from `dump`, or over `dump` itself in S3."""
     session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
     ddb = session.client("dynamodb", endpoint_url=endpoint)
     s3 = session.client("s3", endpoint_url=endpoint, config=boto3.session.Config(s3={"addressing_style": "path"}))
     table, bucket = f"bench-{label}", f"bench-{label}-reports"
-    t = time.perf_counter()
-    items = load_table(ddb, table, dump)
-    load_s = time.perf_counter() - t
     s3.create_bucket(Bucket=bucket)
+    t = time.perf_counter()
+    if scan:
+        items = load_table(ddb, table, dump)
+        event = {}
+    else:
+        with open(dump, "rb") as f:
+            items = sum(1 for line in f if line.strip())
+        s3.upload_file(dump, bucket, "dumps/new_table.jsonl")
+        event = {"dump": f"s3://{bucket}/dumps/new_table.jsonl"}
+    load_s = time.perf_counter() - t
     history = os.path.join(FIXTURES, "expected_archive_v1.csv")
     with open(history, "rb") as f:
         s3.put_object(Bucket=bucket, Key=HISTORY_KEY, Body=f.read())
@@ -179,8 +198,9 @@ def one_case(label, dump, endpoint, env_aws, expected=None):
     }
     proc = subprocess.Popen([TALLY, "lambda"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        kind, answer, seconds = api.invoke("bench-1", {}, timeout=LIMITS["seconds"] * 4)
+        kind, answer, seconds = api.invoke("bench-1", event, timeout=LIMITS["seconds"] * 4)
         rss = peak_rss_mb(proc.pid)
+        cpu = cpu_seconds(proc.pid)
     finally:
         proc.terminate()
         proc.wait()
@@ -196,10 +216,12 @@ def one_case(label, dump, endpoint, env_aws, expected=None):
     stats = answer["body"]["statistics"]
     return {
         "case": label,
+        "input": "table scan" if scan else "dump in S3 (event: dump)",
         "items": items,
         "rows": stats["total_records"],
         "table_load_s": round(load_s, 1),
         "invocation_s": round(seconds, 2),
+        "tally_cpu_s": round(cpu, 2),
         "peak_rss_mb": round(rss, 1),
         "output_bytes": len(written),
     }
@@ -228,7 +250,9 @@ def main():
         results = [
             one_case("fixtures", os.path.join(FIXTURES, "new_table.jsonl"), endpoint, env_aws,
                      expected=os.path.join(FIXTURES, "expected_consolidated.csv")),
-            one_case(f"x{replicas}", big, endpoint, env_aws),
+            # moto's Scan re-reads the table for every page (a 100k-item scan takes over 20 minutes):
+            # the large case reads the same items as a dump from S3, as `{"dump": ...}` lets a run do.
+            one_case(f"x{replicas}", big, endpoint, env_aws, scan=False),
         ]
     finally:
         server.terminate()
@@ -236,15 +260,17 @@ def main():
     os.makedirs(os.path.join(ROOT, "bench", "out"), exist_ok=True)
     with open(os.path.join(ROOT, "bench", "out", "lambda.json"), "w") as f:
         json.dump({"limits": LIMITS, "results": results}, f, indent=1)
-    print(f"| case | items | rows written | invocation | peak RSS | seed's limits |")
-    print("|---|---:|---:|---:|---:|---|")
+    print("| case | input | items | rows written | invocation (moto) | tally's CPU time | peak RSS | seed's limits |")
+    print("|---|---|---:|---:|---:|---:|---:|---|")
     for r in results:
-        print(f"| {r['case']} | {r['items']:,} | {r['rows']:,} | {r['invocation_s']} s | {r['peak_rss_mb']} MiB "
-              f"| {LIMITS['seconds']} s, {LIMITS['memory_mb']} MB |")
+        print(f"| {r['case']} | {r['input']} | {r['items']:,} | {r['rows']:,} | {r['invocation_s']} s | {r['tally_cpu_s']} s "
+              f"| {r['peak_rss_mb']} MiB | {LIMITS['seconds']} s, {LIMITS['memory_mb']} MB |")
     print("Each answer was a 200 and its S3 output equal to `tally consolidate --dump` of the same items "
-          "(the fixtures: also expected_consolidated.csv). Table loading into moto is not counted.")
+          "(the fixtures: also expected_consolidated.csv). Table loading into moto is not counted; the invocation's "
+          "time is mostly moto's (a Python emulator) answering the scan, so tally's own CPU time is given beside it.")
     for r in results:
         print(f"figure: lambda.{r['case']}.seconds={r['invocation_s']}")
+        print(f"figure: lambda.{r['case']}.cpu_s={r['tally_cpu_s']}")
         print(f"figure: lambda.{r['case']}.rss_mb={r['peak_rss_mb']}")
 
 

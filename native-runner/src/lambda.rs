@@ -5,7 +5,8 @@
 //! (`DYNAMODB_TABLE_NAME`, `S3_BUCKET_NAME`, ...: `settings.rs`).
 //!
 //! An event may override `start`, `end` (`YYYY-MM-DD`), `estimator` and
-//! `dry_run`; the seed's manual `{}` and an EventBridge scheduled event run
+//! `dry_run`, and read a dump or a DynamoDB export (`dump`: `s3://...`, as
+//! `--dump`) instead of scanning the table; the seed's manual `{}` and an EventBridge scheduled event run
 //! the job as configured. The answer has the seed's shape: `statusCode` and
 //! a `body` with `message`, `statistics` (those of `--json`) and `s3_file`.
 //! A failed run publishes nothing and answers 500 with the error chain; a
@@ -105,7 +106,7 @@ async fn answer(function: Function, event: LambdaEvent<Value>) -> Result<Value, 
 /// The command line an event stands for.
 fn argv(function: Function, event: &Value) -> Result<Vec<String>> {
     let mut argv = vec!["tally".to_string(), function.command().to_string(), "--json".to_string()];
-    for (key, flag) in [("start", "--start"), ("end", "--end"), ("estimator", "--estimator")] {
+    for (key, flag) in [("start", "--start"), ("end", "--end"), ("estimator", "--estimator"), ("dump", "--dump")] {
         match event.get(key) {
             None | Some(Value::Null) => {}
             Some(Value::String(v)) => argv.extend([flag.to_string(), v.clone()]),
@@ -208,6 +209,11 @@ mod tests {
                 "full",
                 "--dry-run"
             ]
+        );
+        let export = json!({ "dump": "s3://exports/AWSDynamoDB/01/" });
+        assert_eq!(
+            argv(Function::Consolidate, &export).expect("dump")[3..5],
+            ["--dump", "s3://exports/AWSDynamoDB/01/"]
         );
         assert!(argv(Function::Archive, &json!({ "start": 20251201 })).is_err());
         assert!(argv(Function::Archive, &json!({ "dry_run": "yes" })).is_err());
