@@ -867,54 +867,61 @@ impl Table {
         let keep = self.selector(filter);
         let everything = *filter == Filter::default();
         // Row costs in i64 millionths, sums exact in 128 bits ([`Sum128`]).
-        // Days go to dense buckets.
-        let (mut records, mut actual, mut whatif, mut carried) = (0u64, Sum128::default(), Sum128::default(), 0u64);
+        // Each row lands in one cell of (day, source): the totals, the days
+        // and the sources are the cells' sums, so a row costs one update.
+        // The last day slot holds the rows without a date (and every row of
+        // a file whose days are too far apart for dense slots, which then go
+        // to `sparse` too).
+        #[derive(Clone, Copy, Default)]
+        struct Cell {
+            rows: u64,
+            carried: u64,
+            actual: Sum128,
+            whatif: Sum128,
+        }
         let span = self.day_span();
         let dense = span.filter(|(lo, hi)| hi.0 - lo.0 < 200_000);
-        let base = dense.map_or(0, |(lo, _)| lo.0 as i32);
-        let zero = (Sum128::default(), Sum128::default());
-        let mut buckets: Vec<(Sum128, Sum128, bool)> =
-            vec![(zero.0, zero.1, false); dense.map_or(0, |(lo, hi)| (hi.0 - lo.0 + 1) as usize)];
+        let (base, slots) = dense.map_or((0, 0), |(lo, hi)| (lo.0 as i32, (hi.0 - lo.0 + 1) as usize));
+        let sources = self.sources.len().max(1);
+        let mut cells = vec![Cell::default(); (slots + 1) * sources];
         let mut sparse: BTreeMap<i32, (Sum128, Sum128)> = BTreeMap::new();
-        let mut per_source = vec![(0u64, zero.0, zero.1); self.sources.len()];
         for i in 0..self.len() {
             if !everything && !keep(i) {
                 continue;
             }
             let (cost, recorded, kept) = Self::cost_of(&basis, i, &rates)?;
-            carried += u64::from(kept);
-            records += 1;
-            actual.add(recorded);
-            whatif.add(cost);
-            let src = &mut per_source[self.source[i] as usize];
-            src.0 += 1;
-            src.1.add(recorded);
-            src.2.add(cost);
             let d = self.day[i];
-            if d != i32::MIN {
-                let slot = if dense.is_some() {
-                    let slot = &mut buckets[(d - base) as usize];
-                    slot.2 = true;
-                    (&mut slot.0, &mut slot.1)
-                } else {
-                    let slot = sparse.entry(d).or_insert(zero);
-                    (&mut slot.0, &mut slot.1)
-                };
-                slot.0.add(recorded);
-                slot.1.add(cost);
+            let slot = if d == i32::MIN || dense.is_none() { slots } else { (d - base) as usize };
+            let cell = &mut cells[slot * sources + self.source[i] as usize];
+            cell.rows += 1;
+            cell.carried += u64::from(kept);
+            cell.actual.add(recorded);
+            cell.whatif.add(cost);
+            if dense.is_none() && d != i32::MIN {
+                let day = sparse.entry(d).or_default();
+                day.0.add(recorded);
+                day.1.add(cost);
             }
         }
-        let days: BTreeMap<i32, (i128, i128)> = if dense.is_some() {
-            buckets
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| b.2)
-                .map(|(k, b)| (base + k as i32, (b.0.get(), b.1.get())))
-                .collect()
-        } else {
-            sparse.into_iter().map(|(d, (a, w))| (d, (a.get(), w.get()))).collect()
-        };
-        let (actual, whatif) = (actual.get(), whatif.get());
+        let (mut records, mut carried, mut actual, mut whatif) = (0u64, 0u64, 0i128, 0i128);
+        let mut per_source = vec![(0u64, 0i128, 0i128); self.sources.len()];
+        let mut days: BTreeMap<i32, (i128, i128)> = BTreeMap::new();
+        for (slot, row) in cells.chunks_exact(sources).enumerate() {
+            let mut day = (0u64, 0i128, 0i128);
+            for (src, cell) in row.iter().enumerate().filter(|(_, c)| c.rows > 0) {
+                let (a, w) = (cell.actual.get(), cell.whatif.get());
+                day = (day.0 + cell.rows, day.1 + a, day.2 + w);
+                carried += cell.carried;
+                let s = &mut per_source[src];
+                *s = (s.0 + cell.rows, s.1 + a, s.2 + w);
+            }
+            records += day.0;
+            (actual, whatif) = (actual + day.1, whatif + day.2);
+            if slot < slots && day.0 > 0 {
+                days.insert(base + slot as i32, (day.1, day.2));
+            }
+        }
+        days.extend(sparse.into_iter().map(|(d, (a, w))| (d, (a.get(), w.get()))));
         let (mut window_start, mut window_end, mut window_days, mut month_whatif, mut month_actual) =
             (String::new(), String::new(), 0u32, 0i128, 0i128);
         if let (Some((&first_day, _)), Some((&last, _))) = (days.first_key_value(), days.last_key_value()) {
@@ -961,8 +968,8 @@ impl Table {
                 .map(|(name, (n, a, w))| WhatIfSource {
                     source: name.clone(),
                     records: n,
-                    actual: micros_text(a.get()),
-                    whatif: micros_text(w.get()),
+                    actual: micros_text(a),
+                    whatif: micros_text(w),
                 })
                 .collect(),
             rows_at_recorded_cost: carried,
