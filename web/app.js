@@ -1,8 +1,8 @@
 // The explorer page's wiring: opens a CSV (file input, drag and drop, or
 // ?csv=URL) in the engine's worker, keeps the filter and the what-if
-// scenarios in the URL, and tells the views (views.js, costs.js, accuracy.js,
-// charts.js, whatif.js, opening.js) when to render what; it renders nothing
-// itself.
+// scenarios in the URL, and tells the views (views.js, trends.js, costs.js,
+// accuracy.js, charts.js, whatif.js, ranking.js, opening.js) when to render
+// what; it renders nothing itself.
 //
 // Hooks for tests and scripts: <body data-state="empty|loading|ready|error">
 // and data-pending (the work in flight, counted by busy.js: "0" when the page
@@ -11,14 +11,17 @@
 import { Busy } from './busy.js';
 import { ExplorerClient } from './explorer.js';
 import { el, byTestId } from './dom.js';
-import { bytes as showBytes, count, money } from './format.js';
+import { bytes as showBytes, count, readableMoney } from './format.js';
 import { loadCatalog, emptyCatalog, emptyFilter, defaultScenario, readState, writeState, engineScenario, isMapping, MAX_SCENARIOS } from './scenario.js';
-import { buildHeadline, renderFileInfo, renderKeyChoices, renderSourceChoices, renderSuggestions, renderViews } from './views.js';
+import { ESTIMATED, buildHeadline, hoursOfDay, renderFileInfo, renderKeyChoices, renderSourceChoices, renderSuggestions, renderViews } from './views.js';
+import { buildGrouping, buildPresets, markUnit, periodTitle, renderGrouping, renderPresets, renderTrendTable, sumPeriods, trendRange, unitFor } from './trends.js';
+import { isIsoDay, presetRange, previousRange } from './periods.js';
+import { renderRanking } from './ranking.js';
 import { clearCosts, renderCosts } from './costs.js';
 import { clearAccuracy, renderAccuracy } from './accuracy.js';
 import { dailyCostChart, errorHistogramChart, hourlyChart } from './charts.js';
 import { ScenarioCard, renderCatalog } from './whatif.js';
-import { askToOpen, csvSource, renderProgress, trusted } from './opening.js';
+import { askToOpen, csvSource, renderProgress, renderSharedLink, trusted } from './opening.js';
 
 const TOP_N = 10;
 /** Users, bots or models shown in their tables; conversations in "differ most". */
@@ -34,6 +37,10 @@ const page = {
   catalog: null,
   loaded: false,
   filter: emptyFilter(),
+  grouping: 'auto', // the trends' grouping: 'auto' (by the range's length), 'day', 'week' or 'month'
+  badDays: { from: '', to: '' }, // a date box's text that is not a day (not applied)
+  info: null, // the open file's Explorer.info()
+  views: null, // the latest Explorer.views() shown
   detail: false, // the open file has the detail columns (bot, model, recorded and billed prices)
   file: null, // what the scenario cards need of the open file: { detail, models }
   costs: {}, // the latest breakdown shown, by 'user' | 'bot' | 'model': { breakdown, search }
@@ -127,6 +134,7 @@ async function load(source, name, origin) {
     if (!latest()) return;
     showProgress({ stage: 'views' });
     renderFileInfo(byTestId('results'), { name, size: showBytes(bytes), origin, parseMs, info });
+    page.info = info;
     page.detail = info.detail;
     page.file = { detail: info.detail, models: info.models };
     for (const card of page.cards) card.setFile(page.file);
@@ -218,10 +226,9 @@ function engineFilter() {
 function setupFilterControls(info) {
   const from = byTestId('filter-from');
   const to = byTestId('filter-to');
-  for (const box of [from, to]) {
-    box.min = info.first_day;
-    box.max = info.last_day;
-  }
+  // The file's days, as the boxes' hints: an empty box is unbounded.
+  from.placeholder = info.first_day || 'YYYY-MM-DD';
+  to.placeholder = info.last_day || 'YYYY-MM-DD';
   fitDaysToFile(info);
   if (page.filter.sources) {
     const known = page.filter.sources.filter((s) => info.sources.includes(s));
@@ -278,19 +285,43 @@ function fitDaysToFile(info) {
   saveState();
 }
 
-/** Says when the days cannot match anything (from after to). */
+/** Says when a date box holds no day (not applied), or the days cannot match anything (from after to). */
 function checkDays() {
   const { from, to } = page.filter;
-  const wrong = !!(from && to && from > to);
+  const bad = ['from', 'to'].filter((key) => page.badDays[key] !== '');
+  const after = !!(from && to && from > to);
   const box = byTestId('filter-error');
-  box.textContent = wrong ? `"From" (${from}) is after "To" (${to}): no conversation can match. Change one of them.` : '';
-  box.hidden = !wrong;
-  for (const key of ['from', 'to']) byTestId(`filter-${key}`).setAttribute('aria-invalid', String(wrong));
+  const name = { from: '"From"', to: '"To"' };
+  box.textContent = bad.length
+    ? bad.map((key) => `${name[key]} (${page.badDays[key]}) is not a day written YYYY-MM-DD, e.g. 2026-11-01: it is not applied.`).join(' ')
+    : after
+      ? `"From" (${from}) is after "To" (${to}): no conversation can match. Change one of them.`
+      : '';
+  box.hidden = !box.textContent;
+  for (const key of ['from', 'to']) byTestId(`filter-${key}`).setAttribute('aria-invalid', String(bad.includes(key) || (!bad.length && after)));
+  showPresets();
+}
+
+/** Which date preset the filter's days are (and which the file's days allow). */
+function showPresets() {
+  if (!page.info) return;
+  renderPresets(byTestId('presets'), { first: page.info.first_day, last: page.info.last_day, from: page.filter.from, to: page.filter.to });
+}
+
+/** A preset's days (relative to the file's last day with data) into the filter. */
+function pickPreset(name) {
+  if (!page.info) return;
+  const range = presetRange(name, page.info.first_day, page.info.last_day);
+  if (!range) return;
+  page.badDays = { from: '', to: '' };
+  page.filter.from = range.from;
+  page.filter.to = range.to;
+  showFilter();
+  filterChanged();
 }
 
 function showFilter() {
-  byTestId('filter-from').value = page.filter.from;
-  byTestId('filter-to').value = page.filter.to;
+  for (const key of ['from', 'to']) byTestId(`filter-${key}`).value = page.badDays[key] || page.filter[key];
   checkDays();
   for (const box of document.querySelectorAll('[data-testid="filter-source"]')) {
     box.checked = page.filter.sources === null || page.filter.sources.includes(box.value);
@@ -316,11 +347,24 @@ function filterChanged() {
 
 function setupFilter() {
   for (const key of ['from', 'to']) {
-    byTestId(`filter-${key}`).addEventListener('change', (e) => {
-      page.filter[key] = e.target.value;
+    const box = byTestId(`filter-${key}`);
+    // Days are written YYYY-MM-DD, whatever the browser's locale: a whole day (or nothing) applies as it is
+    // typed; any other text is said when the box is left, and not applied.
+    box.addEventListener('input', () => {
+      const text = box.value.trim();
+      if (text !== '' && !isIsoDay(text)) return;
+      page.badDays[key] = '';
+      if (text === page.filter[key]) return checkDays();
+      page.filter[key] = text;
       filterChanged();
     });
+    box.addEventListener('change', () => {
+      const text = box.value.trim();
+      page.badDays[key] = text !== '' && !isIsoDay(text) ? text : '';
+      checkDays();
+    });
   }
+  buildPresets(byTestId('presets'), pickPreset);
   byTestId('filter-user').addEventListener('change', (e) => {
     page.filter.user = e.target.value.trim() || null;
     filterChanged();
@@ -337,6 +381,7 @@ function setupFilter() {
   });
   byTestId('filter-reset').addEventListener('click', () => {
     page.filter = emptyFilter();
+    page.badDays = { from: '', to: '' };
     showFilter();
     filterChanged();
   });
@@ -344,16 +389,74 @@ function setupFilter() {
 
 // ---- views and scenarios -------------------------------------------------
 
+/**
+ * The period of equal length just before the filter's days, which the
+ * headline is compared with: only for a range that starts on a day (the
+ * "To" bound, or the file's last day, ends it) and whose previous period
+ * holds days of the file; else null.
+ */
+function previousPeriod() {
+  const { from } = page.filter;
+  const info = page.info;
+  if (!from || !info?.first_day) return null;
+  const to = page.filter.to || info.last_day;
+  if (from > to) return null;
+  const previous = previousRange(from, to);
+  return previous.to < info.first_day ? null : previous;
+}
+
 async function refreshViews() {
   const token = generation('views');
-  const views = await page.client.views(engineFilter(), TOP_N);
+  const filter = engineFilter();
+  const previous = previousPeriod();
+  const [views, before] = await Promise.all([
+    page.client.views(filter, TOP_N),
+    previous ? page.client.views({ ...filter, from: previous.from, to: previous.to }, 0) : null,
+  ]);
   if (!token.isLatest()) return;
-  renderViews(byTestId('results'), views);
-  announce('views', `Figures updated: ${count(views.headline.records)} conversations, total cost ${money(views.headline.total_cost)}.`);
+  page.views = views;
+  const comparison = before ? { previous: before.headline, ...previous } : null;
+  renderViews(byTestId('results'), views, comparison);
+  const h = views.headline;
+  announce('views', `Figures updated: ${count(h.records)} items (${count(h.conversations)} conversations), total cost ${readableMoney(h.total_cost)} (${ESTIMATED}).`);
+  const trend = showTrend();
   // Charts draw in tasks of their own, so the page answers input in between.
-  for (const chart of [page.charts.daily, page.charts.hourly]) {
-    await page.busy.task(() => token.isLatest() && chart.update(views));
+  await page.busy.task(() => token.isLatest() && page.charts.daily.update(trend));
+  await page.busy.task(() => token.isLatest() && page.charts.hourly.update(hoursOfDay(views.hourly)));
+}
+
+/**
+ * The cost per period (the grouping chosen, or auto) of the views shown: its
+ * table now; returns what the chart draws.
+ */
+function showTrend() {
+  const views = page.views;
+  const range = trendRange(page.filter, views.daily, fileSpan());
+  const unit = unitFor(page.grouping, range);
+  const periods = sumPeriods(views.daily, unit, range, { money: ['total_cost'], counts: ['records'], lists: ['cost_by_source'], width: views.sources.length });
+  const root = byTestId('trends');
+  markUnit(root, unit, page.grouping);
+  renderGrouping(byTestId('grouping'), { grouping: page.grouping, unit });
+  renderTrendTable(byTestId('daily-table'), views, periods, unit);
+  return { sources: views.sources, periods, unit, titles: periods.map((p) => periodTitle(p, unit)) };
+}
+
+/** The open file's first and last day with data (the trends' periods stay within them). */
+function fileSpan() {
+  return { first: page.info?.first_day ?? '', last: page.info?.last_day ?? '' };
+}
+
+/** The trends' grouping chosen: the page's chart, table and every card regroup the figures they have. */
+function setGrouping(grouping) {
+  page.grouping = grouping;
+  saveState();
+  for (const card of page.cards) card.regroup(grouping);
+  if (!page.views) {
+    renderGrouping(byTestId('grouping'), { grouping, unit: grouping === 'auto' ? 'day' : grouping });
+    return;
   }
+  const trend = showTrend();
+  page.busy.task(() => page.charts.daily.update(trend)).catch(showError);
 }
 
 async function refreshCard(card) {
@@ -367,11 +470,12 @@ async function refreshCard(card) {
   const scenario = card.scenario;
   const current = () => token.isLatest() && !card.destroyed && card.valid && card.scenario === scenario;
   try {
+    const days = { from: page.filter.from, to: page.filter.to };
     const result = await page.client.whatif(engineFilter(), engineScenario(scenario, page.catalog));
     if (current()) {
       card.showError('');
-      card.render(result);
-      announce(`card-${card.id}`, `${card.name} re-priced: ${money(result.whatif_cost)}.`);
+      card.render(result, { grouping: page.grouping, ...days, span: fileSpan() });
+      announce(`card-${card.id}`, `${card.name} re-priced: ${readableMoney(result.whatif_cost)}.`);
     }
   } catch (e) {
     if (current()) card.fail(e.message);
@@ -452,14 +556,41 @@ function refreshAll() {
   return Promise.all([refreshViews(), refreshRealCost(), ...page.cards.map(refreshCard)]);
 }
 
+/** The scenarios ranked (ranking.js), from each card's latest figures; a click on one shows its card. */
+function showRanking() {
+  renderRanking(byTestId('ranking'), {
+    rows: page.cards.map((card) => ({ name: card.name, label: card.label, result: card.shownResult })),
+    onShow: (index) => showSection(page.cards[index]?.root),
+  });
+}
+
+/** Scrolls a section (or card) into view and moves the focus there, without touching the URL (its hash is the state). */
+function showSection(node) {
+  if (!node) return;
+  if (!node.hasAttribute('tabindex')) node.tabIndex = -1;
+  node.scrollIntoView({ block: 'start' });
+  node.focus({ preventScroll: true });
+}
+
+/** The section nav: each link shows its section (its href is a fragment, which must not replace the hash). */
+function setupNav() {
+  byTestId('section-nav').addEventListener('click', (e) => {
+    const link = e.target.closest('a[data-section]');
+    if (!link) return;
+    e.preventDefault();
+    showSection(byTestId(link.dataset.section));
+  });
+}
+
 function saveState() {
-  const hash = writeState({ scenarios: page.cards.map((c) => c.scenario), filter: page.filter });
+  const hash = writeState({ scenarios: page.cards.map((c) => c.scenario), filter: page.filter, group: page.grouping });
   history.replaceState(history.state, '', `${location.pathname}${location.search}#${hash}`);
 }
 
 function placeCards() {
   page.cards.forEach((card, i) => card.setPlace(i, page.cards.length));
   byTestId('add-scenario').disabled = page.cards.length >= MAX_SCENARIOS;
+  showRanking();
 }
 
 function addCard(scenario) {
@@ -479,6 +610,7 @@ function addCard(scenario) {
       saveState();
     },
     onExport: (c) => exportCsv(c).catch(showError),
+    onFigures: (c) => c.destroyed || showRanking(),
   });
   if (page.file) card.setFile(page.file);
   page.cards.push(card);
@@ -512,9 +644,16 @@ async function exportCsv(card) {
 /** Applies the URL's hash: scenarios (the default one when none) and filter; the latest hash wins. */
 async function applyHash() {
   const token = generation('hash');
-  const { scenarios, filter } = await readState(location.hash, page.catalog, (texts) => page.client.plainPrices(texts));
+  const { scenarios, filter, group } = await readState(location.hash, page.catalog, (texts) => page.client.plainPrices(texts));
   if (!token.isLatest()) return;
+  // A link without its file says what it holds, and asks for the file.
+  renderSharedLink(byTestId('shared-link'), { scenarios, filter, group, catalog: page.catalog, withFile: new URLSearchParams(location.search).has('csv') });
   page.filter = filter;
+  page.badDays = { from: '', to: '' };
+  if (group !== page.grouping) {
+    page.grouping = group;
+    for (const card of page.cards) card.regroup(group);
+  }
   for (const card of page.cards) dropCard(card);
   page.cards = [];
   for (const s of scenarios.length ? scenarios : [defaultScenario(page.catalog)]) addCard(s);
@@ -555,6 +694,8 @@ async function setupCatalog() {
 async function setupExplorer() {
   await setupCatalog();
   setupFilter();
+  buildGrouping(byTestId('grouping'), setGrouping);
+  renderGrouping(byTestId('grouping'), { grouping: page.grouping, unit: 'day' });
   setupScenarios();
   await applyHash();
 }
@@ -578,6 +719,7 @@ function main() {
     showError(e.message);
     setState('error');
   });
+  setupNav();
   setupLoading();
 }
 

@@ -40,3 +40,22 @@ export function priceSource(m) {
 export function priceNote(m) {
   return m ? catalogText(m.note, '') : '';
 }
+
+/** What a price reads as: a catalog model's name, or "custom 0.0008 / 0.004 per 1K". */
+function priceName(catalog, { model, input_per_1k: input, output_per_1k: output }) {
+  const m = catalog.models.find((x) => x.id === model);
+  return m ? catalogText(m.name, m.id) : `custom ${input.trim() || '?'} / ${output.trim() || '?'} per 1K`;
+}
+
+/**
+ * A scenario in a few words (the ranking's rows, a shared link's summary):
+ * "Claude 3 Haiku", "custom 0.0008 / 0.004 per 1K, batch", "claude-v3.5-sonnet
+ * → Claude Haiku 4.5 (others as billed)".
+ */
+export function scenarioLabel(catalog, s) {
+  const batch = s.batch ? `, batch (× ${catalog.batch_multiplier})` : '';
+  if (!Array.isArray(s.mappings)) return `${priceName(catalog, s)}${batch}`;
+  const shown = s.mappings.slice(0, 3).map((m) => `${m.from || '(no model)'} → ${priceName(catalog, m)}`);
+  const more = s.mappings.length > 3 ? `, and ${s.mappings.length - 3} more` : '';
+  return `${shown.join('; ')}${more} (others as billed)${batch}`;
+}

@@ -5,28 +5,54 @@
 // from the exact strings.
 
 import { el } from './dom.js';
-import { percentRange } from './format.js';
+import { percentRange, readableMoney } from './format.js';
 
-// Okabe and Ito's palette, told apart with every common colour-vision deficiency.
-const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#F0E442', '#000000'];
+// Okabe and Ito's palette, told apart with every common colour-vision deficiency:
+// every series of every chart takes its colour from here.
+export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#F0E442', '#000000'];
 
 const Chart = globalThis.Chart;
 
 /** Whether the charting library loaded (the page still works without it). */
 export const chartsAvailable = typeof Chart === 'function';
 
-function base(yTitle) {
+/**
+ * An axis tick in dollars: "$0.002", "$1,500" (ticks are the library's
+ * floats, only drawn; figures read as text come from the exact strings).
+ */
+const axisMoney = (v) => `$${Number(v).toLocaleString('en-US', { maximumFractionDigits: 6 })}`;
+const axisCount = (v) => Number(v).toLocaleString('en-US', { maximumFractionDigits: 2 });
+
+/**
+ * Options shared by the charts. `money`: the y axis is in dollars, and each
+ * dataset's `exact` (its amounts as decimal strings) is what its tooltip
+ * reads; `titles()`: each point's tooltip heading.
+ */
+function base(yTitle, { money = true, titles = null } = {}) {
   return {
     responsive: true,
     maintainAspectRatio: false,
     animation: false,
     normalized: true,
+    locale: 'en-US',
     interaction: { mode: 'index', intersect: false },
-    plugins: { legend: { position: 'bottom' } },
+    plugins: {
+      legend: { position: 'bottom' },
+      tooltip: {
+        callbacks: {
+          ...(titles ? { title: (items) => (items.length ? titles()[items[0].dataIndex] : '') } : {}),
+          label: (item) => {
+            const exact = item.dataset.exact?.[item.dataIndex];
+            const value = exact !== undefined ? readableMoney(exact) : money ? axisMoney(item.raw) : axisCount(item.raw);
+            return `${item.dataset.label}: ${value}`;
+          },
+        },
+      },
+    },
     scales: {
-      // sampleSize: measure a few labels, not every day's (a long daily chart would stall).
+      // sampleSize: measure a few labels, not every one (a long chart would stall).
       x: { ticks: { maxRotation: 0, autoSkip: true, autoSkipPadding: 12, sampleSize: 24 } },
-      y: { beginAtZero: true, title: { display: !!yTitle, text: yTitle } },
+      y: { beginAtZero: true, title: { display: !!yTitle, text: yTitle }, ticks: { callback: money ? axisMoney : axisCount } },
     },
   };
 }
@@ -40,7 +66,7 @@ function lazyChart(canvas, type, options) {
   let unavailable = false;
   let destroyed = false;
   return {
-    update(labels, datasets) {
+    update(labels, datasets, configure = () => {}) {
       // A destroyed chart stays destroyed: no new Chart on a detached canvas.
       if (unavailable || destroyed) return;
       if (!chartsAvailable) {
@@ -48,12 +74,14 @@ function lazyChart(canvas, type, options) {
         canvas.replaceWith(el('p', { class: 'muted', text: 'Charts are unavailable (web/vendor/ is missing: run `node web/tools/vendor.mjs`).' }));
         return;
       }
+      configure(options);
       if (!chart) {
         chart = new Chart(canvas, { type, data: { labels, datasets }, options });
         return;
       }
       chart.data.labels = labels;
       chart.data.datasets = datasets;
+      chart.options = options;
       chart.update('none');
     },
     destroy() {
@@ -64,18 +92,26 @@ function lazyChart(canvas, type, options) {
   };
 }
 
-/** Daily cost, stacked by source: update(views). */
+const PER = { day: 'USD per day', week: 'USD per week', month: 'USD per month' };
+
+/**
+ * Cost stacked by source, per period (trends.js's sumPeriods of the views'
+ * daily): update({ sources, periods, unit, titles }).
+ */
 export function dailyCostChart(canvas) {
-  const options = base('USD per day');
+  let titles = [];
+  const options = base(PER.day, { titles: () => titles });
   options.scales.x.stacked = true;
   options.scales.y.stacked = true;
   const chart = lazyChart(canvas, 'bar', options);
   return {
-    update(views) {
-      const datasets = views.sources
+    update({ sources, periods, unit, titles: heads }) {
+      titles = heads;
+      const datasets = sources
         .map((source, k) => ({
           label: source,
-          data: views.daily.map((d) => Number(d.cost_by_source[k])),
+          exact: periods.map((p) => p.cost_by_source[k]),
+          data: periods.map((p) => Number(p.cost_by_source[k])),
           backgroundColor: PALETTE[k % PALETTE.length],
           borderWidth: 0,
           barPercentage: 1,
@@ -83,48 +119,93 @@ export function dailyCostChart(canvas) {
           maxBarThickness: 48,
         }))
         .filter((set) => set.data.some((v) => v !== 0));
-      chart.update(views.daily.map((d) => d.day), datasets);
+      chart.update(periods.map((p) => p.label), datasets, (o) => {
+        o.scales.y.title.text = PER[unit];
+      });
     },
   };
 }
 
-/** Average cost (bars) and tokens (lines) per conversation by hour of day: update(views). */
+/**
+ * Average cost per item by hour of day (UTC), every hour shown, bars on one
+ * axis: update(hours), hours being views.js's hoursOfDay (24 rows).
+ */
 export function hourlyChart(canvas) {
-  const options = base('USD per conversation');
-  options.scales.tokens = { position: 'right', beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: 'tokens' } };
+  // The card's heading names the figure (average cost per item): the axis keeps its width for the hours.
+  const options = base('');
+  options.scales.x.title = { display: true, text: 'hour (UTC)' };
+  // Every hour labelled: turned, rather than skipped, when the chart is narrow.
+  options.scales.x.ticks = { autoSkip: false, maxRotation: 90, minRotation: 0, padding: 2, font: { size: 9 } };
+  options.plugins.legend.display = false;
   const chart = lazyChart(canvas, 'bar', options);
   return {
-    update(views) {
-      const byHour = new Map(views.hourly.map((h) => [h.hour, h]));
-      const hours = Array.from({ length: 24 }, (_, h) => h);
-      const pick = (h, key) => (byHour.has(h) ? Number(byHour.get(h)[key]) : null);
+    update(hours) {
       chart.update(
-        hours.map((h) => `${String(h).padStart(2, '0')}h`),
+        hours.map((h) => String(h.hour).padStart(2, '0')),
         [
-          { type: 'bar', label: 'avg cost', data: hours.map((h) => pick(h, 'avg_cost')), backgroundColor: PALETTE[0], yAxisID: 'y', maxBarThickness: 32 },
-          { type: 'line', label: 'avg input tokens', data: hours.map((h) => pick(h, 'avg_input')), borderColor: PALETTE[2], backgroundColor: PALETTE[2], yAxisID: 'tokens', pointRadius: 2 },
-          { type: 'line', label: 'avg output tokens', data: hours.map((h) => pick(h, 'avg_output')), borderColor: PALETTE[3], backgroundColor: PALETTE[3], yAxisID: 'tokens', pointRadius: 2 },
+          {
+            label: 'average cost per item',
+            exact: hours.map((h) => (h.avg_cost === '' ? undefined : h.avg_cost)),
+            data: hours.map((h) => (h.avg_cost === '' ? null : Number(h.avg_cost))),
+            backgroundColor: PALETTE[0],
+            categoryPercentage: 0.9,
+            barPercentage: 1,
+          },
         ],
       );
     },
   };
 }
 
-/** Actual vs what-if cost per day: update(whatif). */
+/**
+ * Actual vs what-if cost per period: the actual as bars, the what-if as a
+ * dashed line over them (visible where the two coincide):
+ * update({ periods, unit, titles, actualLabel }).
+ */
 export function whatifChart(canvas) {
-  const chart = lazyChart(canvas, 'line', base('USD per day'));
+  let titles = [];
+  const options = base(PER.day, { titles: () => titles });
+  // The legend draws each series as it is drawn: a dashed line, a bar.
+  options.plugins.legend.labels = { usePointStyle: true };
+  const chart = lazyChart(canvas, 'bar', options);
   return {
-    update(result) {
-      const line = (label, key, color, dash = []) => ({
-        label,
-        borderDash: dash,
-        data: result.daily.map((d) => Number(d[key])),
-        borderColor: color,
-        backgroundColor: color,
-        pointRadius: result.daily.length > 60 ? 0 : 3,
-        borderWidth: 1.5,
-      });
-      chart.update(result.daily.map((d) => d.day), [line('actual', 'actual', PALETTE[4], [5, 4]), line('what-if', 'whatif', PALETTE[1])]);
+    update({ periods, unit, titles: heads, actualLabel = 'actual' }) {
+      titles = heads;
+      const many = periods.length > 60;
+      chart.update(
+        periods.map((p) => p.label),
+        [
+          {
+            type: 'line',
+            label: 'what-if',
+            exact: periods.map((p) => p.whatif),
+            data: periods.map((p) => Number(p.whatif)),
+            borderColor: PALETTE[3],
+            backgroundColor: PALETTE[3],
+            borderDash: [6, 4],
+            borderWidth: 2,
+            pointStyle: 'line',
+            pointRadius: many ? 0 : 2.5,
+            order: 0,
+          },
+          {
+            type: 'bar',
+            label: actualLabel,
+            exact: periods.map((p) => p.actual),
+            data: periods.map((p) => Number(p.actual)),
+            backgroundColor: PALETTE[5],
+            borderWidth: 0,
+            barPercentage: 1,
+            categoryPercentage: 0.9,
+            maxBarThickness: 48,
+            pointStyle: 'rect',
+            order: 1,
+          },
+        ],
+        (o) => {
+          o.scales.y.title.text = PER[unit];
+        },
+      );
     },
     destroy() {
       chart.destroy();
@@ -138,7 +219,7 @@ export function whatifChart(canvas) {
  * two colours of the palette, named in the legend.
  */
 export function errorHistogramChart(canvas) {
-  const options = base('conversations');
+  const options = base('conversations', { money: false });
   options.scales.x.stacked = true;
   options.scales.y.stacked = true;
   options.scales.x.title = { display: true, text: 'estimate / recorded − 1' };

@@ -1,10 +1,12 @@
 // Opening a CSV: what a ?csv= link names and whether it may open without
 // asking, the question asked in the page before another site's file is read,
-// and the progress of a load. app.js decides when; these only read their
+// what a shared link without its file holds, and the progress of a load. app.js decides when; these only read their
 // arguments and render into the element they are given.
 
-import { el, byTestId } from './dom.js';
-import { bytes as showBytes } from './format.js';
+import { el, byTestId, clear } from './dom.js';
+import { bytes as showBytes, count } from './format.js';
+import { scenarioLabel } from './catalog.js';
+import { isEmptyFilter } from './scenario.js';
 
 /** At most `max` characters of a text the page repeats (a URL can be megabytes long). */
 export function shorten(text, max = 200) {
@@ -99,4 +101,45 @@ export function renderProgress(root, { stage, loaded, total }) {
     bar.removeAttribute('value');
     label.textContent = stage === 'reading' ? `Reading ${showBytes(loaded)}…` : stage === 'parsing' ? `Parsing ${showBytes(total)}…` : 'Computing views…';
   }
+}
+
+/** A filter's parts in words: ["days 2025-01-01 to the file's last", "sources old_table", ...]. */
+function filterParts(filter) {
+  const parts = [];
+  if (filter.from || filter.to) parts.push(`days ${filter.from || "the file's first"} to ${filter.to || "the file's last"}`);
+  if (filter.sources) parts.push(filter.sources.length ? `source${filter.sources.length === 1 ? '' : 's'} ${filter.sources.join(', ')}` : 'no source');
+  if (filter.user !== null) parts.push(`user ${filter.user}`);
+  if (filter.bot !== null) parts.push(filter.bot ? `bot ${filter.bot}` : 'no bot');
+  if (filter.model !== null) parts.push(filter.model ? `model ${filter.model}` : 'no model');
+  return parts;
+}
+
+/**
+ * What a shared link holds when no file comes with it (no ?csv=), into
+ * `root` (data-testid shared-link, in the empty state): its scenarios, filter
+ * and grouping, and a request for the file they were made from; hidden when
+ * the hash holds none of them, or a ?csv= names the file (`withFile`).
+ * data-scenarios: how many scenarios; data-filter: "1" when it has a filter.
+ */
+export function renderSharedLink(root, { scenarios, filter, group, catalog, withFile }) {
+  const filtered = !isEmptyFilter(filter);
+  const grouped = group !== 'auto';
+  clear(root);
+  root.hidden = withFile || (scenarios.length === 0 && !filtered && !grouped);
+  root.dataset.scenarios = String(scenarios.length);
+  root.dataset.filter = filtered ? '1' : '0';
+  if (root.hidden) return;
+  const held = [];
+  if (scenarios.length) held.push(`${count(scenarios.length)} scenario${scenarios.length === 1 ? '' : 's'}`);
+  if (filtered) held.push('a filter');
+  if (grouped) held.push(`trends by ${group}`);
+  root.append(
+    el('h2', { id: 'shared-link-title', text: 'This link holds a view, not its file' }),
+    el('p', { text: `It holds ${held.join(', ')}, but the file's figures stay on the machine that opened it: open the CSV this view was made from (Open a CSV…, or drop it on the page) to see them.` }),
+  );
+  if (scenarios.length) {
+    root.append(el('ul', { class: 'shared-scenarios' }, scenarios.map((s, i) => el('li', { data: { testid: 'shared-scenario' } }, el('strong', { text: `Scenario ${i + 1}: ` }), scenarioLabel(catalog, s)))));
+  }
+  const parts = filterParts(filter);
+  if (parts.length) root.append(el('p', { data: { testid: 'shared-filter' } }, 'Filter: ', parts.join('; '), '.'));
 }

@@ -16,14 +16,18 @@
 // reopens the same view:
 //
 //   #s=<model>~<input>~<output>~<0|1>&m=<0|1>~<from>~<model>~<input>~<output>[~<from>~<model>~<input>~<output>...]
-//    &from=YYYY-MM-DD&to=YYYY-MM-DD&src=<source>&src=...&user=<pk>&bot=<bot id>&model=<model>
+//    &from=YYYY-MM-DD&to=YYYY-MM-DD&src=<source>&src=...&user=<pk>&bot=<bot id>&model=<model>&group=<day|week|month>
 //
 // (one `s=` per one-price scenario and one `m=` per model mapping, in the
 // cards' order: its batch flag, then four fields per mapped model; user, bot
 // and model: one each at most, the last one wins; `bot=` with nothing after
-// it is the conversations without a bot, `model=` those without a model.)
+// it is the conversations without a bot, `model=` those without a model;
+// group: the trends' grouping when one is chosen, absent for auto.)
 //
 // (`?csv=URL` in the query string names a CSV to open; the hash never touches it.)
+
+import { sumDecimals } from './decimal.js';
+import { compareDecimal } from './format.js';
 
 export const CUSTOM = 'custom';
 const MAX_SCENARIOS = 6;
@@ -59,15 +63,39 @@ export function findModel(catalog, id) {
   return catalog.models.find((m) => m.id === id);
 }
 
-/** The default scenario: the catalog's default (or first) model; empty custom prices without a catalog. */
+/**
+ * The first scenario of a page with none: the cheapest catalog model (the
+ * lowest input + output price per 1K tokens, exactly; of the prices still
+ * listed, those without a `valid_until`, when there are any; ties: the
+ * catalog's order). Not the seed's own price (the catalog's `default`),
+ * which would compare the file with itself. Without a catalog: empty custom
+ * prices, which the card asks for.
+ */
 export function defaultScenario(catalog) {
-  const m = catalog.models.find((x) => x.default) ?? catalog.models[0];
+  const current = catalog.models.filter((x) => !x.valid_until);
+  const m = cheapest(current.length ? current : catalog.models);
   return m ? fromModel(m, false) : { model: CUSTOM, input_per_1k: '', output_per_1k: '', batch: false };
+}
+
+/** The model whose input + output price is the lowest (the first of equals); undefined for none. */
+function cheapest(models) {
+  let best;
+  let bestSum = '';
+  for (const m of models) {
+    const sum = sumDecimals([m.input_per_1k, m.output_per_1k]);
+    if (best === undefined || compareDecimal(sum, bestSum) < 0) [best, bestSum] = [m, sum];
+  }
+  return best;
 }
 
 /** The scenario for a catalog model. */
 export function fromModel(model, batch) {
   return { model: model.id, input_per_1k: model.input_per_1k, output_per_1k: model.output_per_1k, batch: !!batch };
+}
+
+/** Whether a filter keeps every row (emptyFilter's). */
+export function isEmptyFilter(f) {
+  return !f.from && !f.to && f.sources === null && KEYS.every((key) => f[key] === null);
 }
 
 /** Whether a scenario is a model mapping (else it is one price for every conversation). */
@@ -158,8 +186,13 @@ function resolved(catalog, s) {
   return isMapping(s) ? { ...s, mappings: s.mappings.map((m) => normalize(catalog, m)) } : normalize(catalog, s);
 }
 
+/** The trends' groupings a hash can name (auto is the absence of one). */
+const GROUPS = ['day', 'week', 'month'];
+
 /**
- * Reads { scenarios, filter } from a URL hash (scenarios may be empty). A
+ * Reads { scenarios, filter, group } from a URL hash (scenarios may be
+ * empty; group: 'auto' unless the hash names one), and `shared`: whether the
+ * hash held any of them (what a link without its file says it holds). A
  * scenario is kept only when all its prices are plain decimals: the engine
  * says which (`checkPrices(texts)` resolves to a boolean per text), since a
  * hand-edited link may hold anything.
@@ -167,6 +200,7 @@ function resolved(catalog, s) {
 export async function readState(hash, catalog, checkPrices) {
   const candidates = [];
   const filter = emptyFilter();
+  let group = 'auto';
   for (const part of hash.replace(/^#/, '').split('&')) {
     if (!part) continue;
     const eq = part.indexOf('=');
@@ -183,6 +217,8 @@ export async function readState(hash, catalog, checkPrices) {
       if (name !== null) (filter.sources ??= []).push(name);
     } else if (key === 'nosrc') {
       filter.sources = [];
+    } else if (key === 'group') {
+      if (GROUPS.includes(raw)) group = raw;
     } else if (KEYS.includes(key)) {
       const name = decodeSafe(raw);
       // An empty bot or model is "none"; an empty user is no filter (the box is empty).
@@ -197,7 +233,7 @@ export async function readState(hash, catalog, checkPrices) {
     if (plain.slice(at, at + n).every(Boolean)) usable.push(s);
     at += n;
   }
-  return { scenarios: usable.slice(0, MAX_SCENARIOS).map((s) => resolved(catalog, s)), filter };
+  return { scenarios: usable.slice(0, MAX_SCENARIOS).map((s) => resolved(catalog, s)), filter, group };
 }
 
 /** A scenario's part of the hash: `s=...` or `m=...`. */
@@ -208,8 +244,8 @@ function scenarioPart(s) {
   return `m=${[batch, ...fields].map(enc).join('~')}`;
 }
 
-/** The hash for { scenarios, filter } (without the leading '#'). */
-export function writeState({ scenarios, filter }) {
+/** The hash for { scenarios, filter, group } (without the leading '#'). */
+export function writeState({ scenarios, filter, group = 'auto' }) {
   const parts = scenarios.map(scenarioPart);
   if (filter.from) parts.push(`from=${enc(filter.from)}`);
   if (filter.to) parts.push(`to=${enc(filter.to)}`);
@@ -218,6 +254,7 @@ export function writeState({ scenarios, filter }) {
     for (const name of filter.sources) parts.push(`src=${enc(name)}`);
   }
   for (const key of KEYS) if (filter[key] !== null) parts.push(`${key}=${enc(filter[key])}`);
+  if (GROUPS.includes(group)) parts.push(`group=${group}`);
   return parts.join('&');
 }
 

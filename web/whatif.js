@@ -2,18 +2,22 @@
 // and one card per scenario: one price for every conversation (a catalog
 // model or custom prices) or, for a detail CSV, a model mapping (mapping.js);
 // the batch discount, the re-priced figures (what was re-priced, per source),
-// a chart of actual vs what-if per day, and the re-priced rows as a CSV
+// the monthly projection as its headline, a chart of actual vs what-if per
+// day, week or month (the page's grouping), and the re-priced rows as a CSV
 // download. A card's state is its own; whether a typed price can be used is
-// the engine's call.
+// the engine's call. Money reads at people's precision, exact in its title
+// and data-value.
 
 import { el, append, byTestId, clear } from './dom.js';
-import { count, money, percent, signedMoney } from './format.js';
+import { count, percent } from './format.js';
+import { subtractDecimals } from './decimal.js';
 import { CUSTOM, defaultScenario, findModel, fromModel, isMapping } from './scenario.js';
-import { modelPicker, priceNote, priceSource } from './catalog.js';
+import { modelPicker, priceNote, priceSource, scenarioLabel } from './catalog.js';
 import { MappingEditor } from './mapping.js';
 import { whatifChart } from './charts.js';
-import { table } from './views.js';
-import { dataTable } from './tables.js';
+import { ESTIMATED, table } from './views.js';
+import { dataTable, moneyText } from './tables.js';
+import { periodName, periodTitle, sumPeriods, trendRange, unitFor } from './trends.js';
 
 /** What a result re-priced (its `basis`), said on its card. */
 const BASIS = {
@@ -21,10 +25,13 @@ const BASIS = {
   estimated: "Re-priced: the Lambdas' estimate (input_token, output_token: the text's characters / 4), against its total_price.",
 };
 
+/** What the actual cost is, by the result's basis. */
+const ACTUAL = { billed: 'the billed estimate', estimated: ESTIMATED };
+
 /** A result's figures per source. */
 const SOURCE_COLUMNS = [
   { key: 'source', label: 'Source', kind: 'key' },
-  { key: 'records', label: 'Conversations', kind: 'count' },
+  { key: 'records', label: 'Items', kind: 'count' },
   { key: 'actual', label: 'Actual (USD)', kind: 'money' },
   { key: 'whatif', label: 'What-if (USD)', kind: 'money' },
 ];
@@ -64,7 +71,8 @@ export class ScenarioCard {
    * hooks: {
    *   checkPrices(texts) → Promise<boolean[]>: whether each is a plain decimal (the engine's rule),
    *   work(fn) → Promise: runs fn as the page's work in flight (data-pending),
-   *   onChange(card, { typing }), onRemove(card), onExport(card)
+   *   onChange(card, { typing }), onRemove(card), onExport(card),
+   *   onFigures(card): its figures were shown, or taken off (stale)
    * }
    */
   constructor(id, catalog, scenario, hooks) {
@@ -75,6 +83,8 @@ export class ScenarioCard {
     this.destroyed = false;
     this.valid = false;
     this.file = null; // the open file: { detail, models }
+    this.result = null; // the latest Explorer.whatif() shown
+    this.trend = { grouping: 'auto', from: '', to: '', span: { first: '', last: '' } }; // how its chart groups days: the grouping, the filter's days, the file's
     this.#build();
     this.#showScenario();
     /**
@@ -131,14 +141,23 @@ export class ScenarioCard {
     });
 
     this.total = el('div', { class: 'kpi-value', text: '–' });
-    this.totalTile = el('div', { class: 'kpi', data: { testid: 'whatif-total', value: '' } }, el('div', { class: 'kpi-label', text: 'Re-priced total' }), this.total);
-    this.actual = el('dd', { data: { testid: 'whatif-actual' } });
-    this.difference = el('dd', { data: { testid: 'whatif-difference' } });
-    this.monthly = el('dd', { data: { testid: 'monthly-projection' } });
+    this.totalTile = el('div', { class: 'kpi', data: { testid: 'whatif-total', value: '', figure: '' } }, el('div', { class: 'kpi-label', text: 'Re-priced total' }), this.total);
+    this.monthlyValue = el('div', { class: 'kpi-value', text: '–' });
+    this.monthlyWindow = el('div', { class: 'kpi-basis' });
+    this.monthly = el(
+      'div',
+      { class: 'kpi kpi-main', data: { testid: 'monthly-projection', value: '', figure: '' } },
+      el('div', { class: 'kpi-label', text: 'Per month, projected' }),
+      this.monthlyValue,
+      this.monthlyWindow,
+    );
+    this.actual = el('dd', { data: { testid: 'whatif-actual', figure: '' } });
+    this.difference = el('dd', { data: { testid: 'whatif-difference', figure: '' } });
+    this.saving = el('dd', { data: { testid: 'whatif-saving', figure: '' } });
     this.basis = el('p', { class: 'muted small', data: { testid: 'whatif-basis' } });
     this.carried = el('p', { class: 'muted', hidden: true, data: { testid: 'rows-at-recorded-cost' } });
     this.bySource = el('div', { class: 'table-wrap', data: { testid: 'whatif-by-source' } });
-    this.canvas = el('canvas', { attrs: { 'aria-label': 'actual and what-if cost per day (the figures are in the table below)', role: 'img' } });
+    this.canvas = el('canvas', { attrs: { 'aria-label': 'actual cost as bars and what-if cost as a dashed line, per period (the figures are in the table below)', role: 'img' } });
     this.dailyTable = el('div', { class: 'table-wrap scroll', data: { testid: 'whatif-daily-table' } });
     this.exportButton = el('button', { type: 'button', text: 'Export re-priced CSV', data: { testid: 'export-csv' }, on: { click: () => this.hooks.onExport(this) } });
     this.removeButton = el('button', { type: 'button', class: 'link', text: 'Remove', data: { testid: 'remove-scenario' }, on: { click: () => this.hooks.onRemove(this) } });
@@ -158,14 +177,14 @@ export class ScenarioCard {
       el(
         'div',
         { class: 'scenario-figures' },
-        this.totalTile,
-        el('dl', {}, el('dt', { text: 'Actual' }), this.actual, el('dt', { text: 'Difference' }), this.difference, el('dt', { text: 'Projected month' }), this.monthly),
+        el('div', { class: 'scenario-tiles' }, this.monthly, this.totalTile),
+        el('dl', {}, el('dt', { text: 'Actual' }), this.actual, el('dt', { text: 'Difference' }), this.difference, el('dt', { text: 'Saving per month' }), this.saving),
       ),
       this.basis,
       this.carried,
       this.bySource,
       el('div', { class: 'chart small' }, this.canvas),
-      el('details', { class: 'chart-data' }, el('summary', { text: 'Actual and what-if cost per day as a table' }), this.dailyTable),
+      el('details', { class: 'chart-data' }, el('summary', { text: 'Actual and what-if cost as a table' }), this.dailyTable),
       el('div', { class: 'card-foot' }, this.exportButton),
     );
     this.chart = whatifChart(this.canvas);
@@ -327,7 +346,20 @@ export class ScenarioCard {
     if (stale) {
       this.totalTile.dataset.value = '';
       this.total.textContent = '—';
+      this.monthly.dataset.value = '';
+      this.monthlyValue.textContent = '—';
     }
+    this.hooks.onFigures?.(this);
+  }
+
+  /** The latest figures shown, or null while the card shows none (stale, or not priced yet). */
+  get shownResult() {
+    return this.stale || this.destroyed ? null : this.result;
+  }
+
+  /** The scenario in a few words ("Claude 3 Haiku, batch (× 0.5)"). */
+  get label() {
+    return scenarioLabel(this.catalog, this.scenario);
   }
 
   async #changed(typing = false) {
@@ -353,43 +385,83 @@ export class ScenarioCard {
     this.showError(message);
   }
 
-  /** Shows an Explorer.whatif() result (of the card's scenario). */
-  render(result) {
+  /**
+   * Shows an Explorer.whatif() result (of the card's scenario); `trend`: {
+   * grouping, from, to, span } (the page's grouping, the filter's days it was
+   * asked for, the file's first and last day), which its chart and table follow.
+   */
+  render(result, trend = this.trend) {
     if (this.destroyed) return;
+    this.result = result;
+    this.trend = trend;
     this.#setStale(false);
     this.totalTile.dataset.value = result.whatif_cost;
-    this.total.textContent = money(result.whatif_cost);
-    this.actual.textContent = `${money(result.actual_cost)} for ${count(result.records)} conversations`;
+    clear(this.total).append(moneyText(result.whatif_cost));
+    clear(this.actual).append(moneyText(result.actual_cost), ` for ${count(result.records)} items, `, el('span', { class: 'basis-tag', data: { testid: 'actual-basis' }, text: ACTUAL[result.basis] ?? result.basis }));
     this.actual.dataset.value = result.actual_cost;
-    this.difference.textContent = `${signedMoney(result.difference)} (${percent(result.difference_pct)})`;
+    clear(this.difference).append(moneyText(result.difference, true), ` (${percent(result.difference_pct)})`);
     this.difference.dataset.value = result.difference;
     this.difference.dataset.pct = result.difference_pct;
     this.difference.classList.toggle('up', !result.difference.startsWith('-') && /[1-9]/.test(result.difference));
     this.difference.classList.toggle('down', result.difference.startsWith('-'));
-    this.monthly.dataset.value = result.monthly_projection;
-    if (result.window_end) {
-      this.monthly.replaceChildren();
-      append(
-        this.monthly,
-        el('strong', { text: money(result.monthly_projection) }),
-        ` per 30 days, at the rate of ${result.window_days === 30 ? 'the last 30 days of data' : `the ${result.window_days} day${result.window_days === 1 ? '' : 's'} of data`}, ${result.window_start} to ${result.window_end} (actual at that rate: ${money(result.monthly_actual)})`,
-      );
-    } else {
-      this.monthly.textContent = '— (no dated conversations)';
-    }
+    this.#showMonthly(result);
     this.basis.dataset.basis = result.basis;
     this.basis.textContent = BASIS[result.basis] ?? '';
     this.#showCarried(result);
     clear(this.bySource).append(dataTable(SOURCE_COLUMNS, result.by_source, { rowTestId: 'whatif-source-row' }));
-    this.chart.update(result);
+    this.#showTrend();
+  }
+
+  /** The monthly projection (the card's headline) and the saving per month against the actual at that rate. */
+  #showMonthly(result) {
+    this.monthly.dataset.value = result.monthly_projection;
+    if (!result.window_end) {
+      this.monthlyValue.textContent = '—';
+      this.monthlyWindow.textContent = 'no dated conversations';
+      this.saving.textContent = '—';
+      this.saving.dataset.value = '';
+      return;
+    }
+    clear(this.monthlyValue).append(moneyText(result.monthly_projection));
+    const rate = result.window_days === 30 ? 'the last 30 days of data' : `the ${result.window_days} day${result.window_days === 1 ? '' : 's'} of data`;
+    const day = (text) => el('span', { class: 'day', text });
+    clear(this.monthlyWindow).append(`per 30 days at the rate of ${rate}, `, day(result.window_start), ' to ', day(result.window_end), ' (actual at that rate: ', moneyText(result.monthly_actual), ')');
+    const saving = subtractDecimals(result.monthly_actual, result.monthly_projection);
+    this.saving.dataset.value = saving;
+    const more = saving.startsWith('-') && /[1-9]/.test(saving);
+    clear(this.saving).append(moneyText(saving.replace(/^-/, '')), more ? ' more per month than the actual' : ' per month');
+    this.saving.classList.toggle('up', more);
+    this.saving.classList.toggle('down', !more && /[1-9]/.test(saving));
+  }
+
+  /** Regroups the chart and table of the figures shown (the page's grouping changed). */
+  regroup(grouping) {
+    this.trend = { ...this.trend, grouping };
+    if (this.result && !this.destroyed) this.#showTrend();
+  }
+
+  /** The chart (actual bars, what-if dashed line) and its table, per day, week or month. */
+  #showTrend() {
+    const { daily, basis } = this.result;
+    const range = trendRange(this.trend, daily, this.trend.span);
+    const unit = unitFor(this.trend.grouping, range);
+    const periods = sumPeriods(daily, unit, range, { money: ['actual', 'whatif'] });
+    this.root.dataset.unit = unit;
+    this.chart.update({ periods, unit, titles: periods.map((p) => periodTitle(p, unit)), actualLabel: basis === 'billed' ? 'actual (billed estimate)' : 'actual (estimated)' });
     const columns = [
-      ['day', 'Day', 'date'],
-      ['actual', 'Actual', 'num', money],
-      ['whatif', 'What-if', 'num', money],
+      ['period', { day: 'Day', week: 'Week', month: 'Month' }[unit], 'date', () => ''],
+      ['actual', 'Actual (USD)', 'num', (v) => moneyText(v)],
+      ['whatif', 'What-if (USD)', 'num', (v) => moneyText(v)],
     ];
-    this.dailyTable.replaceChildren(
-      result.daily.length ? table(columns, result.daily, () => ({ data: { testid: 'whatif-day-row' } })) : el('p', { class: 'muted', text: 'No dated conversations match the filter.' }),
-    );
+    const rows = periods.map((p) => ({ ...p, period: p.start }));
+    const rowProps = (p) => ({ data: { testid: 'whatif-period-row', start: p.start, end: p.end, key: p.key } });
+    if (rows.length === 0) {
+      this.dailyTable.replaceChildren(el('p', { class: 'muted', text: 'No dated conversations match the filter.' }));
+      return;
+    }
+    const t = table(columns, rows, rowProps);
+    t.querySelectorAll('td[data-col="period"]').forEach((td, i) => td.append(periodName(periods[i], unit)));
+    this.dailyTable.replaceChildren(t);
   }
 
   /** The conversations that kept their cost: without tokens, or (a model mapping) of a model not mapped. */
@@ -401,7 +473,7 @@ export class ScenarioCard {
       return;
     }
     this.carried.hidden = kept === 0;
-    this.carried.textContent = `${count(kept)} conversations without token counts are kept at their recorded cost.`;
+    this.carried.textContent = `${count(kept)} items without token counts are kept at their recorded cost.`;
   }
 
   /** The card's name, as headed: "Scenario 2". */

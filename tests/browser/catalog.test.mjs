@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { FIXTURES, WEB, kpis, openFile, readJson, screenshot, useBrowser, waitIdle, whatifTotal } from './helpers.mjs';
+import { FIXTURES, WEB, cheapestModel, kpis, openFile, readJson, screenshot, useBrowser, waitIdle, whatifTotal } from './helpers.mjs';
 
 const CONSOLIDATED = join(FIXTURES, 'expected_consolidated.csv');
 const TOTAL = '[data-kpi="whatif_total_cost"]';
@@ -132,7 +132,8 @@ test('a typed price is checked by the same rule as the catalog\'s: no exponent, 
     assert.notEqual(await value(page.locator(TOTAL)), '', typed);
     assert.match(page.url(), new RegExp(`s=custom~${price.replace(/[.]/g, '\\.')}~`), typed);
   }
-  await input.fill('0.003');
+  // The default's own input price again: its total again.
+  await input.fill(cheapestModel(await readJson(join(WEB, 'prices.json'))).input_per_1k);
   await waitIdle(page);
   assert.equal(await value(page.locator(TOTAL)), before);
   assert.deepEqual(page.events.errors, []);
@@ -147,14 +148,17 @@ test('a batch multiplier that is not a decimal is reported and the engine defaul
   assert.match(await page.locator('[data-testid="scenario"] label.check').first().textContent(), /× 0\.5\b/);
 });
 
-test('the default is shown as the list price before 2025-12-01, and each model shows its caveats', async () => {
+test('the seed\'s price is shown as the list price before 2025-12-01, and each model shows its caveats', async () => {
   const catalog = await readJson(join(WEB, 'prices.json'));
   const page = await suite.browser.newPage();
   await page.goto(suite.browser.base);
   await openFile(page, CONSOLIDATED);
   const card = page.locator('[data-testid="scenario"]').first();
+  // The catalog's default is the seed's own price; the first scenario is not it (the cheapest model), so pick it.
   const seed = catalog.models.find((m) => m.default);
   assert.deepEqual([seed.input_per_1k, seed.output_per_1k], ['0.003', '0.015']);
+  assert.notEqual(await card.locator('[data-testid="model"]').inputValue(), seed.id);
+  await card.locator('[data-testid="model"]').selectOption(seed.id);
   assert.match(await card.locator('[data-testid="model"] option:checked').textContent(), /list price before 2025-12-01/);
   assert.match(await card.locator('[data-testid="price-source"]').textContent(), /; list price before 2025-12-01 \(price table of .+\)\.$/);
   const note = card.locator('[data-testid="price-note"]');

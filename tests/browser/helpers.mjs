@@ -308,6 +308,14 @@ export function fixed2(num, den) {
   return `${sign}${abs / 100n}.${String(abs % 100n).padStart(2, '0')}`;
 }
 
+/** a × b of two decimal strings, exactly (a batch price): ("0.0008", "0.5") → "0.00040". */
+export function times(a, b) {
+  const [x, y] = [decimal(a), decimal(b)];
+  const scale = String(x.den).length - 1 + String(y.den).length - 1;
+  const digits = String(x.num * y.num).padStart(scale + 1, '0');
+  return scale ? `${digits.slice(0, -scale)}.${digits.slice(-scale)}` : digits;
+}
+
 /** round6(tokens * price / 1000) in millionths of a dollar. */
 export function round6Micros(tokens, price) {
   const p = decimal(price);
@@ -372,6 +380,22 @@ export function monthlyProjection(csvText, inputPer1k, outputPer1k) {
   for (const [day, cost] of byDay) if (day >= start && day <= last) sum += cost;
   const n = BigInt((ms(last) - ms(start)) / 86_400_000 + 1);
   return { days: Number(n), start, end: last, value: microsText(divHalfEven(sum * 30n, n)) };
+}
+
+/**
+ * The first scenario of a page with none, as the page must choose it: the
+ * catalog's cheapest model (the lowest input + output price per 1K, compared
+ * exactly; of the models without a `valid_until` when there are any; the
+ * first of equals), never the seed's own price.
+ */
+export function cheapestModel(catalog) {
+  const exact = (t) => {
+    const d = decimal(String(t).trim().replace(/^\./, '0.').replace(/\.$/, ''));
+    return (d.num * 10n ** 30n) / d.den;
+  };
+  const listed = catalog.models.filter((m) => !m.valid_until);
+  const sum = (m) => exact(m.input_per_1k) + exact(m.output_per_1k);
+  return (listed.length ? listed : catalog.models).reduce((best, m) => (sum(m) < sum(best) ? m : best));
 }
 
 /** A `?csv=` URL of another origin asks first: opens it, as the user would. */

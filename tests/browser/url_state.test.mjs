@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FIXTURES, WEB, csvRows, kpis, openFile, readJson, screenshot, startBrowser, waitIdle, waitReady, whatifTotal, confirmOtherOrigin } from './helpers.mjs';
+import { FIXTURES, WEB, cheapestModel, csvRows, kpis, openFile, readJson, screenshot, startBrowser, waitIdle, waitReady, whatifTotal, confirmOtherOrigin } from './helpers.mjs';
 
 const TOTAL = '[data-kpi="whatif_total_cost"]';
 
@@ -115,6 +115,8 @@ test('a hand-edited or broken hash falls back to the default scenario', async ()
   await waitIdle(page);
   const cards = await allCards(page);
   assert.equal(cards.length, 1);
-  assert.deepEqual({ ...cards[0], total: undefined }, { model: 'anthropic.claude-3-5-sonnet-20240620-v1:0', input: '0.003', output: '0.015', batch: false, total: undefined });
+  // The default: the catalog's cheapest model.
+  const cheapest = cheapestModel(await readJson(join(WEB, 'prices.json')));
+  assert.deepEqual({ ...cards[0], total: undefined }, { model: cheapest.id, input: cheapest.input_per_1k, output: cheapest.output_per_1k, batch: false, total: undefined });
   assert.deepEqual(page.events.errors, []);
 });

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FIXTURES, WEB, fixed2, micros, microsText, monthlyProjection, openFile, parseCsv, readJson, screenshot, useBrowser, waitIdle, whatifTotal } from './helpers.mjs';
+import { FIXTURES, WEB, cheapestModel, fixed2, times, micros, microsText, monthlyProjection, openFile, parseCsv, readJson, screenshot, useBrowser, waitIdle, whatifTotal } from './helpers.mjs';
 
 const CONSOLIDATED = join(FIXTURES, 'expected_consolidated.csv');
 const TOTAL = '[data-kpi="whatif_total_cost"]';
@@ -43,13 +43,15 @@ function shownDifference(card) {
 test('custom prices and batch: the what-if total matches an independent computation', async () => {
   const csv = await readFile(CONSOLIDATED, 'utf8');
   const stats = await readJson(join(FIXTURES, 'expected_consolidated.stats.json'));
+  const cheapest = cheapestModel(await readJson(join(WEB, 'prices.json')));
   const page = await suite.browser.newPage();
   await page.goto(suite.browser.base);
   await openFile(page, CONSOLIDATED);
   const card = page.locator('[data-testid="scenario"]').first();
 
-  // The default scenario is the seed's prices: the recorded cost again.
-  assert.equal(await value(page.locator(TOTAL)), stats.total_cost);
+  // The default scenario is the catalog's cheapest model (not the seed's prices, which would give the recorded cost again).
+  assert.equal(await value(page.locator(TOTAL)), whatifTotal(csv, cheapest.input_per_1k, cheapest.output_per_1k));
+  assert.notEqual(await value(page.locator(TOTAL)), stats.total_cost);
 
   await setPrices(card, '0.0008', '0.004');
   await waitIdle(page);
@@ -111,9 +113,10 @@ test('a catalog model, several scenarios side by side, and the CSV export', asyn
   const expected = whatifTotal(csv, haiku.input_per_1k, haiku.output_per_1k);
   assert.equal(await value(second.locator('[data-testid="whatif-total"]')), expected);
   assert.match(await second.locator('[data-testid="price-source"]').textContent(), /Source: .+; as of /);
-  // The first card still shows the default scenario, and keeps the stable hook.
+  // The first card still shows the default scenario (the cheapest model), and keeps the stable hook.
+  const cheapest = cheapestModel(catalog);
   assert.equal(await page.locator(TOTAL).count(), 1);
-  assert.equal(await value(cards.nth(0).locator(TOTAL)), whatifTotal(csv, '0.003', '0.015'));
+  assert.equal(await value(cards.nth(0).locator(TOTAL)), whatifTotal(csv, cheapest.input_per_1k, cheapest.output_per_1k));
   await screenshot(page, 'whatif-two-scenarios');
 
   const [download] = await Promise.all([page.waitForEvent('download'), second.locator('[data-testid="export-csv"]').click()]);
@@ -166,7 +169,8 @@ test('an invalid price is flagged, not sent, and the old total is not left on sc
   assert.equal(await card.locator('[data-testid="export-csv"]').isDisabled(), true);
   assert.doesNotMatch(page.url(), /abc/);
 
-  await card.locator('[data-testid="price-input"]').fill('0.003');
+  // The default's own input price again: its total again.
+  await card.locator('[data-testid="price-input"]').fill(cheapestModel(await readJson(join(WEB, 'prices.json'))).input_per_1k);
   await waitIdle(page);
   assert.equal(await value(total), before);
   assert.equal(await card.evaluate((c) => c.classList.contains('stale')), false);
@@ -186,7 +190,7 @@ test('a price that makes a row cost more than the engine can hold is an error, n
   assert.match(await card.locator('[data-testid="scenario-error"]').textContent(), /cannot be represented: check the prices/);
   assert.equal(await card.evaluate((c) => c.classList.contains('stale')), true);
   assert.equal(await value(page.locator(TOTAL)), '');
-  await card.locator('[data-testid="price-input"]').fill('0.003');
+  await card.locator('[data-testid="price-input"]').fill(cheapestModel(await readJson(join(WEB, 'prices.json'))).input_per_1k);
   await waitIdle(page);
   assert.equal(await value(page.locator(TOTAL)), before);
   assert.equal(await card.locator('[data-testid="scenario-error"]').isHidden(), true);
@@ -206,8 +210,9 @@ test('the batch multiplier comes from the catalog: label and figures together', 
   assert.match(await card.locator('label.check').textContent(), /× 0\.25\b/);
   await card.locator('[data-testid="batch"]').check();
   await waitIdle(page);
-  // The seed default (0.003 / 0.015) at a quarter of the price.
-  assert.equal(await value(page.locator(TOTAL)), whatifTotal(csv, '0.00075', '0.00375'));
+  // The default (the cheapest model) at a quarter of its prices, computed here.
+  const cheapest = cheapestModel(catalog);
+  assert.equal(await value(page.locator(TOTAL)), whatifTotal(csv, times(cheapest.input_per_1k, '0.25'), times(cheapest.output_per_1k, '0.25')));
   assert.deepEqual(page.events.errors, []);
 });
 

@@ -20,6 +20,7 @@ import {
   DETAIL_HEADER,
   FIXTURES,
   WEB,
+  cheapestModel,
   csvLine,
   csvRows,
   decimal,
@@ -400,7 +401,9 @@ test('a seed CSV offers no mapping and re-prices the Lambdas’ estimate; a mapp
   const basis = card.locator('[data-testid="whatif-basis"]');
   assert.equal(await basis.getAttribute('data-basis'), 'estimated');
   assert.match(await basis.textContent(), /the Lambdas' estimate/);
-  assert.equal((await shownCard(card)).total, whatifTotal(seed, '0.003', '0.015'));
+  // The first scenario: the catalog's cheapest model.
+  const cheapest = cheapestModel(await readJson(join(WEB, 'prices.json')));
+  assert.equal((await shownCard(card)).total, whatifTotal(seed, cheapest.input_per_1k, cheapest.output_per_1k));
 
   // A model mapping shared from a detail CSV: not priced here, and it says why; the card can turn to one price.
   await page.evaluate(() => {
@@ -415,7 +418,7 @@ test('a seed CSV offers no mapping and re-prices the Lambdas’ estimate; a mapp
   assert.equal(await shared.locator('[data-testid="kind-models"]').isDisabled(), true);
   await shared.locator('[data-testid="kind-all"]').check();
   await waitIdle(page);
-  assert.equal((await kpis(page)).whatif_total_cost, whatifTotal(seed, '0.003', '0.015'));
+  assert.equal((await kpis(page)).whatif_total_cost, whatifTotal(seed, cheapest.input_per_1k, cheapest.output_per_1k));
   assert.equal(await shared.locator('[data-testid="scenario-kind"]').isHidden(), true);
   assert.match(page.url(), /#s=/);
   assert.deepEqual(page.events.errors, []);

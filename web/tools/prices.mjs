@@ -9,7 +9,8 @@
 // date (of the price table), and where they apply: note (the table's caveats,
 // in words: long-context premiums, regional profiles, extended access),
 // valid_until / valid_from (a price that holds only before / from a day), and
-// default (the default scenario); bedrock_chat (the name bedrock-chat stores
+// default (the seed's own price: not the page's first scenario, which is the
+// cheapest model); bedrock_chat (the name bedrock-chat stores
 // for the model), cache_write_per_1k / cache_read_per_1k, regional_multiplier.
 
 import { readFile, writeFile } from 'node:fs/promises';
@@ -69,7 +70,7 @@ const entry = (m, first = [], extra = {}) => {
   };
 };
 
-// The seed's default, Claude 3.5 Sonnet (0.003 / 0.015), comes first: it is the default scenario.
+// The seed's default, Claude 3.5 Sonnet (0.003 / 0.015), comes first: the price the seed's CSVs were written at.
 const SEED_DEFAULT = 'anthropic.claude-3-5-sonnet-20240620-v1:0';
 chosen.sort((a, b) => (b.id === SEED_DEFAULT) - (a.id === SEED_DEFAULT));
 const models = [];
@@ -110,7 +111,7 @@ const catalog = {
   batch_multiplier: multipliers.batch_multiplier,
   as_of: asOf,
   about:
-    'Bedrock on-demand prices per 1,000 tokens, as decimal strings. Edit freely; the model with "default": true (else the first) is the default scenario. note: caveats shown with the price; valid_until / valid_from: the price holds only before / from that day. bedrock_chat: the model name bedrock-chat stores in each message (its BASE_MODEL_IDS), so that the runner and the page price each model call by it; cache_*_per_1k: cache write / read prices, where published. regional_multiplier: the price of the model through a regional (us., eu., apac.) inference profile, against the global / bare price given.',
+    'Bedrock on-demand prices per 1,000 tokens, as decimal strings. Edit freely; the model with "default": true (else the first) is the seed price (the default of the command line; the page starts with the cheapest model). note: caveats shown with the price; valid_until / valid_from: the price holds only before / from that day. bedrock_chat: the model name bedrock-chat stores in each message (its BASE_MODEL_IDS), so that the runner and the page price each model call by it; cache_*_per_1k: cache write / read prices, where published. regional_multiplier: the price of the model through a regional (us., eu., apac.) inference profile, against the global / bare price given.',
   models,
 };
 await writeFile(join(web, 'prices.json'), JSON.stringify(catalog, null, 1) + '\n');
