@@ -522,19 +522,26 @@ impl Table {
             total += cost;
         }
         let needle = search.to_lowercase();
-        let mut groups: Vec<(usize, Acc)> = acc.into_iter().enumerate().filter(|(_, a)| a.rows > 0).collect();
+        let mut groups: Vec<u32> = (0..count as u32).filter(|&k| acc[k as usize].rows > 0).collect();
         let total_groups = groups.len() as u64;
         if !needle.is_empty() {
-            groups.retain(|(k, _)| names.name(*k as u32).to_lowercase().contains(&needle));
+            groups.retain(|&k| names.name(k).to_lowercase().contains(&needle));
         }
         let matched_groups = groups.len() as u64;
-        // Most expensive first; equal costs keep first-seen order (a stable sort).
-        groups.sort_by_key(|g| std::cmp::Reverse(g.1.cost));
+        // Most expensive first; equal costs keep first-seen order (ids are
+        // first-seen order). Only the top are sorted: a file of 200,000
+        // users ranks 20 of them.
+        let rank = |&k: &u32| (std::cmp::Reverse(acc[k as usize].cost), k);
+        if groups.len() > top && top > 0 {
+            groups.select_nth_unstable_by_key(top - 1, rank);
+        }
         groups.truncate(top);
+        groups.sort_unstable_by_key(rank);
         let groups = groups
             .into_iter()
+            .map(|k| (k, acc[k as usize]))
             .map(|(k, a)| Group {
-                key: names.name(k as u32),
+                key: names.name(k),
                 conversations: a.rows,
                 input_tokens: a.input,
                 output_tokens: a.output,
@@ -811,6 +818,34 @@ mod tests {
             }
             assert_eq!((i.find(b"nobody"), i.find(&long(1)), i.len()), (None, None, 300));
             assert!(i.slots.len() * 3 >= 4 * 300 && i.slots.len().is_power_of_two());
+        }
+    }
+
+    #[test]
+    fn the_top_groups_are_the_most_expensive_and_ties_keep_first_seen_order() {
+        // 300 users with pseudo-random costs, many equal: the top N must be
+        // what a stable sort of every group gives, for every N.
+        let mut csv = String::from(
+            "create_date,input_token,output_token,precio_token_input,precio_token_output,total_price,pk,sk,source\n",
+        );
+        let mut x = 7u64;
+        let mut cost = vec![0i64; 300];
+        for row in 0..3000 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let (user, micros) = ((x >> 33) as usize % 300, (x >> 20) as i64 % 5);
+            cost[user] += micros;
+            csv.push_str(&format!("2026-01-01 10:00:00,1,1,0,0,0.00000{micros},u{user},u{user}#CONV#{row},n\n"));
+        }
+        let t = Table::from_csv(csv.into_bytes()).expect("table");
+        let first_seen: Vec<String> = t.users().users.names();
+        let mut want: Vec<(String, i64)> =
+            first_seen.iter().map(|u| (u.clone(), cost[u[1..].parse::<usize>().unwrap()])).collect();
+        want.sort_by_key(|(_, c)| std::cmp::Reverse(*c));
+        for top in [0, 1, 2, 7, 20, 299, 300, 301] {
+            let got = t.breakdown(&Filter::default(), By::User, top, "").expect("users");
+            let keys: Vec<&str> = got.groups.iter().map(|g| g.key.as_str()).collect();
+            let expected: Vec<&str> = want.iter().take(top).map(|(u, _)| u.as_str()).collect();
+            assert_eq!(keys, expected, "top {top}");
         }
     }
 
