@@ -839,7 +839,7 @@ mod tests {
         let t = Table::from_csv(csv.into_bytes()).expect("table");
         let first_seen: Vec<String> = t.users().users.names();
         let mut want: Vec<(String, i64)> =
-            first_seen.iter().map(|u| (u.clone(), cost[u[1..].parse::<usize>().unwrap()])).collect();
+            first_seen.iter().map(|u| (u.clone(), cost[u[1..].parse::<usize>().expect("user")])).collect();
         want.sort_by_key(|(_, c)| std::cmp::Reverse(*c));
         for top in [0, 1, 2, 7, 20, 299, 300, 301] {
             let got = t.breakdown(&Filter::default(), By::User, top, "").expect("users");
