@@ -14,8 +14,10 @@ run() { echo "[report] $*" >&2; "$@" | tee -a "$log" >&2; }
 run cargo bench --locked -q -p tally-core --bench throughput
 run bench/job/run.sh
 run node bench/browser/run.mjs --runs 3
+run node bench/browser/run.mjs --detail --runs 3
 run cargo bench --locked -q -p tally-core --bench explorer
 run cargo bench --locked -q -p tally-core --bench detail
+run bench/lambda/run.sh
 python3 - "$log" "$commit" "$(nproc)" <<'PY'
 import re, sys
 log, commit, cores = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -41,12 +43,19 @@ rows = [
      "`bench/job/run.sh`", job_cell()),
     (f"explorer, {int(f['browser.rows']):,}-row CSV ({f['browser.mb']} MB), headless Chromium, the page's worker path",
      "`node bench/browser/run.mjs --runs 3`",
-     f"all views {f['browser.all_views_ms']} ms, one what-if {f['browser.whatif_ms']} ms (medians); wasm {f['wasm_gzip_kib']} KiB gzipped"),
+     f"all views (cost by user included) {f['browser.all_views_ms']} ms, one what-if {f['browser.whatif_ms']} ms (medians); wasm {f['wasm_gzip_kib']} KiB gzipped"),
     ("explorer engine natively, same file", "`cargo bench -p tally-core --bench explorer`",
-     f"load {f['load_ms']} ms, views {f['views_ms']} ms, what-if {f['whatif_ms']} ms; cost by user {f['by_user_first_ms']} ms the first time (interning the users), {f['by_user_ms']} ms after"),
-    ("explorer engine natively, the detail rows of bedrock-chat's table repeated to 1,000,080 rows (274 MB)",
+     f"load {f['load_ms']} ms (the users interned as it reads), views {f['views_ms']} ms, what-if {f['whatif_ms']} ms, cost by user {f['by_user_ms']} ms"),
+    (f"explorer, {int(f['browser_detail.rows']):,}-row detail CSV ({f['browser_detail.mb']} MB: bedrock-chat's detail rows repeated), headless Chromium, worker path",
+     "`node bench/browser/run.mjs --detail --runs 3`",
+     f"all views (by user, bot, model, recorded vs estimated included) {f['browser_detail.all_views_ms']} ms, one what-if {f['browser_detail.whatif_ms']} ms (medians)"),
+    ("explorer engine natively, the detail rows of bedrock-chat's table repeated to 1,000,080 rows (279 MB)",
      "`cargo bench -p tally-core --bench detail`",
      f"load and every view (cost by user, bot, model, recorded against estimated, what-if) {f['detail.all_ms']} ms; a per-model what-if {f['detail.whatif_ms']} ms"),
+    ("the daily job as a Lambda invocation (`tally lambda` behind a local Runtime API, moto's DynamoDB and S3)",
+     "`bench/lambda/run.sh`",
+     f"the fixtures' table: {f['lambda.fixtures.seconds']} s, peak RSS {f['lambda.fixtures.rss_mb']} MiB; 100,200 items from a dump in S3: "
+     f"{f['lambda.x167.seconds']} s ({f['lambda.x167.cpu_s']} s of CPU), peak RSS {f['lambda.x167.rss_mb']} MiB (the seed's limits: 300 s, 512 MB)"),
 ]
 print(f"Measured at commit {commit} on a {cores}-core machine by `bench/report.sh`; every run checked its results")
 print("(rows, tokens and costs against the fixtures' or the generator's statistics, what-ifs against an")

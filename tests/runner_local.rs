@@ -304,7 +304,7 @@ fn bad_arguments_are_refused_with_a_message() {
         "--out",
         "s3://reports/tokens-analysis/tokens_analysis_consolidated.csv",
         "--detail",
-        "s3://reports/tokens-analysis/tokens_detail.csv",
+        "s3://reports/tokens-analysis/detail/tokens_detail.csv",
         "--start",
         "2025-01-01",
         "--athena",

@@ -111,10 +111,10 @@ pub async fn consolidate(c: &ConsolidateArgs, today: Day, stop_by: Option<std::t
             "the view refresh needs an Athena database: give --athena-database, ATHENA_DATABASE or \
              athena.database (or --no-athena)"
         );
-        // The table reads every file of the output's folder: detail rows there would be read as rows.
+        // The table reads every file under the output's folder: detail rows there would be read as rows.
         if let (Some(folder), Some(detail)) = (athena::folder_of(&job.out), &job.detail) {
             anyhow::ensure!(
-                athena::folder_of(&detail.place).as_deref() != Some(folder.as_str()),
+                !matches!(&detail.place, Place::S3(_)) || !detail.place.to_string().starts_with(&folder),
                 "the detail rows ({}) must not be in the output's folder ({folder}): the Athena table reads \
                  every file there; give them another prefix",
                 detail.place
