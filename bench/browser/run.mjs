@@ -111,6 +111,46 @@ function checkDetail(result, stats) {
   return problems;
 }
 
+/**
+ * The page itself, end to end, in a fresh browser: from navigation (`?csv=`)
+ * or from choosing the file (the picker) to every view shown (body
+ * data-state "ready", nothing pending), its row count checked.
+ */
+async function runEndToEnd(base, csvUrl, how, rows) {
+  const profile = await mkdtemp(join(tmpdir(), 'tally-bench-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+    headless: true,
+    viewport: { width: 1440, height: 900 },
+  });
+  const ready = (want) => {
+    const b = document.body.dataset;
+    return b.state === 'ready' && b.pending === '0' && document.querySelector('[data-kpi="records"]')?.dataset.value === want;
+  };
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    let ms;
+    if (how === 'url') {
+      await page.goto(`${base}web/index.html?csv=${encodeURIComponent(csvUrl)}`);
+      await page.waitForFunction(ready, String(rows), { timeout: 120_000, polling: 5 });
+      ms = await page.evaluate(() => performance.now()); // since the navigation started
+    } else {
+      await page.goto(`${base}web/index.html`);
+      await page.waitForFunction(() => document.body.dataset.pending === '0');
+      const input = page.locator('[data-testid="file-input"]');
+      const started = await page.evaluate(() => performance.now());
+      await input.setInputFiles(CSV);
+      await page.waitForFunction(ready, String(rows), { timeout: 120_000, polling: 5 });
+      ms = (await page.evaluate(() => performance.now())) - started;
+    }
+    return ms;
+  } finally {
+    await context.close();
+    await rm(profile, { recursive: true, force: true });
+  }
+}
+
 function check(result, stats) {
   if (stats.recorded_total !== undefined) return checkDetail(result, stats);
   const c = result.check;
@@ -193,6 +233,7 @@ const csvUrl = `/${relative(ROOT, CSV).split('\\').join('/')}`;
 if (csvUrl.startsWith('/..')) throw new Error(`--csv must be inside the repository (${ROOT}) to be served`);
 
 const results = [];
+const endToEnd = {};
 try {
   for (const mode of MODES) {
     for (let run = 1; run <= RUNS; run++) {
@@ -201,6 +242,15 @@ try {
       if (problems.length) throw new Error(`${mode} run ${run}: wrong figures: ${problems.join('; ')}`);
       console.error(`${mode} run ${run}: ${Object.entries(r.t).map(([k, v]) => `${k}=${v.toFixed(1)}`).join(' ')}`);
       results.push({ ...r, run });
+    }
+  }
+  // The page itself, end to end (the worker path is the page's).
+  if (MODES.includes('worker') && !PKG) {
+    for (const how of ['url', 'picker']) {
+      const times = [];
+      for (let run = 1; run <= RUNS; run++) times.push(await runEndToEnd(server.url, csvUrl, how, stats.rows));
+      endToEnd[how] = +median(times).toFixed(1);
+      console.error(`end to end (${how}): ${times.map((t) => t.toFixed(0)).join(', ')} ms`);
     }
   }
 } finally {
@@ -224,6 +274,7 @@ const doc = {
   wasm_gzip_bytes: wasmGzip,
   targets_ms: TARGETS,
   summary,
+  end_to_end_ms: endToEnd,
   results,
 };
 await mkdir(join(ROOT, 'bench', 'out'), { recursive: true });
@@ -254,6 +305,9 @@ for (const [label, key, target] of rowsOut) {
   });
   lines.push(`| ${label} | ${cells.join(' | ')} | ${target ? `≤ ${target}` : ''} |`);
 }
+for (const [how, label] of [['url', 'the page, end to end: ?csv= navigation to every view shown'], ['picker', 'the page, end to end: file chosen to every view shown']]) {
+  if (endToEnd[how] !== undefined) lines.push(`| ${label} | ${[String(endToEnd[how]), ...MODES.slice(1).map(() => '')].join(' | ')} | |`);
+}
 const gzKb = wasmGzip / 1024;
 const wasmCell = `${gzKb.toFixed(1)} KiB (${wasmGzip.toLocaleString('en-US')} B; raw ${wasm.length.toLocaleString('en-US')} B) (${verdict(gzKb, TARGETS.wasm_gzip_kb)})`;
 lines.push(`| wasm size, gzip -9 | ${[wasmCell, ...MODES.slice(1).map(() => '')].join(' | ')} | < ${TARGETS.wasm_gzip_kb} KB |`);
@@ -265,5 +319,6 @@ lines.push('');
 const worker = summary.worker ?? summary[MODES[0]];
 const fig = DETAIL ? 'browser_detail' : 'browser';
 lines.push(`figure: ${fig}.all_views_ms=${worker.all_views}`, `figure: ${fig}.whatif_ms=${worker.whatif_recompute}`);
+for (const [how, ms] of Object.entries(endToEnd)) lines.push(`figure: ${fig}.open_${how}_ms=${ms}`);
 lines.push(`figure: ${fig}.rows=${doc.rows}`, `figure: ${fig}.mb=${(stats.bytes / 1e6).toFixed(0)}`, `figure: wasm_gzip_kib=${gzKb.toFixed(0)}`);
 console.log(lines.join('\n'));

@@ -174,7 +174,8 @@ async function handle(ctx, req, res) {
     res.end();
     return;
   }
-  createReadStream(found.file).on('error', () => res.destroy()).pipe(res);
+  // 1 MiB reads: with the default 64 KiB, a 179 MB file reached Chromium about 30 % slower.
+  createReadStream(found.file, { highWaterMark: 1 << 20 }).on('error', () => res.destroy()).pipe(res);
 }
 
 /**
