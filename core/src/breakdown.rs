@@ -131,22 +131,20 @@ impl Interned {
     }
 
     fn id(&mut self, bytes: &[u8]) -> u32 {
-        if let Some(k) = self.last.filter(|_| self.last_key == bytes) {
-            return k;
-        }
-        let k = self.lookup_or_add(bytes, |_| true).unwrap_or_default();
-        self.last = Some(k);
-        self.last_key.clear();
-        self.last_key.extend_from_slice(bytes);
-        k
+        self.remembered_id(bytes, |_| true).unwrap_or_default()
     }
 
     /// [`Interned::id`] of a key that must be UTF-8 (checked only when it is new); `None` if it is not.
     fn text_id(&mut self, bytes: &[u8]) -> Option<u32> {
+        self.remembered_id(bytes, |b| std::str::from_utf8(b).is_ok())
+    }
+
+    /// The id of `bytes` (the last key found first), added if new and `admit` lets it in.
+    fn remembered_id(&mut self, bytes: &[u8], admit: impl Fn(&[u8]) -> bool) -> Option<u32> {
         if let Some(k) = self.last.filter(|_| self.last_key == bytes) {
             return Some(k);
         }
-        let k = self.lookup_or_add(bytes, |b| std::str::from_utf8(b).is_ok())?;
+        let k = self.lookup_or_add(bytes, admit)?;
         self.last = Some(k);
         self.last_key.clear();
         self.last_key.extend_from_slice(bytes);
