@@ -113,7 +113,7 @@ pub(crate) fn push_field(out: &mut String, field: &str) {
 /// A price as written: rounded half to even at 6 decimals (`{:.6}` alone
 /// truncates), `-0` as `0`. Rows priced by the core already are.
 #[inline]
-fn money6(d: Decimal) -> Decimal {
+pub(crate) fn money6(d: Decimal) -> Decimal {
     if d.scale() == 6 && d.is_sign_positive() {
         d
     } else {

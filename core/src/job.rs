@@ -15,6 +15,7 @@ use crate::messagemap::{MapStatus, MessageMap};
 use crate::numtext;
 use crate::pricing::{PriceError, Prices};
 use crate::stats::{Problem, Stats, StatsError};
+use crate::users::{Tokenizer, Users};
 
 /// At most this many problems are listed in a run's statistics; all are counted.
 pub const MAX_LISTED_PROBLEMS: usize = 1000;
@@ -240,6 +241,8 @@ pub struct Run {
     truncated: (u64, u64),
     /// The detail rows, when asked for.
     details: Option<Details>,
+    /// The users report, when asked for.
+    users: Option<Users>,
 }
 
 impl Run {
@@ -253,7 +256,25 @@ impl Run {
             dump_errors: Vec::new(),
             truncated: (0, 0),
             details: None,
+            users: None,
         }
+    }
+
+    /// The run, also gathering the users report ([`crate::users`]), its
+    /// tokens counted by `tokenizer` when given.
+    pub fn with_users(mut self, tokenizer: Option<Tokenizer>) -> Run {
+        self.users = Some(Users::new(tokenizer));
+        self
+    }
+
+    /// Whether it gathers the users report.
+    pub fn has_users(&self) -> bool {
+        self.users.is_some()
+    }
+
+    /// The users report gathered.
+    pub fn take_users(&mut self) -> Option<Users> {
+        self.users.take()
     }
 
     /// The run, also gathering the detail rows ([`crate::detail`]).
@@ -320,6 +341,9 @@ impl Run {
                 if let Some(details) = self.details.as_mut().filter(|_| is_conversation(item)) {
                     details.push(item, &row, large_map);
                 }
+                if let Some(users) = self.users.as_mut().filter(|_| is_conversation(item)) {
+                    users.push(item, &row, &self.spec.prices, large_map);
+                }
                 self.rows.push(row);
             }
             Outcome::Skipped => self.counts.skipped += 1,
@@ -351,6 +375,9 @@ impl Run {
         self.counts.add(&other.counts);
         self.rows.extend(other.rows);
         if let (Some(mine), Some(theirs)) = (&mut self.details, other.details) {
+            mine.merge(theirs);
+        }
+        if let (Some(mine), Some(theirs)) = (&mut self.users, other.users) {
             mine.merge(theirs);
         }
         let lists = [

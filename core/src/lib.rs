@@ -11,7 +11,8 @@
 //! enough for a million rows in a browser. [`billed`] counts what each model
 //! call of a conversation sent and produced, [`pricebook`] prices each call
 //! by its model and day, and [`detail`] writes one row per conversation with
-//! its users, bots, models and recorded price.
+//! its users, bots, models and recorded price; [`users`] is the per-user
+//! report (questions, feedback, tokens and cost per user).
 //!
 //! No I/O, no clock, no async: hosts hand in bytes or readers and get values
 //! back, so the same code runs natively and on `wasm32-unknown-unknown`.
@@ -38,6 +39,7 @@ pub mod pyjson;
 pub mod pyrepr;
 pub mod sample;
 pub mod stats;
+pub mod users;
 pub mod whatif;
 
 pub use consolidate::{consolidate, consolidate_run, Prefer};

@@ -25,6 +25,8 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     /// Athena.
     pub athena: aws_sdk_athena::Client,
+    /// Cognito user pools (the users report's names and emails).
+    pub cognito: aws_sdk_cognitoidentityprovider::Client,
 }
 
 /// How to reach AWS.
@@ -63,10 +65,13 @@ impl Clients {
             .build();
         let ddb_config = aws_sdk_dynamodb::config::Builder::from(&config).interceptor(RetryNotice).build();
         let athena_config = aws_sdk_athena::config::Builder::from(&config).interceptor(RetryNotice).build();
+        let cognito_config =
+            aws_sdk_cognitoidentityprovider::config::Builder::from(&config).interceptor(RetryNotice).build();
         Clients {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(ddb_config),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             athena: aws_sdk_athena::Client::from_conf(athena_config),
+            cognito: aws_sdk_cognitoidentityprovider::Client::from_conf(cognito_config),
         }
     }
 }

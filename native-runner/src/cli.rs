@@ -39,6 +39,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Re-price a CSV under other prices (catalog models or custom), side by side.
     Whatif(WhatIfArgs),
+    /// The per-user report (the seeds' ETL-1): one row per user with their
+    /// conversations, questions, feedback, tokens and cost.
+    Users(UsersArgs),
     /// Who and what costs money in a CSV: by user, and in a detail CSV by bot
     /// and model, with the recorded price against the estimate.
     Report(ReportArgs),
@@ -163,6 +166,48 @@ pub struct ArchiveArgs {
     /// Estimator: v1 (the archival Lambda, the default), v2 or full.
     #[arg(long)]
     pub estimator: Option<Estimator>,
+}
+
+#[derive(Args, Debug)]
+pub struct UsersArgs {
+    /// The table is the current one (variable: DYNAMODB_TABLE_NAME); without
+    /// --start every conversation counts; --out defaults to the seed's
+    /// `reports/etl-process1/data_YYYYMMDD.csv` in S3_BUCKET_NAME (prefix: OUTPUT_PREFIX).
+    #[command(flatten)]
+    pub common: Common,
+    /// Estimator of tokens_total and costo_estimado_usd: v2 (the default), v1 or full.
+    #[arg(long)]
+    pub estimator: Option<Estimator>,
+    /// The bedrock-chat deployment's Cognito user pool, for `nombre` and
+    /// `email` (variable: USER_POOL_ID; also `user_pool_id` in tally.toml).
+    /// Without it they are empty.
+    #[arg(long, value_name = "ID")]
+    pub user_pool_id: Option<String>,
+    /// How tokens_total is counted: `estimator` (the run's estimator, the
+    /// default) or `cl100k` (tiktoken's cl100k_base over the text of every
+    /// user and assistant message, as the seed's ETL-2 did; priced at the run's prices).
+    #[arg(long, value_name = "estimator|cl100k", default_value = "estimator")]
+    pub tokenizer: TokenCount,
+}
+
+/// How the users report counts tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenCount {
+    /// The run's estimator.
+    Estimator,
+    /// tiktoken's `cl100k_base`.
+    Cl100k,
+}
+
+impl std::str::FromStr for TokenCount {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "estimator" => Ok(TokenCount::Estimator),
+            "cl100k" | "cl100k_base" => Ok(TokenCount::Cl100k),
+            _ => Err(format!("not a token count: {s:?} (estimator or cl100k)")),
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]

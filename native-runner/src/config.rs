@@ -50,6 +50,10 @@ pub struct Env {
     pub price_book: Option<String>,
     /// Server-side encryption of S3 outputs (`--sse`).
     pub sse: Option<String>,
+    /// Prefix of the users report (`reports/etl-process1/`, the seed's ETL-1).
+    pub users_prefix: Option<String>,
+    /// bedrock-chat's Cognito user pool (`users --user-pool-id`).
+    pub user_pool_id: Option<String>,
     /// How `deploy/` (the CDK app) deploys this environment: function names,
     /// memory, timeouts, tags. The runner does not read it.
     pub deploy: Option<toml::Table>,
@@ -103,6 +107,8 @@ pub struct ScheduleConfig {
 pub const HISTORICAL_FILE: &str = "tokens_analysis_old_table.csv";
 /// The seeds' file names.
 pub const CONSOLIDATED_FILE: &str = "tokens_analysis_consolidated.csv";
+/// The seed's ETL-1 prefix of the users report, when none is configured.
+pub const USERS_PREFIX: &str = "reports/etl-process1/";
 
 impl Config {
     /// Reads `path`; a missing default file is an empty configuration.

@@ -54,7 +54,7 @@ pub async fn scan(
     segments: i32,
     spec: &JobSpec,
     large: Option<LargeMessages>,
-    details: bool,
+    gather: crate::jobs::Gather,
     progress: Arc<Progress>,
 ) -> Result<Run> {
     let segments = segments.max(1);
@@ -64,7 +64,7 @@ pub async fn scan(
             let (clients, table, spec, large, progress) =
                 (clients.clone(), table.to_string(), spec.clone(), large.clone(), progress.clone());
             async move {
-                let mut run = crate::jobs::new_run(&spec, details);
+                let mut run = crate::jobs::new_run(&spec, gather);
                 let mut pages = clients
                     .dynamodb
                     .scan()
@@ -113,5 +113,5 @@ pub async fn scan(
     if let Some(e) = failure {
         return Err(e);
     }
-    Ok(total.unwrap_or_else(|| crate::jobs::new_run(spec, details)))
+    Ok(total.unwrap_or_else(|| crate::jobs::new_run(spec, gather)))
 }

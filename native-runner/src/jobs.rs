@@ -18,6 +18,7 @@ use tally_core::job::{JobSpec, Run};
 use tally_core::pricebook::PriceBook;
 use tally_core::publish::{check_history, check_scan, check_shrink, Refusal, Rules};
 use tally_core::stats::Stats;
+use tally_core::users::Tokenizer;
 
 use crate::atomic::write_atomically;
 use crate::aws::{AwsOptions, Clients};
@@ -45,7 +46,7 @@ pub fn scan_dump(
     wholes: &Wholes,
     progress: &Progress,
 ) -> Result<Run> {
-    let details = wholes.details;
+    let gather = wholes.gather;
     let workers = workers.max(1);
     let (tx, rx) = sync_channel::<Batch>(workers * 4);
     let rx = std::sync::Mutex::new(rx);
@@ -54,7 +55,7 @@ pub fn scan_dump(
             .map(|_| {
                 let rx = &rx;
                 scope.spawn(move || -> Result<Run> {
-                    let mut run = new_run(spec, details);
+                    let mut run = new_run(spec, gather);
                     loop {
                         let batch = match rx.lock() {
                             Ok(rx) => rx.recv(),
@@ -135,7 +136,7 @@ pub fn scan_dump(
         drop(tx);
         let mut runs =
             handles.into_iter().map(|h| h.join().map_err(|_| anyhow!("a worker thread panicked")).and_then(|r| r));
-        let mut total = runs.next().unwrap_or_else(|| Ok(new_run(spec, details)))?;
+        let mut total = runs.next().unwrap_or_else(|| Ok(new_run(spec, gather)))?;
         for run in runs {
             total.merge(run?);
         }
@@ -148,8 +149,8 @@ pub fn scan_dump(
 /// What the dump workers need to read large messages whole.
 #[derive(Debug, Clone)]
 pub struct Wholes {
-    /// Whether the runs gather detail rows.
-    pub details: bool,
+    /// What the runs gather besides their rows.
+    pub gather: Gather,
     /// The large-message store.
     pub large: Option<LargeMessages>,
     /// AWS, when the store is a bucket.
@@ -171,14 +172,27 @@ impl Wholes {
     }
 }
 
-/// A run of `spec`, gathering the detail rows when they are wanted.
-pub fn new_run(spec: &JobSpec, details: bool) -> Run {
-    let run = Run::new(spec.clone());
-    if details {
-        run.with_details()
-    } else {
-        run
+/// What a run gathers besides its rows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Gather {
+    /// The detail rows.
+    pub details: bool,
+    /// The users report.
+    pub users: bool,
+    /// The users report's token counter (else the estimator's).
+    pub tokenizer: Option<Tokenizer>,
+}
+
+/// A run of `spec`, gathering what `gather` asks for.
+pub fn new_run(spec: &JobSpec, gather: Gather) -> Run {
+    let mut run = Run::new(spec.clone());
+    if gather.details {
+        run = run.with_details();
     }
+    if gather.users {
+        run = run.with_users(gather.tokenizer);
+    }
+    run
 }
 
 /// Hands the lines of a JSON Lines part to the workers in batches of
@@ -237,6 +251,8 @@ pub struct Ctx {
     pub rules: Rules,
     /// The detail output, when asked for.
     pub detail: Option<DetailOut>,
+    /// The users report, when it is the job (with its token counter).
+    pub users: Option<Option<Tokenizer>>,
     /// Check everything, publish nothing.
     pub dry_run: bool,
 }
@@ -254,6 +270,11 @@ impl Ctx {
     /// A context; AWS is only contacted when a location needs it.
     pub fn new(aws: AwsOptions, workers: usize, segments: i32, quiet: bool) -> Ctx {
         Ctx { aws, workers, segments, quiet, max_record: DEFAULT_MAX_RECORD, ..Ctx::default() }
+    }
+
+    /// What the job's runs gather.
+    pub fn gather(&self) -> Gather {
+        Gather { details: self.detail.is_some(), users: self.users.is_some(), tokenizer: self.users.flatten() }
     }
 
     /// The AWS clients, loaded once.
@@ -276,8 +297,8 @@ pub async fn scan(ctx: &Ctx, items: &Items, spec: &JobSpec) -> Result<Run> {
     match items {
         Items::Table(name) => {
             let progress = Arc::new(Progress::new(format!("scan of table {name}"), ctx.quiet));
-            let details = ctx.detail.is_some();
-            crate::ddb::scan(ctx.clients().await, name, ctx.segments, spec, ctx.large.clone(), details, progress).await
+            crate::ddb::scan(ctx.clients().await, name, ctx.segments, spec, ctx.large.clone(), ctx.gather(), progress)
+                .await
         }
         Items::Dump(place) => {
             let source = match place {
@@ -291,7 +312,7 @@ pub async fn scan(ctx: &Ctx, items: &Items, spec: &JobSpec) -> Result<Run> {
                 _ => None,
             };
             let wholes = Wholes {
-                details: ctx.detail.is_some(),
+                gather: ctx.gather(),
                 large: ctx.large.clone(),
                 clients,
                 runtime: tokio::runtime::Handle::current(),
@@ -335,7 +356,7 @@ pub async fn publish_bytes(ctx: &Ctx, place: &Place, bytes: Vec<u8>) -> Result<(
 }
 
 /// The inputs of a job that an output must not be.
-fn inputs<'a>(items: &'a Items, history: Option<&'a Place>) -> Vec<(&'static str, &'a Place)> {
+pub fn inputs<'a>(items: &'a Items, history: Option<&'a Place>) -> Vec<(&'static str, &'a Place)> {
     let mut inputs = Vec::new();
     if let Items::Dump(place) = items {
         inputs.push(("--dump", place));
@@ -399,7 +420,7 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-fn refuse(refusal: Refusal, stats: &Stats) -> anyhow::Error {
+pub fn refuse(refusal: Refusal, stats: &Stats) -> anyhow::Error {
     Refused { refusal, stats: Box::new(stats.clone()) }.into()
 }
 

@@ -95,9 +95,9 @@ pub fn map_key(item: &Item) -> Option<String> {
 }
 
 /// The key of `item`'s whole map, when `run` wants it whole (`full`, or
-/// the detail rows) and it is a large message.
+/// the detail rows, the users report) and it is a large message.
 pub fn wanted_key(run: &Run, item: &Item) -> Option<String> {
-    let wanted = run.spec().estimator == Estimator::Full || run.has_details();
+    let wanted = run.spec().estimator == Estimator::Full || run.has_details() || run.has_users();
     let is_large = matches!(item.get("IsLargeMessage"), Some(Attr::Bool(true)));
     if wanted && is_large {
         map_key(item)

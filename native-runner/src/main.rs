@@ -10,6 +10,7 @@ mod aws;
 mod cleanup;
 mod cli;
 mod clock;
+mod cognito;
 mod config;
 mod costs;
 mod cron;
@@ -25,6 +26,8 @@ mod report;
 mod s3;
 mod schedule;
 mod settings;
+mod tokenizer;
+mod users;
 mod whatif;
 
 use std::process::ExitCode;
@@ -193,6 +196,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Demo(d) => demo::run(&d.dir, d.items as usize, d.json).await.context("demo")?,
         Command::Whatif(w) => whatif::run(w).await?,
         Command::Report(r) => costs::run(r).await?,
+        Command::Users(u) => {
+            let done = report::refusal(users::run(&u, clock::today_utc()).await, u.common.json)?;
+            report::report_users(&done, u.common.json, u.common.out.as_deref() == Some("-"));
+        }
         Command::Lambda => lambda::run().await?,
     }
     Ok(())

@@ -8,6 +8,7 @@ use tally_core::detail::DetailStats;
 use tally_core::stats::Stats;
 
 use crate::jobs::{Output, Refused};
+use crate::users::UsersOutput;
 
 /// `text` with control characters (C0, DEL, C1) and the bidirectional
 /// overrides written as `\u{..}`, so it shows as one inert line.
@@ -147,6 +148,39 @@ pub fn report(output: &Output, json: bool, extra: Option<serde_json::Value>, to_
         Some(Err(e)) => text.push_str(&format!("  detail: not written: {}\n", clean(e))),
         None => {}
     }
+    print(&text);
+    for p in problems {
+        eprintln!("{p}");
+    }
+}
+
+/// Prints a users run: one JSON object (`output`, `users`, `stats`), or
+/// a short summary.
+pub fn report_users(done: &UsersOutput, json: bool, to_stderr: bool) {
+    let print = |text: &str| if to_stderr { eprint!("{text}") } else { print!("{text}") };
+    if json {
+        let value = serde_json::json!({ "output": done.location, "users": done.users, "stats": done.stats });
+        print(&format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default()));
+        return;
+    }
+    let u = &done.users;
+    let headline = format!(
+        "wrote {} {} to {}",
+        thousands(u.users),
+        if u.users == 1 { "user" } else { "users" },
+        clean(&done.location)
+    );
+    let (mut text, problems) = summary(&done.stats, &headline, None);
+    let _ = writeln!(
+        text,
+        "  users: {} conversations, {} questions, {} likes, {} dislikes; tokens by {}{}",
+        thousands(u.conversations),
+        thousands(u.questions),
+        thousands(u.likes),
+        thousands(u.dislikes),
+        clean(&u.tokens),
+        if u.named > 0 { format!("; {} named by the user pool", thousands(u.named)) } else { String::new() }
+    );
     print(&text);
     for p in problems {
         eprintln!("{p}");

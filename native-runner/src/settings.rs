@@ -15,7 +15,7 @@ use tally_core::publish::Rules;
 use crate::athena::AthenaNames;
 use crate::aws::AwsOptions;
 use crate::cli::{AthenaArgs, Common, EnvArgs};
-use crate::config::{self, Env, CONSOLIDATED_FILE, HISTORICAL_FILE};
+use crate::config::{self, Env, CONSOLIDATED_FILE, HISTORICAL_FILE, USERS_PREFIX};
 use crate::jobs::{Ctx, DetailOut, Items};
 use crate::large::LargeMessages;
 use crate::location::Place;
@@ -79,6 +79,14 @@ pub mod keys {
     };
     pub const PRICE_BOOK: Key = Key { var: None, file: "price_book", get: |e| e.price_book.as_deref() };
     pub const SSE: Key = Key { var: Some("S3_SSE"), file: "sse", get: |e| e.sse.as_deref() };
+    /// The seed's ETL-1 Lambda read `OUTPUT_PREFIX`.
+    pub const USERS_PREFIX: Key =
+        Key { var: Some("OUTPUT_PREFIX"), file: "users_prefix", get: |e| e.users_prefix.as_deref() };
+    /// bedrock-chat's own variable for its pool.
+    pub const USER_POOL_ID: Key =
+        Key { var: Some("USER_POOL_ID"), file: "user_pool_id", get: |e| e.user_pool_id.as_deref() };
+    /// A setting only its flag sets (the users report's dates: every conversation unless told).
+    pub const FLAG_ONLY: Key = Key { var: None, file: "(none)", get: |_| None };
 }
 
 /// The Athena workgroup when none is named: the one every account has.
@@ -136,8 +144,13 @@ impl<'a> Layers<'a> {
 
     /// `s3://<bucket>/<prefix><file>` from the layered bucket and prefix.
     fn object(&self, prefix: &Key, file: &str) -> Option<String> {
+        self.object_or(prefix, "", file)
+    }
+
+    /// [`Layers::object`], with `default` when no prefix is set.
+    fn object_or(&self, prefix: &Key, default: &str, file: &str) -> Option<String> {
         let bucket = self.text(None, &keys::BUCKET)?;
-        let prefix = self.text(None, prefix).unwrap_or_default();
+        let prefix = self.text(None, prefix).unwrap_or_else(|| default.to_string());
         let sep = if prefix.is_empty() || prefix.ends_with('/') { "" } else { "/" };
         Some(format!("s3://{bucket}/{prefix}{sep}{file}"))
     }
@@ -150,6 +163,12 @@ impl<'a> Layers<'a> {
     /// The seed's consolidated CSV in the bucket.
     pub fn consolidated_object(&self) -> Option<String> {
         self.object(&keys::OUTPUT_PREFIX, CONSOLIDATED_FILE)
+    }
+
+    /// The users report of `today` in the bucket: `data_YYYYMMDD.csv` under
+    /// the users prefix (the seed's ETL-1 names).
+    pub fn users_object(&self, today: Day) -> Option<String> {
+        self.object_or(&keys::USERS_PREFIX, USERS_PREFIX, &format!("data_{}.csv", today.to_string().replace('-', "")))
     }
 
     /// The folder of the consolidated CSV (the Athena table's LOCATION).
@@ -215,6 +234,8 @@ pub struct Resolved {
 pub enum Job {
     Archive,
     Consolidate,
+    /// The users report: the current table, every day unless told otherwise.
+    Users,
 }
 
 impl EnvArgs {
@@ -240,6 +261,7 @@ impl Common {
             Job::Consolidate => {
                 (keys::NEW_TABLE, keys::CONSOLIDATED_START, keys::CONSOLIDATED_END, layers.consolidated_object())
             }
+            Job::Users => (keys::NEW_TABLE, keys::FLAG_ONLY, keys::FLAG_ONLY, layers.users_object(today)),
         };
         let items = if let Some(t) = &self.table {
             Items::Table(t.clone())
@@ -251,18 +273,21 @@ impl Common {
             anyhow::bail!("give --table or --dump (or {}, or --env with {})", table.var.unwrap_or_default(), table.file)
         };
         let out = self.out.clone().or(out).context("give --out (or S3_BUCKET_NAME, or --env with a bucket)")?;
-        let start = layers
-            .pick(self.start, &start, parse_day)?
-            .with_context(|| format!("give --start (or FILTER_DATE_START, or --env with {})", start.file))?;
+        let start = match layers.pick(self.start, &start, parse_day)? {
+            Some(day) => day,
+            // Every conversation the table holds.
+            None if job == Job::Users => Day::parse("0001-01-01").context("the first day")?,
+            None => anyhow::bail!("give --start (or FILTER_DATE_START, or --env with {})", start.file),
+        };
         let end = layers.pick(self.end, &end, parse_day)?;
         let (default_estimator, default_source) = match job {
             Job::Archive => (Estimator::V1, "old_table"),
-            Job::Consolidate => (Estimator::V2, "new_table"),
+            Job::Consolidate | Job::Users => (Estimator::V2, "new_table"),
         };
         let estimator = match job {
-            // The environment's estimator is the daily job's.
+            // The environment's estimator is the daily job's (the users report reads the same table).
             Job::Archive => estimator,
-            Job::Consolidate => layers.pick(estimator, &keys::ESTIMATOR, |t| t.parse::<Estimator>())?,
+            Job::Consolidate | Job::Users => layers.pick(estimator, &keys::ESTIMATOR, |t| t.parse::<Estimator>())?,
         };
         let defaults = Prices::default();
         let prices = Prices {
@@ -278,6 +303,13 @@ impl Common {
         let detail_key = match job {
             Job::Archive => keys::ARCHIVE_DETAIL,
             Job::Consolidate => keys::DETAIL,
+            Job::Users => {
+                anyhow::ensure!(
+                    self.detail.is_none(),
+                    "users writes no detail rows (--detail is archive's and consolidate's)"
+                );
+                keys::FLAG_ONLY
+            }
         };
         let detail = match layers.text(self.detail.as_ref(), &detail_key) {
             Some(place) => {

@@ -86,6 +86,7 @@ pub struct Aws {
     pub ddb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
     pub athena: aws_sdk_athena::Client,
+    pub cognito: aws_sdk_cognitoidentityprovider::Client,
 }
 
 impl Aws {
@@ -99,7 +100,12 @@ impl Aws {
             .await;
         let s3 =
             aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
-        Aws { ddb: aws_sdk_dynamodb::Client::new(&config), s3, athena: aws_sdk_athena::Client::new(&config) }
+        Aws {
+            ddb: aws_sdk_dynamodb::Client::new(&config),
+            s3,
+            athena: aws_sdk_athena::Client::new(&config),
+            cognito: aws_sdk_cognitoidentityprovider::Client::new(&config),
+        }
     }
 
     pub async fn create_table(&self, name: &str) {
@@ -175,6 +181,24 @@ impl Aws {
 
     pub async fn create_workgroup(&self, name: &str) {
         self.athena.create_work_group().name(name).send().await.unwrap();
+    }
+
+    /// A Cognito user pool; its id.
+    pub async fn create_user_pool(&self, name: &str) -> String {
+        let pool = self.cognito.create_user_pool().pool_name(name).send().await.unwrap();
+        pool.user_pool().and_then(|p| p.id()).unwrap().to_string()
+    }
+
+    /// A user with these attributes (`name`, `email`, ...); its `sub`.
+    pub async fn create_user(&self, pool: &str, username: &str, attributes: &[(&str, &str)]) -> String {
+        use aws_sdk_cognitoidentityprovider::types::AttributeType;
+        let mut create = self.cognito.admin_create_user().user_pool_id(pool).username(username);
+        for (k, v) in attributes {
+            create = create.user_attributes(AttributeType::builder().name(*k).value(*v).build().unwrap());
+        }
+        let user = create.send().await.unwrap();
+        let attrs = user.user().map(|u| u.attributes()).unwrap_or_default();
+        attrs.iter().find(|a| a.name() == "sub").and_then(|a| a.value()).unwrap().to_string()
     }
 
     pub async fn create_bucket(&self, name: &str) {
