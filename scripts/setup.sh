@@ -5,7 +5,8 @@
 # Rust itself must be there (rustup); the rest comes from the registries:
 # the wasm32 target, wasm-bindgen-cli (the version in Cargo.lock), Debian's
 # chromium for the browser tests, the page's npm packages, moto's server
-# (the local AWS emulator) and cfn-lint in virtualenvs under $TALLY_TOOLS,
+# (the local AWS emulator), cfn-lint and pyarrow (the tests' Parquet reader) in
+# virtualenvs under $TALLY_TOOLS,
 # and deploy/'s npm packages (the CDK app).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,6 +65,13 @@ if [ ! -x "$TALLY_TOOLS/cfn-lint/bin/cfn-lint" ]; then
   mkdir -p "$TALLY_TOOLS"
   python3 -m venv "$TALLY_TOOLS/cfn-lint"
   "$TALLY_TOOLS/cfn-lint/bin/pip" install -q 'cfn-lint==1.58.0'
+fi
+
+if [ ! -x "$TALLY_TOOLS/pyarrow/bin/python" ] || ! "$TALLY_TOOLS/pyarrow/bin/python" -c 'import pyarrow.parquet' 2>/dev/null; then
+  step "pyarrow into $TALLY_TOOLS/pyarrow (a Parquet reader that is not ours, for the tests)"
+  mkdir -p "$TALLY_TOOLS"
+  python3 -m venv "$TALLY_TOOLS/pyarrow"
+  "$TALLY_TOOLS/pyarrow/bin/pip" install -q 'pyarrow==22.0.0'
 fi
 
 if [ ! -d deploy/node_modules ] || [ deploy/package-lock.json -nt deploy/node_modules/.package-lock.json ]; then

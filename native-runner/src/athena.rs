@@ -8,6 +8,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_athena::types::{QueryExecutionContext, QueryExecutionState};
 
 use crate::aws::{describe, Clients};
+use crate::output::{Format, Layout, PartitionBy};
 
 /// Names of the Athena objects.
 #[derive(Debug, Clone)]
@@ -50,6 +51,39 @@ pub fn table_ddl(names: &AthenaNames, location: &str) -> Result<String> {
     ))
 }
 
+/// `CREATE EXTERNAL TABLE` over the Parquet output at `location` (a folder):
+/// partitioned by `dt` with partition projection (no crawler, no `MSCK
+/// REPAIR`: a new day is queryable as soon as its file is written), or one
+/// file.
+pub fn parquet_table_ddl(names: &AthenaNames, location: &str, by: PartitionBy) -> Result<String> {
+    let db = match &names.database {
+        Some(db) => format!("`{}`.", ident(db)?),
+        None => String::new(),
+    };
+    let location = location.replace('\'', "");
+    let location = if location.ends_with('/') { location } else { format!("{location}/") };
+    let projection = match by {
+        PartitionBy::None => String::new(),
+        PartitionBy::Day | PartitionBy::Month => {
+            let (format, unit) = if by == PartitionBy::Day { ("yyyy-MM-dd", "DAYS") } else { ("yyyy-MM", "MONTHS") };
+            format!(
+                "PARTITIONED BY (dt STRING)\nSTORED AS PARQUET\nLOCATION '{location}'\nTBLPROPERTIES (\n  \
+                 'projection.enabled'='true',\n  'projection.dt.type'='date',\n  'projection.dt.format'='{format}',\n  \
+                 'projection.dt.range'='1970-01-01,NOW',\n  'projection.dt.interval'='1',\n  \
+                 'projection.dt.interval.unit'='{unit}',\n  'storage.location.template'='{location}dt=${{dt}}/'\n)"
+            )
+        }
+    };
+    let tail = if projection.is_empty() { format!("STORED AS PARQUET\nLOCATION '{location}'") } else { projection };
+    Ok(format!(
+        "CREATE EXTERNAL TABLE IF NOT EXISTS {db}`{table}` (\n  \
+         create_date TIMESTAMP,\n  input_token BIGINT,\n  output_token BIGINT,\n  \
+         precio_token_input DECIMAL(10,6),\n  precio_token_output DECIMAL(10,6),\n  total_price DECIMAL(10,6),\n  \
+         pk STRING,\n  sk STRING,\n  source STRING\n)\n{tail}",
+        table = ident(&names.table)?,
+    ))
+}
+
 /// The seed's view: tokens and prices in Spanish column names.
 pub fn view_sql(names: &AthenaNames) -> Result<String> {
     Ok(format!(
@@ -77,17 +111,22 @@ pub struct Refresh {
 }
 
 /// Creates the table over `location` when it is missing (a first run in a
-/// new account), then the view, each waited for; both within `wait`.
+/// new account), then the view, each waited for; both within `wait`. The
+/// table is the CSV's, or the Parquet output's for a Parquet `layout`.
 pub async fn refresh(
     clients: &Clients,
     names: &AthenaNames,
     location: Option<&str>,
+    layout: Layout,
     wait: Duration,
 ) -> Result<Refresh> {
     let deadline = tokio::time::Instant::now() + wait;
     let table = match location {
         Some(location) => {
-            let ddl = table_ddl(names, location)?;
+            let ddl = match (layout.format, layout.partition) {
+                (Format::Parquet, by) => parquet_table_ddl(names, location, by.unwrap_or(PartitionBy::None))?,
+                (Format::Csv, _) => table_ddl(names, location)?,
+            };
             Some(run_query(clients, names, ddl, deadline, wait).await.context("cannot create the Athena table")?)
         }
         None => None,
@@ -196,5 +235,22 @@ mod tests {
         assert_eq!(folder_of(&place("s3://b/tokens-analysis/x.csv")).as_deref(), Some("s3://b/tokens-analysis/"));
         assert_eq!(folder_of(&place("s3://b/x.csv")).as_deref(), Some("s3://b/"));
         assert_eq!(folder_of(&place("x.csv")), None);
+    }
+
+    #[test]
+    fn the_parquet_table_projects_its_partitions() {
+        let ddl = parquet_table_ddl(&names(), "s3://b/tokens-analysis-parquet", PartitionBy::Day).expect("ddl");
+        assert!(
+            ddl.contains("PARTITIONED BY (dt STRING)\nSTORED AS PARQUET\nLOCATION 's3://b/tokens-analysis-parquet/'")
+        );
+        assert!(
+            ddl.contains("'projection.dt.format'='yyyy-MM-dd'") && ddl.contains("'projection.dt.interval.unit'='DAYS'")
+        );
+        assert!(ddl.contains("'storage.location.template'='s3://b/tokens-analysis-parquet/dt=${dt}/'"));
+        assert_eq!(ddl.matches("DECIMAL(10,6)").count(), 3);
+        let month = parquet_table_ddl(&names(), "s3://b/p/", PartitionBy::Month).expect("ddl");
+        assert!(month.contains("'projection.dt.format'='yyyy-MM'") && month.contains("'MONTHS'"));
+        let one = parquet_table_ddl(&names(), "s3://b/p/", PartitionBy::None).expect("ddl");
+        assert!(one.ends_with(")\nSTORED AS PARQUET\nLOCATION 's3://b/p/'") && !one.contains("projection"), "{one}");
     }
 }

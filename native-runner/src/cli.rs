@@ -12,6 +12,7 @@ use tally_core::estimate::Estimator;
 use tally_core::pricing::{parse_price, Prices};
 use tally_core::publish::Budget;
 
+use crate::output::{Format, PartitionBy};
 use crate::s3;
 
 #[derive(Parser, Debug)]
@@ -102,6 +103,16 @@ pub struct Common {
     /// Print one JSON object (output location and statistics) instead of a summary.
     #[arg(long)]
     pub json: bool,
+    /// The output's format: csv (the seed's, the default) or parquet (the Athena
+    /// types of `tally athena-sql`, exact decimals, snappy).
+    #[arg(long, value_name = "csv|parquet", default_value = "csv")]
+    pub format: Format,
+    /// Parquet only: one file (none; the users report's only choice) or Hive-style
+    /// partitions under --out as a folder, dt=YYYY-MM-DD/ (day, the default for
+    /// archive and consolidate) or dt=YYYY-MM/ (month); a run rewrites only the
+    /// partitions whose rows changed.
+    #[arg(long, value_name = "day|month|none")]
+    pub partition_by: Option<PartitionBy>,
     /// Worker threads for dumps (1 to 256; default: the machine's cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,
@@ -221,7 +232,8 @@ pub struct AthenaArgs {
     /// The view to refresh (variable: ATHENA_VIEW_NAME; default token_usage_analysis).
     #[arg(long, value_name = "NAME")]
     pub athena_view: Option<String>,
-    /// The table over the consolidated CSV (default tokens_table_consolidated).
+    /// The table over the consolidated CSV (default tokens_table_consolidated;
+    /// tokens_table_consolidated_parquet over Parquet).
     #[arg(long, value_name = "NAME")]
     pub athena_table: Option<String>,
 }
@@ -291,9 +303,16 @@ pub struct AthenaSqlArgs {
     #[command(flatten)]
     pub names: AthenaArgs,
     /// The S3 folder holding the consolidated CSV, the table's LOCATION
-    /// (default: S3_BUCKET_NAME and S3_OUTPUT_PREFIX, or the environment's).
+    /// (default: S3_BUCKET_NAME and S3_OUTPUT_PREFIX, or the environment's;
+    /// for Parquet, that prefix with `-parquet`).
     #[arg(long, value_name = "s3://B/PREFIX/")]
     pub location: Option<String>,
+    /// The table over the CSV (the default) or over `consolidate --format parquet`'s output.
+    #[arg(long, value_name = "csv|parquet", default_value = "csv")]
+    pub format: Format,
+    /// The Parquet output's partitioning (day, the default, month or none).
+    #[arg(long, value_name = "day|month|none")]
+    pub partition_by: Option<PartitionBy>,
 }
 
 #[derive(Args, Debug)]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use tally_core::consolidate::{consolidate_run, Prefer};
-use tally_core::csv::{read_rows, to_csv_bytes, ReadRows, RecordCounter, Row};
+use tally_core::csv::{read_rows, ReadRows, RecordCounter};
 use tally_core::detail::{write_detail_csv, DetailStats, Details};
 use tally_core::item::DEFAULT_MAX_RECORD;
 use tally_core::item::{
@@ -24,6 +24,7 @@ use crate::atomic::write_atomically;
 use crate::aws::{AwsOptions, Clients};
 use crate::large::{wanted_key, whole_map, LargeMessages};
 use crate::location::{read_chunks, read_optional, DumpSource, LineGuard, Place};
+use crate::output::{publish_rows, Format, Layout, Partitions};
 use crate::progress::Progress;
 use crate::s3::Sse;
 
@@ -251,6 +252,8 @@ pub struct Ctx {
     pub rules: Rules,
     /// The detail output, when asked for.
     pub detail: Option<DetailOut>,
+    /// How the output is written (CSV, Parquet, partitions).
+    pub layout: Layout,
     /// The users report, when it is the job (with its token counter).
     pub users: Option<Option<Tokenizer>>,
     /// Check everything, publish nothing.
@@ -337,16 +340,18 @@ pub async fn read_place(ctx: &Ctx, place: &Place) -> Result<Option<Vec<u8>>> {
     }
 }
 
-/// Writes the CSV all or nothing.
-pub async fn publish(ctx: &Ctx, place: &Place, rows: &[Row]) -> Result<()> {
-    publish_bytes(ctx, place, to_csv_bytes(rows)).await
-}
-
 /// Writes `bytes` all or nothing.
 pub async fn publish_bytes(ctx: &Ctx, place: &Place, bytes: Vec<u8>) -> Result<()> {
     match place {
         Place::Local(path) => write_atomically(path, &bytes).with_context(|| format!("writing {}", path.display())),
-        Place::S3(url) => crate::s3::put(&ctx.clients().await.s3, url, bytes, &ctx.sse).await,
+        Place::S3(url) => {
+            let content_type = match url.key.rsplit_once('.').map(|(_, ext)| ext) {
+                Some("parquet") => "application/vnd.apache.parquet",
+                Some("json") => "application/json",
+                _ => "text/csv",
+            };
+            crate::s3::put(&ctx.clients().await.s3, url, bytes, &ctx.sse, content_type).await
+        }
         Place::Stdout => {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
@@ -377,6 +382,8 @@ pub struct Output {
     /// The detail output: where, and what its rows add up to; or why it
     /// was not written (the CSV was).
     pub detail: Option<Result<(String, DetailStats), String>>,
+    /// A partitioned output: the partitions written and deleted.
+    pub partitions: Option<Partitions>,
 }
 
 /// The inputs and the output a detail output must not be.
@@ -433,10 +440,10 @@ pub async fn archive(ctx: &Ctx, items: &Items, spec: &JobSpec, out: &Place) -> R
     let (rows, stats) = run.finish()?;
     check_scan(&stats, &ctx.rules).map_err(|r| refuse(r, &stats))?;
     if ctx.dry_run {
-        return Ok(Output { location: out.to_string(), stats, detail: None });
+        return Ok(Output { location: out.to_string(), stats, detail: None, partitions: None });
     }
-    publish(ctx, out, &rows).await?;
-    Ok(write_details(ctx, details, Output { location: out.to_string(), stats, detail: None }).await)
+    let partitions = publish_rows(ctx, out, &rows, ctx.layout).await?;
+    Ok(write_details(ctx, details, Output { location: out.to_string(), stats, detail: None, partitions }).await)
 }
 
 /// Reads the historical CSV: a missing file is an error unless allowed; an
@@ -444,6 +451,9 @@ pub async fn archive(ctx: &Ctx, items: &Items, spec: &JobSpec, out: &Place) -> R
 /// unreadable) unless a missing one is allowed.
 pub async fn read_history(ctx: &Ctx, place: &Place, allow_missing: bool) -> Result<ReadRows> {
     let read = match read_place(ctx, place).await? {
+        Some(bytes) if bytes.starts_with(b"PAR1") => {
+            bail!("historical file {place} is Parquet: the history is the archival's CSV (archive --format csv)")
+        }
         Some(bytes) => read_rows(&bytes).with_context(|| format!("historical file {place} is unreadable"))?,
         None if allow_missing => return Ok(ReadRows::default()),
         None => bail!(
@@ -499,11 +509,14 @@ pub async fn consolidate(ctx: &Ctx, items: &Items, spec: &JobSpec, history: &His
     let details = run.take_details();
     let (rows, stats) = consolidate_run(rows, run, history.prefer)?;
     check_scan(&stats, &ctx.rules).map_err(|r| refuse(r, &stats))?;
-    let previous = previous_rows(ctx, out).await?;
+    let previous = match ctx.layout.format {
+        Format::Csv => previous_rows(ctx, out).await?,
+        Format::Parquet => crate::output::previous_rows(ctx, out, ctx.layout).await?.unwrap_or(0),
+    };
     check_shrink(previous, rows.len() as u64, &ctx.rules).map_err(|r| refuse(r, &stats))?;
     if ctx.dry_run {
-        return Ok(Output { location: out.to_string(), stats, detail: None });
+        return Ok(Output { location: out.to_string(), stats, detail: None, partitions: None });
     }
-    publish(ctx, out, &rows).await?;
-    Ok(write_details(ctx, details, Output { location: out.to_string(), stats, detail: None }).await)
+    let partitions = publish_rows(ctx, out, &rows, ctx.layout).await?;
+    Ok(write_details(ctx, details, Output { location: out.to_string(), stats, detail: None, partitions }).await)
 }

@@ -21,6 +21,8 @@ mod jobs;
 mod lambda;
 mod large;
 mod location;
+mod output;
+mod parquet;
 mod progress;
 mod report;
 mod s3;
@@ -107,7 +109,7 @@ pub async fn consolidate(c: &ConsolidateArgs, today: Day, stop_by: Option<std::t
     // The refresh is checked before anything is written: a missing database
     // would otherwise only show once the output was published.
     let wanted = !c.no_athena && !c.common.dry_run && (c.athena || layers.refresh_view());
-    let refresh = wanted.then(|| c.names.names(&layers));
+    let refresh = wanted.then(|| c.names.names_for(&layers, job.layout.format));
     if let Some(names) = &refresh {
         anyhow::ensure!(
             names.database.is_some(),
@@ -127,6 +129,7 @@ pub async fn consolidate(c: &ConsolidateArgs, today: Day, stop_by: Option<std::t
     let mut ctx = c.common.ctx(&layers)?;
     ctx.rules.max_shrink = c.max_shrink;
     ctx.detail = job.detail.clone();
+    ctx.layout = job.layout;
     let history =
         jobs::History { place: Place::parse(&historical), allow_missing: c.allow_missing_historical, prefer: c.prefer };
     let output = jobs::consolidate(&ctx, &job.items, &job.spec, &history, &job.out).await?;
@@ -137,7 +140,7 @@ pub async fn consolidate(c: &ConsolidateArgs, today: Day, stop_by: Option<std::t
             if let Some(stop_by) = stop_by {
                 wait = wait.min(stop_by.saturating_duration_since(std::time::Instant::now()));
             }
-            let refresh = athena::refresh(ctx.clients().await, &names, location.as_deref(), wait).await;
+            let refresh = athena::refresh(ctx.clients().await, &names, location.as_deref(), ctx.layout, wait).await;
             Some(refresh.and_then(|r| Ok(serde_json::to_value(r)?)))
         }
         None => None,
@@ -152,6 +155,7 @@ pub async fn archive(a: &ArchiveArgs, today: Day) -> Result<jobs::Output> {
     let job = a.common.resolve(Job::Archive, a.estimator, &layers, today)?;
     let mut ctx = a.common.ctx(&layers)?;
     ctx.detail = job.detail.clone();
+    ctx.layout = job.layout;
     jobs::archive(&ctx, &job.items, &job.spec, &job.out).await
 }
 
@@ -185,11 +189,21 @@ async fn run(cli: Cli) -> Result<()> {
         Command::AthenaSql(a) => {
             let env = a.env.environment()?;
             let layers = Layers::new(&settings::process_vars, env.as_ref());
-            let location = a.location.clone().or_else(|| layers.consolidated_folder()).context(
+            let folder = match a.format {
+                output::Format::Csv => layers.consolidated_folder(),
+                output::Format::Parquet => layers.consolidated_parquet_folder(),
+            };
+            let location = a.location.clone().or(folder).context(
                 "give --location s3://BUCKET/PREFIX/ (or S3_BUCKET_NAME and S3_OUTPUT_PREFIX, or --env with a bucket)",
             )?;
-            let names = a.names.names(&layers);
-            println!("{};\n", athena::table_ddl(&names, &location)?);
+            let names = a.names.names_for(&layers, a.format);
+            match a.format {
+                output::Format::Csv => println!("{};\n", athena::table_ddl(&names, &location)?),
+                output::Format::Parquet => {
+                    let by = a.partition_by.unwrap_or(output::PartitionBy::Day);
+                    println!("{};\n", athena::parquet_table_ddl(&names, &location, by)?);
+                }
+            }
             println!("{};", athena::view_sql(&names)?);
         }
         Command::Schedule(s) => schedule::run(&s).await?,

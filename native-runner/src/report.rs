@@ -131,6 +131,9 @@ pub fn report(output: &Output, json: bool, extra: Option<serde_json::Value>, to_
         if let Some(extra) = extra {
             value["athena"] = extra;
         }
+        if let Some(p) = &output.partitions {
+            value["partitions"] = serde_json::json!(p);
+        }
         match &output.detail {
             Some(Ok((location, stats))) => value["detail"] = serde_json::json!({ "output": location, "stats": stats }),
             Some(Err(e)) => value["detail"] = serde_json::json!({ "error": e }),
@@ -143,6 +146,23 @@ pub fn report(output: &Output, json: bool, extra: Option<serde_json::Value>, to_
     let headline =
         format!("wrote {} {} to {}", thousands(rows), if rows == 1 { "row" } else { "rows" }, clean(&output.location));
     let (mut text, problems) = summary(&output.stats, &headline, extra.as_ref());
+    if let Some(p) = &output.partitions {
+        let shown = |v: &[String]| {
+            let mut s = v.iter().take(5).map(|x| clean(x)).collect::<Vec<_>>().join(", ");
+            if v.len() > 5 {
+                s.push_str(&format!(", ... ({} in all)", thousands(v.len() as u64)));
+            }
+            s
+        };
+        let _ = writeln!(
+            text,
+            "  partitions: {}; {} written{}{}",
+            thousands(p.partitions),
+            thousands(p.written.len() as u64),
+            if p.written.is_empty() { String::new() } else { format!(" ({})", shown(&p.written)) },
+            if p.deleted.is_empty() { String::new() } else { format!("; deleted {}", shown(&p.deleted)) }
+        );
+    }
     match &output.detail {
         Some(Ok((location, d))) => text.push_str(&detail_summary(location, d)),
         Some(Err(e)) => text.push_str(&format!("  detail: not written: {}\n", clean(e))),

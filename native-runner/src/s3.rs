@@ -123,13 +123,27 @@ pub async fn list(s3: &aws_sdk_s3::Client, prefix: &S3Url) -> Result<Vec<String>
     Ok(keys)
 }
 
-/// Writes `bytes` as the object, `text/csv`, in one request or in parts; an
-/// unfinished multipart upload is aborted, so the old object stays as it was.
-pub async fn put(s3: &aws_sdk_s3::Client, url: &S3Url, bytes: Vec<u8>, sse: &Sse) -> Result<()> {
+/// Deletes the object (a missing one is no error).
+pub async fn delete(s3: &aws_sdk_s3::Client, url: &S3Url) -> Result<()> {
+    let _completing = crate::cleanup::completing().ok_or_else(|| anyhow!("stopped before the delete"))?;
+    s3.delete_object()
+        .bucket(&url.bucket)
+        .key(&url.key)
+        .send()
+        .await
+        .map_err(|e| anyhow!("{}", describe(&e)))
+        .with_context(|| format!("cannot delete {url}"))?;
+    Ok(())
+}
+
+/// Writes `bytes` as the object, of `content_type`, in one request or in
+/// parts; an unfinished multipart upload is aborted, so the old object stays
+/// as it was.
+pub async fn put(s3: &aws_sdk_s3::Client, url: &S3Url, bytes: Vec<u8>, sse: &Sse, content_type: &str) -> Result<()> {
     let context = || format!("cannot write {url}");
     if bytes.len() <= PART_SIZE {
         let mut req =
-            s3.put_object().bucket(&url.bucket).key(&url.key).content_type("text/csv").body(ByteStream::from(bytes));
+            s3.put_object().bucket(&url.bucket).key(&url.key).content_type(content_type).body(ByteStream::from(bytes));
         req = match sse {
             Sse::None => req,
             Sse::Aes256 => req.server_side_encryption(ServerSideEncryption::Aes256),
@@ -139,7 +153,7 @@ pub async fn put(s3: &aws_sdk_s3::Client, url: &S3Url, bytes: Vec<u8>, sse: &Sse
         req.send().await.map_err(|e| anyhow!("{}", describe(&e))).with_context(context)?;
         return Ok(());
     }
-    let mut create = s3.create_multipart_upload().bucket(&url.bucket).key(&url.key).content_type("text/csv");
+    let mut create = s3.create_multipart_upload().bucket(&url.bucket).key(&url.key).content_type(content_type);
     create = match sse {
         Sse::None => create,
         Sse::Aes256 => create.server_side_encryption(ServerSideEncryption::Aes256),

@@ -19,6 +19,7 @@ use crate::config::{self, Env, CONSOLIDATED_FILE, HISTORICAL_FILE, USERS_PREFIX}
 use crate::jobs::{Ctx, DetailOut, Items};
 use crate::large::LargeMessages;
 use crate::location::Place;
+use crate::output::{Format, Layout, PartitionBy};
 use crate::whatif::CATALOG;
 
 /// One setting below its flag: the variable that feeds it and its key in
@@ -176,6 +177,12 @@ impl<'a> Layers<'a> {
         self.object(&keys::OUTPUT_PREFIX, "")
     }
 
+    /// The folder of the consolidated Parquet output (its table's LOCATION).
+    pub fn consolidated_parquet_folder(&self) -> Option<String> {
+        let layout = Layout { format: Format::Parquet, partition: Some(PartitionBy::Day) };
+        self.consolidated_object().map(|csv| parquet_object(&csv, Job::Consolidate, layout))
+    }
+
     /// Whether the environment asks the daily job to refresh the view.
     pub fn refresh_view(&self) -> bool {
         self.file.and_then(|e| e.athena.refresh).unwrap_or(false)
@@ -191,6 +198,16 @@ fn parse_price_text(text: &str) -> Result<Decimal, String> {
 }
 
 impl AthenaArgs {
+    /// [`AthenaArgs::names`], the table's default following the output's format.
+    pub fn names_for(&self, layers: &Layers<'_>, format: Format) -> AthenaNames {
+        let mut names = self.names(layers);
+        let named = self.athena_table.is_some() || layers.text(None, &keys::ATHENA_TABLE).is_some();
+        if format == Format::Parquet && !named {
+            names.table = format!("{DEFAULT_TABLE}_parquet");
+        }
+        names
+    }
+
     /// The Athena names; the database is left out when none is given.
     pub fn names(&self, layers: &Layers<'_>) -> AthenaNames {
         AthenaNames {
@@ -216,6 +233,29 @@ pub fn price_book(source: &str, region: &str, fallback: Prices) -> Result<PriceB
     PriceBook::read(&text, name, region, regional, fallback).with_context(|| format!("price book {source}"))
 }
 
+/// The default Parquet output beside the default CSV `csv`: the seed's
+/// ETL-2 object for the users report (`reports/etl-process2/data.parquet`);
+/// for the rows, a `-parquet` sibling of the CSV's folder (a folder when
+/// partitioned, else the CSV's name in `.parquet`).
+fn parquet_object(csv: &str, job: Job, layout: Layout) -> String {
+    let (folder, file) = csv.rsplit_once('/').unwrap_or(("", csv));
+    if job == Job::Users {
+        let folder = folder.strip_suffix("etl-process1").map_or(folder.to_string(), |f| format!("{f}etl-process2"));
+        return format!("{folder}/data.parquet");
+    }
+    let (bucket_end, prefix) = match folder.match_indices('/').nth(2) {
+        Some((k, _)) => (k, &folder[k + 1..]),
+        None => (folder.len(), ""),
+    };
+    let sibling = if prefix.is_empty() { "parquet".to_string() } else { format!("{prefix}-parquet") };
+    let base = format!("{}/{sibling}/", &folder[..bucket_end]);
+    if layout.is_folder() {
+        base
+    } else {
+        format!("{base}{}.parquet", file.trim_end_matches(".csv"))
+    }
+}
+
 pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
@@ -225,6 +265,7 @@ pub fn cores() -> usize {
 pub struct Resolved {
     pub items: Items,
     pub out: Place,
+    pub layout: Layout,
     pub spec: JobSpec,
     pub detail: Option<DetailOut>,
 }
@@ -271,6 +312,12 @@ impl Common {
             Items::Table(t)
         } else {
             anyhow::bail!("give --table or --dump (or {}, or --env with {})", table.var.unwrap_or_default(), table.file)
+        };
+        let layout = self.layout(job)?;
+        let out = match layout.format {
+            Format::Csv => out,
+            // Beside the CSV's folder, never in it: the CSV's table reads every file there.
+            Format::Parquet => out.map(|csv| parquet_object(&csv, job, layout)),
         };
         let out = self.out.clone().or(out).context("give --out (or S3_BUCKET_NAME, or --env with a bucket)")?;
         let start = match layers.pick(self.start, &start, parse_day)? {
@@ -326,6 +373,7 @@ impl Common {
         Ok(Resolved {
             items,
             out: Place::parse(&out),
+            layout,
             detail,
             spec: JobSpec {
                 estimator: estimator.unwrap_or(default_estimator),
@@ -335,6 +383,20 @@ impl Common {
             }
             .ending_today(today),
         })
+    }
+
+    /// The output's format and partitioning.
+    fn layout(&self, job: Job) -> Result<Layout> {
+        let partition = match (self.format, self.partition_by, job) {
+            (Format::Csv, Some(_), _) => anyhow::bail!("--partition-by is for --format parquet"),
+            (Format::Csv, None, _) => None,
+            (Format::Parquet, Some(PartitionBy::Day | PartitionBy::Month), Job::Users) => {
+                anyhow::bail!("the users report has no date of its own: --partition-by none")
+            }
+            (Format::Parquet, None, Job::Users) => Some(PartitionBy::None),
+            (Format::Parquet, by, _) => Some(by.unwrap_or(PartitionBy::Day)),
+        };
+        Ok(Layout { format: self.format, partition })
     }
 
     pub fn ctx(&self, layers: &Layers<'_>) -> Result<Ctx> {

@@ -12,6 +12,7 @@ use tally_core::users::{name_users, write_users_csv, UsersStats};
 use crate::cli::{TokenCount, UsersArgs};
 use crate::jobs::{inputs, publish_bytes, refuse, scan, Ctx, Items};
 use crate::location::Place;
+use crate::output::Format;
 use crate::settings::{self, keys, Job, Layers};
 
 /// What a users run did.
@@ -33,6 +34,7 @@ pub async fn run(u: &UsersArgs, today: Day) -> Result<UsersOutput> {
     let job = u.common.resolve(Job::Users, u.estimator, &layers, today)?;
     let pool = layers.text(u.user_pool_id.as_ref(), &keys::USER_POOL_ID);
     let mut ctx = u.common.ctx(&layers)?;
+    ctx.layout = job.layout;
     ctx.users = Some(match u.tokenizer {
         TokenCount::Estimator => None,
         TokenCount::Cl100k => Some(crate::tokenizer::CL100K),
@@ -64,8 +66,14 @@ async fn report(
         users.named = name_users(&mut rows, directory);
     }
     if !ctx.dry_run {
-        let mut bytes = Vec::with_capacity(rows.len() * 400 + 200);
-        write_users_csv(&mut bytes, &rows)?;
+        let bytes = match ctx.layout.format {
+            Format::Csv => {
+                let mut bytes = Vec::with_capacity(rows.len() * 400 + 200);
+                write_users_csv(&mut bytes, &rows)?;
+                bytes
+            }
+            Format::Parquet => crate::parquet::users_parquet(&rows)?,
+        };
         publish_bytes(ctx, out, bytes).await?;
     }
     Ok(UsersOutput { location: out.to_string(), stats, users })
