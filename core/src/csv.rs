@@ -414,9 +414,16 @@ pub struct Fields<'r> {
     /// A quoted field that never closes: the record is unreadable, and
     /// reading went on at the next line.
     unterminated: bool,
+    /// Where the next record (or blank line) starts.
+    next: usize,
 }
 
 impl<'r> Fields<'r> {
+    /// The byte offset just after this record (its line end included).
+    pub fn next_offset(&self) -> usize {
+        self.next
+    }
+
     /// Whether the record had a quoted field that never closed.
     pub fn is_unterminated(&self) -> bool {
         self.unterminated
@@ -541,7 +548,8 @@ impl<'a> Records<'a> {
             } else {
                 self.pos = eol;
             }
-            return Some((line, start, Fields { bytes: data, bounds: &self.bounds, unterminated: false }));
+            let next = self.pos;
+            return Some((line, start, Fields { bytes: data, bounds: &self.bounds, unterminated: false, next }));
         }
         self.slow_record(start, line)
     }
@@ -601,7 +609,8 @@ impl<'a> Records<'a> {
                 }
                 self.line += 1;
                 self.bounds.clear();
-                return Some((line, start, Fields { bytes: &[], bounds: &self.bounds, unterminated: true }));
+                let next = self.pos;
+                return Some((line, start, Fields { bytes: &[], bounds: &self.bounds, unterminated: true, next }));
             }
         }
         self.line += line_breaks(consumed);
@@ -619,7 +628,12 @@ impl<'a> Records<'a> {
         if self.pos == start {
             return None;
         }
-        Some((line, start, Fields { bytes: &self.unquoted[..nout_total], bounds: &self.bounds, unterminated: false }))
+        let next = self.pos;
+        Some((
+            line,
+            start,
+            Fields { bytes: &self.unquoted[..nout_total], bounds: &self.bounds, unterminated: false, next },
+        ))
     }
 }
 
@@ -764,6 +778,79 @@ pub fn count_records(data: &[u8]) -> u64 {
     counter.records()
 }
 
+/// Reads a CSV's records as its bytes arrive, so that a file of any size
+/// is read in bounded memory: a record is handed over once the bytes after
+/// it have arrived (its line end seen), with the line where it starts; the
+/// same records, lines and errors as [`for_each_record`] over the whole file.
+#[derive(Debug, Default)]
+pub struct RecordStream {
+    /// Bytes of the record not yet complete.
+    carry: Vec<u8>,
+    /// The header's columns, once read.
+    columns: Option<Columns>,
+    /// Lines before `carry`.
+    lines_before: u64,
+}
+
+impl RecordStream {
+    /// A reader with nothing read yet.
+    pub fn new() -> RecordStream {
+        RecordStream::default()
+    }
+
+    /// Bytes held for a record not yet complete.
+    pub fn held(&self) -> usize {
+        self.carry.len()
+    }
+
+    /// Takes the next bytes; `f` gets each record they complete.
+    pub fn feed<F: FnMut(Record<'_>) + ?Sized>(&mut self, chunk: &[u8], f: &mut F) -> Result<(), CsvError> {
+        self.carry.extend_from_slice(chunk);
+        self.drain(false, f)
+    }
+
+    /// The end of the file: the last record, and an error for a file
+    /// without a header.
+    pub fn finish<F: FnMut(Record<'_>) + ?Sized>(mut self, f: &mut F) -> Result<(), CsvError> {
+        self.drain(true, f)?;
+        if self.columns.is_none() {
+            return Err(CsvError::Empty);
+        }
+        Ok(())
+    }
+
+    fn drain<F: FnMut(Record<'_>) + ?Sized>(&mut self, at_end: bool, f: &mut F) -> Result<(), CsvError> {
+        let data = std::mem::take(&mut self.carry);
+        let mut records = Records::new(&data);
+        if self.lines_before > 0 || self.columns.is_some() {
+            // Only the file's first bytes may hold a BOM.
+            records.pos = 0;
+        }
+        let mut keep_from = data.len();
+        loop {
+            let Some((line, start, fields)) = records.next_record() else {
+                // Blank lines to the end: nothing kept, every line counted.
+                self.lines_before += line_breaks(&data);
+                break;
+            };
+            // A record reaching the end of the bytes, or whose quotes have not
+            // closed yet, may be completed by the next bytes.
+            if !at_end && (fields.next >= data.len() || fields.unterminated) {
+                keep_from = start;
+                self.lines_before += line - 1;
+                break;
+            }
+            let line = self.lines_before + line;
+            match &self.columns {
+                None => self.columns = Some(Columns::from_header(&fields)?),
+                Some(columns) => f(columns.record(&fields, line)),
+            }
+        }
+        self.carry = data[keep_from..].to_vec();
+        Ok(())
+    }
+}
+
 /// Reads every row of a CSV; unreadable records are listed, not fatal.
 pub fn read_rows(data: &[u8]) -> Result<ReadRows, CsvError> {
     let mut out = ReadRows::default();
@@ -815,6 +902,55 @@ mod tests {
             sk: "s\"k".into(),
             source: "old_table".into(),
         }
+    }
+
+    /// Every record's reading and line, as text (rows, placeholders, errors).
+    fn readings(each: impl FnOnce(&mut dyn FnMut(Record<'_>))) -> Vec<String> {
+        let mut out = Vec::new();
+        each(&mut |r: Record<'_>| {
+            out.push(match r {
+                Record::Row(row) => format!("{:?}", row.to_row()),
+                Record::Placeholder => "placeholder".into(),
+                Record::Bad(bad) => bad.to_string(),
+            })
+        });
+        out
+    }
+
+    #[test]
+    fn a_stream_reads_what_the_whole_file_reads_at_any_chunk_size() {
+        let mut data = String::from("\u{feff}");
+        data.push_str(&HEADER.join(","));
+        data.push_str("\r\n");
+        let mut line = String::new();
+        push_row(&mut line, &row());
+        data.push_str(&line);
+        data.push_str("\n\n");
+        data.push_str(&line.replace("\"p,k\"", "\"p\nk\""));
+        data.push_str("2025-12-01 12:00:00,1,2,x,0,0,p,s,src\r\n");
+        data.push_str(&line.replace("\"p,k\"", "sin_datos"));
+        data.push('\r');
+        data.push_str("a,b\n");
+        data.push_str("2025-12-01 12:00:00,1,2,0,0,0,\"unclosed,s,src\n");
+        data.push_str(&line);
+        data.push_str(&line);
+        data.push_str("2025-12-01 12:00:00,1,2,0,0,0,\"never closed,s,src\n");
+        data.push_str(line.trim_end());
+        let whole = readings(|f| for_each_record(data.as_bytes(), |_, r| f(r)).expect("readable"));
+        assert_eq!(whole.len(), 9, "{whole:#?}");
+        assert!(whole.iter().any(|r| r.contains("line 14") && r.contains("never closes")), "{whole:#?}");
+        for size in [1, 2, 3, 5, 7, 16, 64, data.len()] {
+            let streamed = readings(|f| {
+                let mut stream = RecordStream::new();
+                for chunk in data.as_bytes().chunks(size) {
+                    stream.feed(chunk, f).expect("readable");
+                }
+                stream.finish(f).expect("readable");
+            });
+            assert_eq!(streamed, whole, "chunks of {size} bytes");
+        }
+        let empty = RecordStream::new();
+        assert_eq!(empty.finish(&mut |_| {}), Err(CsvError::Empty));
     }
 
     #[test]

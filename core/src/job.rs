@@ -14,7 +14,7 @@ use crate::item::{Attr, DumpError, Item};
 use crate::messagemap::{MapStatus, MessageMap};
 use crate::numtext;
 use crate::pricing::{PriceError, Prices};
-use crate::stats::{Problem, Stats, StatsError};
+use crate::stats::{Problem, Stats, StatsError, Totals};
 use crate::users::{Tokenizer, Users};
 
 /// At most this many problems are listed in a run's statistics; all are counted.
@@ -272,6 +272,11 @@ impl Run {
         self.users.is_some()
     }
 
+    /// The users report being gathered.
+    pub fn users_mut(&mut self) -> Option<&mut Users> {
+        self.users.as_mut()
+    }
+
     /// The users report gathered.
     pub fn take_users(&mut self) -> Option<Users> {
         self.users.take()
@@ -389,6 +394,37 @@ impl Run {
             *dropped += their_dropped + theirs.len().saturating_sub(room) as u64;
             mine.extend(theirs.into_iter().take(room));
         }
+    }
+
+    /// The rows gathered since the last call, taken out of the run (a host
+    /// that spills rows to disk takes them as they come; the counters stay).
+    pub fn take_rows(&mut self) -> Vec<Row> {
+        std::mem::take(&mut self.rows)
+    }
+
+    /// Rows gathered and not taken.
+    pub fn pending_rows(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The statistics of a run whose rows were all taken ([`Run::take_rows`])
+    /// and counted by the host as they streamed past: their totals, per
+    /// source, and how many repeated a (pk, sk).
+    pub fn finish_streamed(
+        self,
+        totals: &Totals,
+        by_source: BTreeMap<String, u64>,
+        repeated_keys: u64,
+    ) -> Result<Stats, StatsError> {
+        debug_assert!(self.rows.is_empty(), "every row was taken");
+        let mut counts = self.counts;
+        counts.repeated_keys = repeated_keys;
+        let mut stats = Stats::of_totals(totals, by_source, &self.spec)?;
+        stats.set_counts(&counts, self.spec.estimator == Estimator::Full);
+        stats.error_items = self.error_items;
+        stats.dump_errors = self.dump_errors;
+        (stats.error_items_truncated, stats.dump_errors_truncated) = self.truncated;
+        Ok(stats)
     }
 
     /// The sorted rows and the run's statistics.

@@ -149,19 +149,30 @@ impl Totals {
     pub fn of(rows: &[Row]) -> Result<Totals, StatsError> {
         let mut t = Totals::default();
         for row in rows {
-            t.records += 1;
-            t.input_tokens = t.input_tokens.checked_add(row.input_token).ok_or(StatsError::Tokens("input"))?;
-            t.output_tokens = t.output_tokens.checked_add(row.output_token).ok_or(StatsError::Tokens("output"))?;
-            t.cost = t.cost.checked_add(row.total_price).ok_or(StatsError::Money("total cost"))?;
+            t.add(row)?;
         }
         Ok(t)
+    }
+
+    /// Counts one more row (rows streamed past, not kept).
+    pub fn add(&mut self, row: &Row) -> Result<(), StatsError> {
+        self.records += 1;
+        self.input_tokens = self.input_tokens.checked_add(row.input_token).ok_or(StatsError::Tokens("input"))?;
+        self.output_tokens = self.output_tokens.checked_add(row.output_token).ok_or(StatsError::Tokens("output"))?;
+        self.cost = self.cost.checked_add(row.total_price).ok_or(StatsError::Money("total cost"))?;
+        Ok(())
     }
 }
 
 impl Stats {
     /// The statistics of `rows` under `spec`, with zero counters.
     pub fn of_rows(rows: &[Row], spec: &JobSpec) -> Result<Stats, StatsError> {
-        let t = Totals::of(rows)?;
+        Stats::of_totals(&Totals::of(rows)?, records_by_source(rows), spec)
+    }
+
+    /// [`Stats::of_rows`] from rows counted as they streamed past: their
+    /// totals and their count per source.
+    pub fn of_totals(t: &Totals, by_source: BTreeMap<String, u64>, spec: &JobSpec) -> Result<Stats, StatsError> {
         let priced = |tokens, per_1k, what| cost(tokens, per_1k).map(format6).map_err(|_| StatsError::Money(what));
         let average_cost = if t.records == 0 { Decimal::ZERO } else { t.cost / Decimal::from(t.records) };
         Ok(Stats {
@@ -181,7 +192,7 @@ impl Stats {
             average_cost_per_record: format6(average_cost),
             average_input_tokens: average2(t.input_tokens, t.records),
             average_output_tokens: average2(t.output_tokens, t.records),
-            records_by_source: records_by_source(rows),
+            records_by_source: by_source,
             scanned: 0,
             processed: 0,
             filtered: 0,

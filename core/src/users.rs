@@ -132,18 +132,94 @@ pub struct UserRow {
     pub cost: Decimal,
 }
 
-/// One conversation, waiting for the end of the run.
-#[derive(Debug, Clone)]
-struct Conversation {
-    pk: String,
-    sk: String,
-    created: Option<i64>,
-    last: Option<i64>,
-    questions: Vec<String>,
-    likes: u64,
-    dislikes: u64,
-    tokens: u64,
-    cost: Decimal,
+/// One conversation, waiting for the end of the run (a host may spill
+/// them to disk, sorted by [`conversation_order`], and group them back with
+/// a [`Grouper`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversation {
+    /// The user (`PK`).
+    pub pk: String,
+    /// `SK`.
+    pub sk: String,
+    /// `CreateTime` (seconds).
+    pub created: Option<i64>,
+    /// Its latest message (seconds).
+    pub last: Option<i64>,
+    /// Its questions, in time order.
+    pub questions: Vec<String>,
+    /// Likes.
+    pub likes: u64,
+    /// Dislikes.
+    pub dislikes: u64,
+    /// Tokens.
+    pub tokens: u64,
+    /// Cost.
+    pub cost: Decimal,
+}
+
+/// The report's order: by user, then time (undated last), then `SK`.
+pub fn conversation_order(a: &Conversation, b: &Conversation) -> Ordering {
+    let time = |c: &Conversation| (c.created.is_none(), c.created);
+    a.pk.cmp(&b.pk).then_with(|| time(a).cmp(&time(b))).then_with(|| a.sk.cmp(&b.sk))
+}
+
+/// Turns conversations in [`conversation_order`] into users, one at a time.
+#[derive(Debug, Default)]
+pub struct Grouper {
+    current: Option<UserRow>,
+    stats: UsersStats,
+}
+
+impl Grouper {
+    /// Takes the next conversation; the previous user once this one is another's.
+    pub fn push(&mut self, c: Conversation) -> Option<UserRow> {
+        self.stats.conversations += 1;
+        self.stats.questions += c.questions.len() as u64;
+        self.stats.likes += c.likes;
+        self.stats.dislikes += c.dislikes;
+        let done = match &self.current {
+            Some(r) if r.usuario_id == c.pk => None,
+            _ => self.current.take(),
+        };
+        let row = self.current.get_or_insert_with(|| UserRow {
+            usuario_id: c.pk.clone(),
+            nombre: String::new(),
+            email: String::new(),
+            first: c.created,
+            last: None,
+            conversations: 0,
+            questions: Vec::new(),
+            likes: 0,
+            dislikes: 0,
+            rating: None,
+            tokens: 0,
+            cost: Decimal::new(0, 6),
+        });
+        row.first = match (row.first, c.created) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        row.last = row.last.max(c.last.or(c.created));
+        row.conversations += 1;
+        row.questions.extend(c.questions);
+        row.likes += c.likes;
+        row.dislikes += c.dislikes;
+        // Conversations come in time order: the last rated one wins.
+        row.rating = Rating::of(c.likes, c.dislikes).or(row.rating);
+        row.tokens = row.tokens.saturating_add(c.tokens);
+        row.cost = row.cost.checked_add(c.cost).unwrap_or(Decimal::MAX);
+        if done.is_some() {
+            self.stats.users += 1;
+        }
+        done
+    }
+
+    /// The last user, and the totals.
+    pub fn finish(mut self) -> (Option<UserRow>, UsersStats) {
+        let last = self.current.take();
+        self.stats.users += u64::from(last.is_some());
+        (last, self.stats)
+    }
 }
 
 /// What the report adds up to.
@@ -244,54 +320,28 @@ impl Users {
         self.conversations.extend(other.conversations);
     }
 
+    /// The conversations gathered since the last call, taken out.
+    pub fn take_conversations(&mut self) -> Vec<Conversation> {
+        std::mem::take(&mut self.conversations)
+    }
+
+    /// Conversations gathered and not taken.
+    pub fn pending(&self) -> usize {
+        self.conversations.len()
+    }
+
+    /// The token counter, if not the estimator.
+    pub fn tokenizer(&self) -> Option<Tokenizer> {
+        self.tokenizer
+    }
+
     /// One row per user, by `usuario_id`, and their totals.
     pub fn finish(mut self) -> (Vec<UserRow>, UsersStats) {
-        self.conversations.sort_by(|a, b| {
-            let time = |c: &Conversation| (c.created.is_none(), c.created);
-            a.pk.cmp(&b.pk).then_with(|| time(a).cmp(&time(b))).then_with(|| a.sk.cmp(&b.sk))
-        });
-        let mut rows: Vec<UserRow> = Vec::new();
-        let mut stats = UsersStats::default();
-        for c in self.conversations {
-            stats.conversations += 1;
-            stats.questions += c.questions.len() as u64;
-            stats.likes += c.likes;
-            stats.dislikes += c.dislikes;
-            let row = match rows.last_mut() {
-                Some(r) if r.usuario_id == c.pk => r,
-                _ => {
-                    rows.push(UserRow {
-                        usuario_id: c.pk.clone(),
-                        nombre: String::new(),
-                        email: String::new(),
-                        first: c.created,
-                        last: None,
-                        conversations: 0,
-                        questions: Vec::new(),
-                        likes: 0,
-                        dislikes: 0,
-                        rating: None,
-                        tokens: 0,
-                        cost: Decimal::new(0, 6),
-                    });
-                    rows.last_mut().expect("just pushed")
-                }
-            };
-            row.first = match (row.first, c.created) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            row.last = row.last.max(c.last.or(c.created));
-            row.conversations += 1;
-            row.questions.extend(c.questions);
-            row.likes += c.likes;
-            row.dislikes += c.dislikes;
-            // Conversations come in time order: the last rated one wins.
-            row.rating = Rating::of(c.likes, c.dislikes).or(row.rating);
-            row.tokens = row.tokens.saturating_add(c.tokens);
-            row.cost = row.cost.checked_add(c.cost).unwrap_or(Decimal::MAX);
-        }
-        stats.users = rows.len() as u64;
+        self.conversations.sort_by(conversation_order);
+        let mut grouper = Grouper::default();
+        let mut rows: Vec<UserRow> = self.conversations.into_iter().filter_map(|c| grouper.push(c)).collect();
+        let (last, stats) = grouper.finish();
+        rows.extend(last);
         (rows, stats)
     }
 }

@@ -62,37 +62,97 @@ fn old_mode(path: &Path) -> Option<(u32, u32, u32)> {
 
 /// Writes `bytes` to `path` all or nothing.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let old = old_mode(path);
-    // Private until it has the old file's mode; a new output gets what a plain create gives.
-    let (tmp, mut file) = create_temp(dir, name, if old.is_some() { 0o600 } else { 0o666 })?;
-    let registered = crate::cleanup::temp_file(&tmp);
-    let result = (|| -> Result<()> {
-        file.write_all(bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-        if let Some((mode, uid, gid)) = old {
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(bytes).with_context(|| format!("cannot write {}", file.tmp.display()))?;
+    file.commit()
+}
+
+/// A local output being written: a temporary file beside it, renamed over
+/// it by [`AtomicFile::commit`]; removed if dropped before (an error, a stop).
+#[derive(Debug)]
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: Option<std::io::BufWriter<fs::File>>,
+    old: Option<(u32, u32, u32)>,
+    _registered: crate::cleanup::Registered,
+}
+
+impl AtomicFile {
+    /// Starts writing `path` (its folders are created).
+    pub fn create(path: &Path) -> Result<AtomicFile> {
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+        let old = old_mode(path);
+        // Private until it has the old file's mode; a new output gets what a plain create gives.
+        let (tmp, file) = create_temp(dir, name, if old.is_some() { 0o600 } else { 0o666 })?;
+        let registered = crate::cleanup::temp_file(&tmp);
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            tmp,
+            file: Some(std::io::BufWriter::with_capacity(1 << 20, file)),
+            old,
+            _registered: registered,
+        })
+    }
+
+    /// Syncs and renames the file over the output.
+    pub fn commit(mut self) -> Result<()> {
+        let Some(buffered) = self.file.take() else { anyhow::bail!("{} was already published", self.path.display()) };
+        let file = buffered
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| format!("cannot write {}", self.tmp.display()))?;
+        if let Some((mode, uid, gid)) = self.old {
             // Keep the old owner where we may (root, or our own group); never fatal.
             let _ = std::os::unix::fs::fchown(&file, Some(uid), Some(gid));
             file.set_permissions(fs::Permissions::from_mode(mode))
-                .with_context(|| format!("cannot set the mode of {}", tmp.display()))?;
+                .with_context(|| format!("cannot set the mode of {}", self.tmp.display()))?;
         }
-        file.sync_all().with_context(|| format!("cannot sync {}", tmp.display()))?;
+        file.sync_all().with_context(|| format!("cannot sync {}", self.tmp.display()))?;
         // Not after a stop has begun: the stop removes the temporary instead.
-        crate::cleanup::commit(|| fs::rename(&tmp, path))
+        crate::cleanup::commit(|| fs::rename(&self.tmp, &self.path))
             .context("stopped before the output was published")?
-            .with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))?;
+            .with_context(|| format!("cannot move {} to {}", self.tmp.display(), self.path.display()))?;
         // The rename is durable once the folder is synced.
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
+        if let Some(dir) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if let Ok(d) = fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
         }
+        self.tmp = PathBuf::new();
         Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
     }
-    drop(registered);
-    result
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.file {
+            Some(f) => f.write(buf),
+            None => Err(std::io::Error::other("already published")),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.write_all(buf),
+            None => Err(std::io::Error::other("already published")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.as_mut().map_or(Ok(()), std::io::Write::flush)
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            self.file = None;
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -113,6 +113,14 @@ pub struct Common {
     /// partitions whose rows changed.
     #[arg(long, value_name = "day|month|none")]
     pub partition_by: Option<PartitionBy>,
+    /// The memory the rows may take (K, M, G); beyond it they are sorted on disk,
+    /// in --spill-dir, and the output is the same. Default 512M, the seed's Lambda.
+    #[arg(long, value_name = "SIZE", default_value = "512M", value_parser = parse_size)]
+    pub memory: usize,
+    /// Where rows spill beyond --memory (default: the system's temporary folder,
+    /// /tmp on Lambda). The files are unlinked as soon as they are created.
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
     /// Worker threads for dumps (1 to 256; default: the machine's cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,

@@ -61,10 +61,10 @@ pub async fn scan(
     let large = large.map(Arc::new);
     let tasks: Vec<_> = (0..segments)
         .map(|segment| {
-            let (clients, table, spec, large, progress) =
-                (clients.clone(), table.to_string(), spec.clone(), large.clone(), progress.clone());
+            let (clients, table, spec, large, progress, gather) =
+                (clients.clone(), table.to_string(), spec.clone(), large.clone(), progress.clone(), gather.clone());
             async move {
-                let mut run = crate::jobs::new_run(&spec, gather);
+                let mut run = crate::jobs::new_run(&spec, &gather);
                 let mut pages = clients
                     .dynamodb
                     .scan()
@@ -82,7 +82,9 @@ pub async fn scan(
                     for map in items {
                         push(&mut run, item(map), &clients, large.as_deref()).await?;
                     }
+                    gather.drain(&mut run, false)?;
                 }
+                gather.drain(&mut run, true)?;
                 Ok::<Run, anyhow::Error>(run)
             }
         })
@@ -113,5 +115,5 @@ pub async fn scan(
     if let Some(e) = failure {
         return Err(e);
     }
-    Ok(total.unwrap_or_else(|| crate::jobs::new_run(spec, gather)))
+    Ok(total.unwrap_or_else(|| crate::jobs::new_run(spec, &gather)))
 }

@@ -7,14 +7,14 @@ use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
-use tally_core::consolidate::{consolidate_run, Prefer};
-use tally_core::csv::{read_rows, ReadRows, RecordCounter};
+use tally_core::consolidate::Prefer;
+use tally_core::csv::{BadRow, Record, RecordCounter, RecordStream, Row};
 use tally_core::detail::{write_detail_csv, DetailStats, Details};
-use tally_core::item::DEFAULT_MAX_RECORD;
 use tally_core::item::{
     detect_format, item_from_export_line, DumpError, DumpFormat, DumpPlace, DumpProblem, Lines, ScanJson,
 };
-use tally_core::job::{JobSpec, Run};
+use tally_core::item::{limit_text, DEFAULT_MAX_RECORD};
+use tally_core::job::{JobSpec, Run, MAX_LISTED_PROBLEMS};
 use tally_core::pricebook::PriceBook;
 use tally_core::publish::{check_history, check_scan, check_shrink, Refusal, Rules};
 use tally_core::stats::Stats;
@@ -24,9 +24,10 @@ use crate::atomic::write_atomically;
 use crate::aws::{AwsOptions, Clients};
 use crate::large::{wanted_key, whole_map, LargeMessages};
 use crate::location::{read_chunks, read_optional, DumpSource, LineGuard, Place};
-use crate::output::{publish_rows, Format, Layout, Partitions};
+use crate::output::{write_rows, Format, Layout, Partitions};
 use crate::progress::Progress;
 use crate::s3::Sse;
+use crate::spill::{settle, Keyed, Sinks, Sorter};
 
 /// Lines handed to a worker at a time.
 const BATCH: usize = 256;
@@ -47,7 +48,7 @@ pub fn scan_dump(
     wholes: &Wholes,
     progress: &Progress,
 ) -> Result<Run> {
-    let gather = wholes.gather;
+    let gather = &wholes.gather;
     let workers = workers.max(1);
     let (tx, rx) = sync_channel::<Batch>(workers * 4);
     let rx = std::sync::Mutex::new(rx);
@@ -58,6 +59,7 @@ pub fn scan_dump(
                 scope.spawn(move || -> Result<Run> {
                     let mut run = new_run(spec, gather);
                     loop {
+                        gather.drain(&mut run, false)?;
                         let batch = match rx.lock() {
                             Ok(rx) => rx.recv(),
                             Err(_) => break,
@@ -101,6 +103,7 @@ pub fn scan_dump(
                             }
                         }
                     }
+                    gather.drain(&mut run, true)?;
                     Ok(run)
                 })
             })
@@ -173,8 +176,8 @@ impl Wholes {
     }
 }
 
-/// What a run gathers besides its rows.
-#[derive(Debug, Clone, Copy, Default)]
+/// What a run gathers besides its rows, and where its rows go.
+#[derive(Debug, Clone, Default)]
 pub struct Gather {
     /// The detail rows.
     pub details: bool,
@@ -182,10 +185,22 @@ pub struct Gather {
     pub users: bool,
     /// The users report's token counter (else the estimator's).
     pub tokenizer: Option<Tokenizer>,
+    /// Where the rows (and conversations) go as they come: none keeps them in the run.
+    pub sinks: Option<Arc<Sinks>>,
+}
+
+impl Gather {
+    /// Hands `run`'s rows to the sinks, a batch at a time (all of them when `all`).
+    pub fn drain(&self, run: &mut Run, all: bool) -> Result<()> {
+        match &self.sinks {
+            Some(s) => s.drain(run, all),
+            None => Ok(()),
+        }
+    }
 }
 
 /// A run of `spec`, gathering what `gather` asks for.
-pub fn new_run(spec: &JobSpec, gather: Gather) -> Run {
+pub fn new_run(spec: &JobSpec, gather: &Gather) -> Run {
     let mut run = Run::new(spec.clone());
     if gather.details {
         run = run.with_details();
@@ -254,11 +269,20 @@ pub struct Ctx {
     pub detail: Option<DetailOut>,
     /// How the output is written (CSV, Parquet, partitions).
     pub layout: Layout,
+    /// The memory the rows may take before they spill to disk (bytes).
+    pub memory: usize,
+    /// Where they spill.
+    pub spill_dir: std::path::PathBuf,
+    /// The job's sorters, once it has started.
+    pub sinks: Option<Arc<Sinks>>,
     /// The users report, when it is the job (with its token counter).
     pub users: Option<Option<Tokenizer>>,
     /// Check everything, publish nothing.
     pub dry_run: bool,
 }
+
+/// `--memory`: the seed's Lambda size.
+pub const DEFAULT_MEMORY: usize = 512 << 20;
 
 /// Where the detail rows go and how their model calls are priced.
 #[derive(Debug, Clone)]
@@ -272,12 +296,26 @@ pub struct DetailOut {
 impl Ctx {
     /// A context; AWS is only contacted when a location needs it.
     pub fn new(aws: AwsOptions, workers: usize, segments: i32, quiet: bool) -> Ctx {
-        Ctx { aws, workers, segments, quiet, max_record: DEFAULT_MAX_RECORD, ..Ctx::default() }
+        Ctx {
+            aws,
+            workers,
+            segments,
+            quiet,
+            max_record: DEFAULT_MAX_RECORD,
+            memory: DEFAULT_MEMORY,
+            spill_dir: std::env::temp_dir(),
+            ..Ctx::default()
+        }
     }
 
     /// What the job's runs gather.
     pub fn gather(&self) -> Gather {
-        Gather { details: self.detail.is_some(), users: self.users.is_some(), tokenizer: self.users.flatten() }
+        Gather {
+            details: self.detail.is_some(),
+            users: self.users.is_some(),
+            tokenizer: self.users.flatten(),
+            sinks: self.sinks.clone(),
+        }
     }
 
     /// The AWS clients, loaded once.
@@ -296,12 +334,12 @@ pub enum Items {
 }
 
 /// Runs `spec` over every item.
-pub async fn scan(ctx: &Ctx, items: &Items, spec: &JobSpec) -> Result<Run> {
+pub async fn scan(ctx: &Ctx, items: &Items, spec: &JobSpec, sinks: Option<Arc<Sinks>>) -> Result<Run> {
+    let gather = Gather { sinks, ..ctx.gather() };
     match items {
         Items::Table(name) => {
             let progress = Arc::new(Progress::new(format!("scan of table {name}"), ctx.quiet));
-            crate::ddb::scan(ctx.clients().await, name, ctx.segments, spec, ctx.large.clone(), ctx.gather(), progress)
-                .await
+            crate::ddb::scan(ctx.clients().await, name, ctx.segments, spec, ctx.large.clone(), gather, progress).await
         }
         Items::Dump(place) => {
             let source = match place {
@@ -314,12 +352,8 @@ pub async fn scan(ctx: &Ctx, items: &Items, spec: &JobSpec) -> Result<Run> {
                 Some(large) if large.needs_aws() => Some(ctx.clients().await.clone()),
                 _ => None,
             };
-            let wholes = Wholes {
-                gather: ctx.gather(),
-                large: ctx.large.clone(),
-                clients,
-                runtime: tokio::runtime::Handle::current(),
-            };
+            let wholes =
+                Wholes { gather, large: ctx.large.clone(), clients, runtime: tokio::runtime::Handle::current() };
             tokio::task::spawn_blocking(move || {
                 let progress = Progress::new(format!("reading {}", source.shown()), quiet);
                 scan_dump(&source, &spec, workers, max_record, &wholes, &progress)
@@ -431,40 +465,116 @@ pub fn refuse(refusal: Refusal, stats: &Stats) -> anyhow::Error {
     Refused { refusal, stats: Box::new(stats.clone()) }.into()
 }
 
+/// The sorters of a job: the rows by key, then in the output order, each
+/// with a share of `--memory` (the rest is for reading and writing).
+pub fn sinks(ctx: &Ctx) -> (Arc<Sinks>, Sorter<Row>) {
+    let share = ctx.memory / 20 * 7;
+    let users = if ctx.users.is_some() { share } else { 0 };
+    (Sinks::new(share, users, &ctx.spill_dir), Sorter::new(share, &ctx.spill_dir, Row::output_order))
+}
+
+/// The rows sorted by key, once every worker has handed its rows over.
+fn into_keyed(sinks: Arc<Sinks>) -> Result<Sorter<Keyed>> {
+    let sinks = Arc::try_unwrap(sinks).map_err(|_| anyhow!("internal: a worker still holds the rows"))?;
+    sinks.rows.into_inner().map_err(|_| anyhow!("a worker failed while handing its rows over"))
+}
+
 /// The archival job: items to CSV.
 pub async fn archive(ctx: &Ctx, items: &Items, spec: &JobSpec, out: &Place) -> Result<Output> {
     crate::guard::distinct(out, &inputs(items, None))?;
     check_detail(ctx, items, None, out)?;
-    let mut run = scan(ctx, items, spec).await?;
+    let (sinks, mut sorted) = self::sinks(ctx);
+    let mut run = scan(ctx, items, spec, Some(sinks.clone())).await?;
     let details = run.take_details();
-    let (rows, stats) = run.finish()?;
+    let settled = settle(into_keyed(sinks)?, None, Some(&mut sorted))?;
+    let stats = run.finish_streamed(&settled.totals, settled.by_source, settled.repeated_keys)?;
     check_scan(&stats, &ctx.rules).map_err(|r| refuse(r, &stats))?;
     if ctx.dry_run {
         return Ok(Output { location: out.to_string(), stats, detail: None, partitions: None });
     }
-    let partitions = publish_rows(ctx, out, &rows, ctx.layout).await?;
+    let partitions = write_rows(ctx, out, sorted.into_sorted()?, ctx.layout).await?;
     Ok(write_details(ctx, details, Output { location: out.to_string(), stats, detail: None, partitions }).await)
 }
 
-/// Reads the historical CSV: a missing file is an error unless allowed; an
-/// unreadable one always is, and so is one without rows (or mostly
-/// unreadable) unless a missing one is allowed.
-pub async fn read_history(ctx: &Ctx, place: &Place, allow_missing: bool) -> Result<ReadRows> {
-    let read = match read_place(ctx, place).await? {
-        Some(bytes) if bytes.starts_with(b"PAR1") => {
-            bail!("historical file {place} is Parquet: the history is the archival's CSV (archive --format csv)")
+/// What was read of the history.
+#[derive(Debug, Default)]
+pub struct HistoryRead {
+    /// Rows read.
+    pub rows: u64,
+    /// `sin_datos` rows dropped.
+    pub placeholder_rows: u64,
+    /// The first unreadable records.
+    pub unreadable: Vec<BadRow>,
+    /// All of them.
+    pub unreadable_count: u64,
+}
+
+/// Reads the historical CSV into `sinks` as it streams in: a missing file
+/// is an error unless allowed; an unreadable one always is, and so is one
+/// without rows (or mostly unreadable) unless a missing one is allowed.
+pub async fn read_history(ctx: &Ctx, place: &Place, allow_missing: bool, sinks: &Sinks) -> Result<HistoryRead> {
+    let mut read = HistoryRead::default();
+    let mut stream = RecordStream::new();
+    let mut guard = LineGuard::new(ctx.max_record);
+    let mut batch: Vec<Keyed> = Vec::new();
+    let mut first = true;
+    let mut take = |chunk: &[u8]| -> Result<()> {
+        if std::mem::take(&mut first) && chunk.starts_with(b"PAR1") {
+            bail!("it is Parquet: the history is the archival's CSV (archive --format csv)");
         }
-        Some(bytes) => read_rows(&bytes).with_context(|| format!("historical file {place} is unreadable"))?,
-        None if allow_missing => return Ok(ReadRows::default()),
-        None => bail!(
+        guard.check(chunk)?;
+        stream
+            .feed(chunk, &mut |record| take_record(record, &mut read, &mut batch))
+            .map_err(|e| anyhow!("it is unreadable: {e}"))?;
+        if stream.held() > ctx.max_record {
+            bail!("a record is longer than the limit of {} (--max-record-size)", limit_text(ctx.max_record));
+        }
+        if batch.len() >= 2048 {
+            sinks.rows.lock().map_err(|_| anyhow!("a worker failed"))?.extend(std::mem::take(&mut batch))?;
+        }
+        Ok(())
+    };
+    let context = || format!("historical file {place}");
+    let found = match place {
+        Place::Local(path) => read_chunks(path, &mut take).with_context(context)?,
+        Place::S3(url) => {
+            crate::s3::read_chunks(&ctx.clients().await.s3, url, &mut take).await.with_context(context)?
+        }
+        Place::Stdout => bail!("standard output cannot be read"),
+    };
+    if !found {
+        if allow_missing {
+            return Ok(HistoryRead::default());
+        }
+        bail!(
             "historical file {place} does not exist: run the archival job first, or pass \
              --allow-missing-historical to consolidate without history"
-        ),
-    };
+        );
+    }
+    stream
+        .finish(&mut |record| take_record(record, &mut read, &mut batch))
+        .map_err(|e| anyhow!("historical file {place} is unreadable: {e}"))?;
+    sinks.rows.lock().map_err(|_| anyhow!("a worker failed"))?.extend(batch)?;
     let rules = Rules { allow_empty: ctx.rules.allow_empty || allow_missing, ..ctx.rules };
-    check_history(read.rows.len() as u64, read.unreadable.len() as u64, &rules)
-        .with_context(|| format!("historical file {place}"))?;
+    check_history(read.rows, read.unreadable_count, &rules).with_context(|| format!("historical file {place}"))?;
     Ok(read)
+}
+
+/// One record of the history.
+fn take_record(record: Record<'_>, read: &mut HistoryRead, batch: &mut Vec<Keyed>) {
+    match record {
+        Record::Row(row) => {
+            read.rows += 1;
+            batch.push(Keyed { row: row.to_row(), origin: 0, line: read.rows });
+        }
+        Record::Placeholder => read.placeholder_rows += 1,
+        Record::Bad(bad) => {
+            read.unreadable_count += 1;
+            if read.unreadable.len() < MAX_LISTED_PROBLEMS {
+                read.unreadable.push(bad);
+            }
+        }
+    }
 }
 
 /// Rows of the output being replaced (0 when there is none yet), counted
@@ -503,20 +613,28 @@ pub struct History {
 pub async fn consolidate(ctx: &Ctx, items: &Items, spec: &JobSpec, history: &History, out: &Place) -> Result<Output> {
     crate::guard::distinct(out, &inputs(items, Some(&history.place)))?;
     check_detail(ctx, items, Some(&history.place), out)?;
+    let (sinks, mut sorted) = self::sinks(ctx);
     // Read the history first: no point scanning if it cannot be used.
-    let rows = read_history(ctx, &history.place, history.allow_missing).await?;
-    let mut run = scan(ctx, items, spec).await?;
+    let read = read_history(ctx, &history.place, history.allow_missing, &sinks).await?;
+    let mut run = scan(ctx, items, spec, Some(sinks.clone())).await?;
     let details = run.take_details();
-    let (rows, stats) = consolidate_run(rows, run, history.prefer)?;
+    let settled = settle(into_keyed(sinks)?, Some(history.prefer), Some(&mut sorted))?;
+    let mut stats = run.finish_streamed(&settled.totals, settled.by_source, settled.repeated_keys)?;
+    stats.historical_rows = Some(read.rows);
+    stats.historical_placeholder_rows = Some(read.placeholder_rows);
+    stats.historical_unreadable_rows = Some(read.unreadable);
+    stats.new_rows = Some(settled.new_rows);
+    stats.duplicates_dropped = Some(settled.dropped);
+    stats.prefer = Some(history.prefer.as_str().into());
     check_scan(&stats, &ctx.rules).map_err(|r| refuse(r, &stats))?;
     let previous = match ctx.layout.format {
         Format::Csv => previous_rows(ctx, out).await?,
         Format::Parquet => crate::output::previous_rows(ctx, out, ctx.layout).await?.unwrap_or(0),
     };
-    check_shrink(previous, rows.len() as u64, &ctx.rules).map_err(|r| refuse(r, &stats))?;
+    check_shrink(previous, stats.total_records, &ctx.rules).map_err(|r| refuse(r, &stats))?;
     if ctx.dry_run {
         return Ok(Output { location: out.to_string(), stats, detail: None, partitions: None });
     }
-    let partitions = publish_rows(ctx, out, &rows, ctx.layout).await?;
+    let partitions = write_rows(ctx, out, sorted.into_sorted()?, ctx.layout).await?;
     Ok(write_details(ctx, details, Output { location: out.to_string(), stats, detail: None, partitions }).await)
 }

@@ -28,9 +28,11 @@ mod report;
 mod s3;
 mod schedule;
 mod settings;
+mod spill;
 mod tokenizer;
 mod users;
 mod whatif;
+mod writer;
 
 use std::process::ExitCode;
 use std::time::Duration;

@@ -13,11 +13,17 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use tally_core::csv::{push_row, to_csv_bytes, Row};
+use std::io::{Read, Seek, SeekFrom, Write};
+
+use tally_core::csv::{push_row, Row, HEADER};
 use tally_core::dates::Day;
 
+use crate::atomic::AtomicFile;
 use crate::jobs::{publish_bytes, read_place, Ctx};
 use crate::location::Place;
+use crate::s3::Piece;
+use crate::spill::Sorted;
+use crate::writer::stream_to;
 
 /// The output's file format.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -199,57 +205,145 @@ pub async fn previous_rows(ctx: &Ctx, out: &Place, layout: Layout) -> Result<Opt
     Ok(None)
 }
 
-/// Writes the rows (sorted, in the seed's order) as `layout` says; what the
-/// partitioned publish did, for the report.
-pub async fn publish_rows(ctx: &Ctx, out: &Place, rows: &[Row], layout: Layout) -> Result<Option<Partitions>> {
+/// Writes the rows (sorted, in the seed's order) as `layout` says, as
+/// they come; what a partitioned publish did, for the report.
+pub async fn write_rows(ctx: &Ctx, out: &Place, rows: Sorted<Row>, layout: Layout) -> Result<Option<Partitions>> {
     match (layout.format, layout.partition) {
-        (Format::Csv, _) => publish_bytes(ctx, out, to_csv_bytes(rows)).await.map(|()| None),
+        (Format::Csv, _) => stream_to(ctx, out, move |w| write_csv_rows(w, rows)).await.map(|()| None),
         (Format::Parquet, None | Some(PartitionBy::None)) => {
-            publish_bytes(ctx, out, crate::parquet::rows_parquet(rows)?).await.map(|()| None)
+            stream_to(ctx, out, move |w| crate::parquet::rows_parquet_to(rows, w).map(|_| ())).await.map(|()| None)
         }
         (Format::Parquet, Some(by)) => publish_partitions(ctx, out, rows, by).await.map(Some),
     }
 }
 
-/// The partitions of `rows` (each in the rows' order) and their manifest entries.
-fn partition(rows: &[Row], by: PartitionBy) -> BTreeMap<String, (Vec<Row>, PartitionEntry)> {
-    let mut parts: BTreeMap<String, (Vec<Row>, u64)> = BTreeMap::new();
-    let mut line = String::new();
+/// The seed's CSV of `rows` into `w`.
+fn write_csv_rows(w: &mut (dyn Write + Send), rows: impl Iterator<Item = Result<Row>>) -> Result<()> {
+    let mut text = String::with_capacity(1 << 17);
+    text.push_str(&HEADER.join(","));
+    text.push('\n');
     for row in rows {
-        let (rows, hash) =
-            parts.entry(by.value(row.create_date)).or_insert_with(|| (Vec::new(), 0xcbf2_9ce4_8422_2325));
-        line.clear();
-        push_row(&mut line, row);
-        *hash = fnv1a(line.as_bytes(), *hash);
-        rows.push(row.clone());
+        push_row(&mut text, &row?);
+        if text.len() >= 1 << 16 {
+            w.write_all(text.as_bytes())?;
+            text.clear();
+        }
     }
-    parts
-        .into_iter()
-        .map(|(k, (rows, hash))| {
-            let entry = PartitionEntry { rows: rows.len() as u64, hash: format!("{hash:016x}") };
-            (k, (rows, entry))
-        })
-        .collect()
+    w.write_all(text.as_bytes())?;
+    Ok(())
 }
 
-async fn publish_partitions(ctx: &Ctx, folder: &Place, rows: &[Row], by: PartitionBy) -> Result<Partitions> {
-    let old = read_manifest(ctx, folder).await?.filter(|m| m.partition_by == by.as_str()).unwrap_or_default();
-    let parts = partition(rows, by);
-    let mut done = Partitions { partitions: parts.len() as u64, ..Partitions::default() };
-    let mut manifest = Manifest { partition_by: by.as_str().into(), partitions: BTreeMap::new() };
-    for (value, (rows, entry)) in parts {
-        if old.partitions.get(&value) != Some(&entry) {
-            let place = inside(folder, &format!("dt={value}/{PART_FILE}"))?;
-            let bytes = crate::parquet::rows_parquet(&rows)?;
-            if let Place::Local(path) = &place {
-                std::fs::create_dir_all(path.parent().context("a partition's folder")?)
-                    .with_context(|| format!("cannot create the folder of {}", path.display()))?;
-            }
-            publish_bytes(ctx, &place, bytes).await?;
-            done.written.push(value.clone());
+/// Where a changed partition is published.
+enum Target {
+    Local,
+    S3(aws_sdk_s3::Client, crate::s3::Sse),
+}
+
+/// Publishes a partition's file (`file`, read from its start) at `place`.
+fn publish_file(target: &Target, place: &Place, mut file: std::fs::File, rt: &tokio::runtime::Handle) -> Result<()> {
+    match (target, place) {
+        (Target::Local, Place::Local(path)) => {
+            let mut out = AtomicFile::create(path)?;
+            std::io::copy(&mut file, &mut out).with_context(|| format!("writing {}", path.display()))?;
+            out.commit()
         }
-        manifest.partitions.insert(value, entry);
+        (Target::S3(s3, sse), Place::S3(url)) => rt.block_on(async {
+            let (tx, rx) = tokio::sync::mpsc::channel(2);
+            let send = async move {
+                loop {
+                    let mut piece = vec![0u8; 8 << 20];
+                    let n = match read_full(&mut file, &mut piece) {
+                        Ok(n) => n,
+                        Err(_) => return,
+                    };
+                    piece.truncate(n);
+                    if n > 0 && tx.send(Piece::Bytes(piece)).await.is_err() {
+                        return;
+                    }
+                    if n < 8 << 20 {
+                        let _ = tx.send(Piece::Done).await;
+                        return;
+                    }
+                }
+            };
+            let (_, up) = tokio::join!(send, crate::s3::upload(s3, url, sse, "application/vnd.apache.parquet", rx));
+            up
+        }),
+        _ => bail!("internal: a partition in the wrong place"),
     }
+}
+
+/// Reads until `buf` is full or the file ends; the bytes read.
+fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+async fn publish_partitions(ctx: &Ctx, folder: &Place, rows: Sorted<Row>, by: PartitionBy) -> Result<Partitions> {
+    let old = read_manifest(ctx, folder).await?.filter(|m| m.partition_by == by.as_str()).unwrap_or_default();
+    let target = match folder {
+        Place::Local(_) => Target::Local,
+        Place::S3(_) => Target::S3(ctx.clients().await.s3.clone(), ctx.sse.clone()),
+        Place::Stdout => bail!("a partitioned output needs a folder, not standard output"),
+    };
+    let (folder_c, dir, rt) = (folder.clone(), ctx.spill_dir.clone(), tokio::runtime::Handle::current());
+    let old_c = old.clone();
+    let (manifest, mut done) = tokio::task::spawn_blocking(move || -> Result<(Manifest, Partitions)> {
+        let mut rows = rows.peekable();
+        let mut manifest = Manifest { partition_by: by.as_str().into(), partitions: BTreeMap::new() };
+        let mut done = Partitions::default();
+        loop {
+            let value = match rows.peek() {
+                None => break,
+                Some(Err(_)) => {
+                    return Err(rows.next().and_then(Result::err).unwrap_or_else(|| anyhow::anyhow!("a row")))
+                }
+                Some(Ok(row)) => by.value(row.create_date),
+            };
+            if manifest.partitions.contains_key(&value) {
+                bail!("the rows of partition {value} are not together: dates before 1970 cannot be partitioned");
+            }
+            let (mut hash, mut count) = (0xcbf2_9ce4_8422_2325u64, 0u64);
+            let mut line = String::new();
+            let part = std::iter::from_fn(|| {
+                let same = matches!(rows.peek(), Some(Ok(r)) if by.value(r.create_date) == value);
+                if !same && !matches!(rows.peek(), Some(Err(_))) {
+                    return None;
+                }
+                let row = rows.next()?;
+                if let Ok(r) = &row {
+                    line.clear();
+                    push_row(&mut line, r);
+                    hash = fnv1a(line.as_bytes(), hash);
+                    count += 1;
+                }
+                Some(row)
+            });
+            let file = std::io::BufWriter::with_capacity(1 << 20, crate::spill::scratch_file(&dir)?);
+            let file = crate::parquet::rows_parquet_to(part, file)?;
+            let mut file = file.into_inner().map_err(|e| e.into_error()).context("writing a partition")?;
+            let entry = PartitionEntry { rows: count, hash: format!("{hash:016x}") };
+            if old_c.partitions.get(&value) != Some(&entry) {
+                file.seek(SeekFrom::Start(0))?;
+                let place = inside(&folder_c, &format!("dt={value}/{PART_FILE}"))?;
+                publish_file(&target, &place, file, &rt)?;
+                done.written.push(value.clone());
+            }
+            manifest.partitions.insert(value, entry);
+        }
+        Ok((manifest, done))
+    })
+    .await
+    .context("the writer stopped")??;
+    done.partitions = manifest.partitions.len() as u64;
     for value in old.partitions.keys().filter(|v| !manifest.partitions.contains_key(*v)) {
         let place = inside(folder, &format!("dt={value}/{PART_FILE}"))?;
         match &place {

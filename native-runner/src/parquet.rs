@@ -4,6 +4,7 @@
 //! floats), snappy-compressed, with statistics. The bytes depend only on the
 //! rows: the same rows give the same file.
 
+use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
@@ -16,8 +17,11 @@ use rust_decimal::Decimal;
 use tally_core::csv::Row;
 use tally_core::users::{questions_json, Rating, UserRow};
 
-/// Rows per row group: about 64 MB of the seed's rows.
-const ROW_GROUP: usize = 512 * 1024;
+/// Rows per row group at most.
+const ROW_GROUP: usize = 128 * 1024;
+/// Bytes of rows (in memory) per row group at most: a users report's rows
+/// can be large.
+const GROUP_BYTES: usize = 32 << 20;
 
 /// The seed's nine columns (`tally athena-sql`'s types).
 pub const ROWS_SCHEMA: &str = "message tokens_analysis {
@@ -77,42 +81,70 @@ fn millis(secs: Option<i64>) -> Option<i64> {
     secs.map(|s| s.saturating_mul(1000))
 }
 
-/// Writes `rows` with `schema`, one column of `columns` per field, in order.
-fn write<T>(schema: &str, columns: &[Column<T>], rows: &[T]) -> Result<Vec<u8>> {
+/// Writes `rows` with `schema` into `w`, one column of `columns` per
+/// field, a row group at a time (at most [`ROW_GROUP`] rows or
+/// [`GROUP_BYTES`] of them, by `weight`); the writer back.
+fn write_to<T, W: Write + Send>(
+    schema: &str,
+    columns: &[Column<T>],
+    rows: impl Iterator<Item = Result<T>>,
+    weight: fn(&T) -> usize,
+    w: W,
+) -> Result<W> {
     let schema = Arc::new(parse_message_type(schema).context("the Parquet schema")?);
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_created_by(format!("tally {}", env!("CARGO_PKG_VERSION")))
+        .set_max_row_group_row_count(Some(ROW_GROUP))
         .build();
-    let mut writer = SerializedFileWriter::new(Vec::new(), schema, Arc::new(props))?;
-    for group in rows.chunks(ROW_GROUP) {
-        let mut row_group = writer.next_row_group()?;
-        for column in columns {
-            let mut out = row_group.next_column()?.context("a column the schema does not have")?;
-            match column {
-                Column::Int(value) => {
-                    let mut values = Vec::with_capacity(group.len());
-                    let mut defined = Vec::with_capacity(group.len());
-                    for row in group {
-                        let v = value(row)?;
-                        defined.push(i16::from(v.is_some()));
-                        values.extend(v);
-                    }
-                    let optional = out.typed::<Int64Type>().get_descriptor().max_def_level() > 0;
-                    out.typed::<Int64Type>().write_batch(&values, optional.then_some(&defined[..]), None)?;
-                }
-                Column::Text(value) => {
-                    let values: Vec<ByteArray> = group.iter().map(|r| ByteArray::from(value(r).into_bytes())).collect();
-                    out.typed::<ByteArrayType>().write_batch(&values, None, None)?;
-                }
-            }
-            out.close()?;
+    let mut writer = SerializedFileWriter::new(w, schema, Arc::new(props))?;
+    let mut group: Vec<T> = Vec::new();
+    let mut rows = rows.peekable();
+    while rows.peek().is_some() {
+        group.clear();
+        let mut bytes = 0;
+        while group.len() < ROW_GROUP && bytes < GROUP_BYTES {
+            let Some(row) = rows.next() else { break };
+            let row = row?;
+            bytes += weight(&row);
+            group.push(row);
         }
-        row_group.close()?;
+        write_group(&mut writer, columns, &group)?;
     }
-    writer.flush()?;
     Ok(writer.into_inner()?)
+}
+
+/// One row group.
+fn write_group<T, W: Write + Send>(
+    writer: &mut SerializedFileWriter<W>,
+    columns: &[Column<T>],
+    group: &[T],
+) -> Result<()> {
+    let mut row_group = writer.next_row_group()?;
+    for column in columns {
+        let mut out = row_group.next_column()?.context("a column the schema does not have")?;
+        match column {
+            Column::Int(value) => {
+                let mut values = Vec::with_capacity(group.len());
+                let mut defined = Vec::with_capacity(group.len());
+                for row in group {
+                    let v = value(row)?;
+                    defined.push(i16::from(v.is_some()));
+                    values.extend(v);
+                }
+                let optional = out.typed::<Int64Type>().get_descriptor().max_def_level() > 0;
+                out.typed::<Int64Type>().write_batch(&values, optional.then_some(&defined[..]), None)?;
+            }
+            Column::Text(value) => {
+                let values: Vec<ByteArray> = group.iter().map(|r| ByteArray::from(value(r).into_bytes())).collect();
+                out.typed::<ByteArrayType>().write_batch(&values, None, None)?;
+            }
+        }
+        out.close()?;
+    }
+    row_group.close()?;
+    Ok(())
 }
 
 /// Rows in a Parquet file (its footer's count).
@@ -123,7 +155,13 @@ pub fn rows_in(bytes: Vec<u8>) -> Result<u64> {
 }
 
 /// The seed's rows as a Parquet file.
+#[cfg(test)]
 pub fn rows_parquet(rows: &[Row]) -> Result<Vec<u8>> {
+    rows_parquet_to(rows.iter().cloned().map(Ok), Vec::new())
+}
+
+/// The seed's rows, as they come, into `w`.
+pub fn rows_parquet_to<W: Write + Send>(rows: impl Iterator<Item = Result<Row>>, w: W) -> Result<W> {
     fn price(d: Decimal, what: &str, r: &Row) -> Result<Option<i64>> {
         micros(d, 10, what).with_context(|| format!("the row of {}/{}", r.pk, r.sk)).map(Some)
     }
@@ -138,11 +176,11 @@ pub fn rows_parquet(rows: &[Row]) -> Result<Vec<u8>> {
         Column::Text(|r| r.sk.clone()),
         Column::Text(|r| r.source.clone()),
     ];
-    write(ROWS_SCHEMA, &columns, rows)
+    write_to(ROWS_SCHEMA, &columns, rows, |r| r.pk.len() + r.sk.len() + 160, w)
 }
 
-/// The users report as a Parquet file.
-pub fn users_parquet(rows: &[UserRow]) -> Result<Vec<u8>> {
+/// The users report, as it comes, into `w`.
+pub fn users_parquet_to<W: Write + Send>(rows: impl Iterator<Item = Result<UserRow>>, w: W) -> Result<W> {
     let columns: [Column<UserRow>; 12] = [
         Column::Text(|u| u.usuario_id.clone()),
         Column::Text(|u| u.nombre.clone()),
@@ -159,7 +197,8 @@ pub fn users_parquet(rows: &[UserRow]) -> Result<Vec<u8>> {
             micros(u.cost, 18, "costo_estimado_usd").with_context(|| format!("user {}", u.usuario_id)).map(Some)
         }),
     ];
-    write(USERS_SCHEMA, &columns, rows)
+    let weight = |u: &UserRow| u.questions.iter().map(|q| q.len() + 40).sum::<usize>() + 300;
+    write_to(USERS_SCHEMA, &columns, rows, weight, w)
 }
 
 #[cfg(test)]

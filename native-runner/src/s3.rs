@@ -140,15 +140,68 @@ pub async fn delete(s3: &aws_sdk_s3::Client, url: &S3Url) -> Result<()> {
 /// parts; an unfinished multipart upload is aborted, so the old object stays
 /// as it was.
 pub async fn put(s3: &aws_sdk_s3::Client, url: &S3Url, bytes: Vec<u8>, sse: &Sse, content_type: &str) -> Result<()> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let send = async move {
+        let _ = tx.send(Piece::Bytes(bytes)).await;
+        let _ = tx.send(Piece::Done).await;
+    };
+    let (_, written) = tokio::join!(send, upload(s3, url, sse, content_type, rx));
+    written
+}
+
+/// What a producer hands an upload: bytes, then `Done` once every byte was
+/// produced (an upload whose channel closes without it is aborted).
+#[derive(Debug)]
+pub enum Piece {
+    /// More of the object.
+    Bytes(Vec<u8>),
+    /// The object is complete.
+    Done,
+}
+
+fn with_sse_put(
+    req: aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder,
+    sse: &Sse,
+) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+    match sse {
+        Sse::None => req,
+        Sse::Aes256 => req.server_side_encryption(ServerSideEncryption::Aes256),
+        Sse::Kms(key) => req.server_side_encryption(ServerSideEncryption::AwsKms).set_ssekms_key_id(key.clone()),
+    }
+}
+
+/// Writes the object from the pieces `rx` brings, as they come: one
+/// request when it is small, else a multipart upload of 16 MiB parts
+/// (completed only after `Done`, aborted on any failure or a stop).
+pub async fn upload(
+    s3: &aws_sdk_s3::Client,
+    url: &S3Url,
+    sse: &Sse,
+    content_type: &str,
+    mut rx: tokio::sync::mpsc::Receiver<Piece>,
+) -> Result<()> {
     let context = || format!("cannot write {url}");
-    if bytes.len() <= PART_SIZE {
-        let mut req =
-            s3.put_object().bucket(&url.bucket).key(&url.key).content_type(content_type).body(ByteStream::from(bytes));
-        req = match sse {
-            Sse::None => req,
-            Sse::Aes256 => req.server_side_encryption(ServerSideEncryption::Aes256),
-            Sse::Kms(key) => req.server_side_encryption(ServerSideEncryption::AwsKms).set_ssekms_key_id(key.clone()),
-        };
+    let mut pending: Vec<u8> = Vec::new();
+    let mut done = false;
+    // Gather the first part: a small object is one request.
+    while pending.len() <= PART_SIZE {
+        match rx.recv().await {
+            Some(Piece::Bytes(b)) => pending.extend_from_slice(&b),
+            Some(Piece::Done) => {
+                done = true;
+                break;
+            }
+            None => bail!("{url}: the output was not complete; nothing was written"),
+        }
+    }
+    if done {
+        let req = s3
+            .put_object()
+            .bucket(&url.bucket)
+            .key(&url.key)
+            .content_type(content_type)
+            .body(ByteStream::from(pending));
+        let req = with_sse_put(req, sse);
         let _completing = crate::cleanup::completing().ok_or_else(|| anyhow!("stopped before the upload"))?;
         req.send().await.map_err(|e| anyhow!("{}", describe(&e))).with_context(context)?;
         return Ok(());
@@ -165,19 +218,37 @@ pub async fn put(s3: &aws_sdk_s3::Client, url: &S3Url, bytes: Vec<u8>, sse: &Sse
     let registered = crate::cleanup::upload(s3, &url.bucket, &url.key, upload_id);
     let result = async {
         let mut parts = Vec::new();
-        for (k, chunk) in bytes.chunks(PART_SIZE).enumerate() {
-            let number = k as i32 + 1;
-            let part = s3
+        let send_part = |bytes: Vec<u8>, parts: &mut Vec<CompletedPart>| {
+            let number = parts.len() as i32 + 1;
+            let req = s3
                 .upload_part()
                 .bucket(&url.bucket)
                 .key(&url.key)
                 .upload_id(upload_id)
                 .part_number(number)
-                .body(ByteStream::from(chunk.to_vec()))
-                .send()
-                .await
-                .map_err(|e| anyhow!("{}", describe(&e)))?;
-            parts.push(CompletedPart::builder().part_number(number).set_e_tag(part.e_tag().map(String::from)).build());
+                .body(ByteStream::from(bytes));
+            async move {
+                let part = req.send().await.map_err(|e| anyhow!("{}", describe(&e)))?;
+                Ok::<_, anyhow::Error>(
+                    CompletedPart::builder().part_number(number).set_e_tag(part.e_tag().map(String::from)).build(),
+                )
+            }
+        };
+        loop {
+            while pending.len() >= PART_SIZE {
+                let rest = pending.split_off(PART_SIZE);
+                let part = send_part(std::mem::replace(&mut pending, rest), &mut parts).await?;
+                parts.push(part);
+            }
+            match rx.recv().await {
+                Some(Piece::Bytes(b)) => pending.extend_from_slice(&b),
+                Some(Piece::Done) => break,
+                None => bail!("the output was not complete"),
+            }
+        }
+        if !pending.is_empty() {
+            let part = send_part(std::mem::take(&mut pending), &mut parts).await?;
+            parts.push(part);
         }
         let _completing =
             crate::cleanup::completing().ok_or_else(|| anyhow!("stopped before the upload was completed"))?;

@@ -413,6 +413,10 @@ impl Common {
         };
         ctx.sse = layers.pick(self.sse.clone(), &keys::SSE, |t| t.parse::<crate::s3::Sse>())?.unwrap_or_default();
         ctx.dry_run = self.dry_run;
+        ctx.memory = self.memory;
+        if let Some(dir) = &self.spill_dir {
+            ctx.spill_dir.clone_from(dir);
+        }
         ctx.large = layers
             .text(self.large_message_bucket.as_ref(), &keys::LARGE_MESSAGE_BUCKET)
             .map(|b| LargeMessages::new(&b, self.max_record_size));

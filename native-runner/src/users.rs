@@ -3,17 +3,23 @@
 //! (core's `users`), the Cognito pool names them, and the CSV is published
 //! all or nothing.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
+use std::collections::HashMap;
+use std::sync::Arc;
 use tally_core::dates::Day;
 use tally_core::publish::check_scan;
 use tally_core::stats::Stats;
-use tally_core::users::{name_users, write_users_csv, UsersStats};
+
+use anyhow::anyhow;
+use tally_core::users::{push_user, Conversation, Grouper, UserRow, UsersStats, USERS_HEADER};
 
 use crate::cli::{TokenCount, UsersArgs};
-use crate::jobs::{inputs, publish_bytes, refuse, scan, Ctx, Items};
+use crate::jobs::{inputs, refuse, scan, Ctx, Items};
 use crate::location::Place;
 use crate::output::Format;
 use crate::settings::{self, keys, Job, Layers};
+use crate::spill::{settle, Sorted};
+use crate::writer::stream_to;
 
 /// What a users run did.
 #[derive(Debug)]
@@ -42,7 +48,9 @@ pub async fn run(u: &UsersArgs, today: Day) -> Result<UsersOutput> {
     report(&ctx, &job.items, &job.spec, &job.out, pool.as_deref()).await
 }
 
-/// Scans, groups by user, names the users from `pool`, and publishes.
+/// Scans, groups by user, names the users from `pool`, and publishes, the
+/// conversations sorted in bounded memory and the users written as they
+/// are grouped.
 async fn report(
     ctx: &Ctx,
     items: &Items,
@@ -56,25 +64,99 @@ async fn report(
         Some(pool) => Some(crate::cognito::directory(&ctx.clients().await.cognito, pool).await?),
         None => None,
     };
-    let mut run = scan(ctx, items, spec).await?;
-    let gathered = run.take_users().context("internal: the run did not gather the users")?;
-    let (_, stats) = run.finish()?;
+    let (sinks, _) = crate::jobs::sinks(ctx);
+    let run = scan(ctx, items, spec, Some(sinks.clone())).await?;
+    let sinks = Arc::try_unwrap(sinks).map_err(|_| anyhow!("internal: a worker still holds the rows"))?;
+    let conversations = sinks.users.into_inner().map_err(|_| anyhow!("a worker failed"))?;
+    let keyed = sinks.rows.into_inner().map_err(|_| anyhow!("a worker failed"))?;
+    let settled = settle(keyed, None, None)?;
+    let stats = run.finish_streamed(&settled.totals, settled.by_source, settled.repeated_keys)?;
     check_scan(&stats, &ctx.rules).map_err(|r| refuse(r, &stats))?;
-    let (mut rows, mut users) = gathered.finish();
-    users.tokens = ctx.users.flatten().map_or_else(|| format!("estimator {}", stats.estimator), |t| t.name.into());
-    if let Some(directory) = &directory {
-        users.named = name_users(&mut rows, directory);
-    }
-    if !ctx.dry_run {
-        let bytes = match ctx.layout.format {
-            Format::Csv => {
-                let mut bytes = Vec::with_capacity(rows.len() * 400 + 200);
-                write_users_csv(&mut bytes, &rows)?;
-                bytes
+    let tokens = ctx.users.flatten().map_or_else(|| format!("estimator {}", stats.estimator), |t| t.name.into());
+    let users = Users {
+        conversations: conversations.into_sorted()?,
+        grouper: Some(Grouper::default()),
+        directory,
+        named: 0,
+        stats: None,
+    };
+    let format = ctx.layout.format;
+    let mut users = if ctx.dry_run {
+        let mut users = users;
+        for u in users.by_ref() {
+            u?;
+        }
+        users
+    } else {
+        stream_to(ctx, out, move |w| {
+            let mut users = users;
+            match format {
+                Format::Csv => {
+                    let mut text = USERS_HEADER.join(",");
+                    text.push('\n');
+                    for u in users.by_ref() {
+                        push_user(&mut text, &u?);
+                        if text.len() >= 1 << 16 {
+                            w.write_all(text.as_bytes())?;
+                            text.clear();
+                        }
+                    }
+                    w.write_all(text.as_bytes())?;
+                }
+                Format::Parquet => {
+                    crate::parquet::users_parquet_to(users.by_ref(), &mut *w)?;
+                }
             }
-            Format::Parquet => crate::parquet::users_parquet(&rows)?,
-        };
-        publish_bytes(ctx, out, bytes).await?;
+            Ok(users)
+        })
+        .await?
+    };
+    let mut totals = users.stats.take().unwrap_or_default();
+    totals.tokens = tokens;
+    totals.named = users.named;
+    Ok(UsersOutput { location: out.to_string(), stats, users: totals })
+}
+
+/// The users, grouped from their sorted conversations and named, one at a time.
+struct Users {
+    conversations: Sorted<Conversation>,
+    grouper: Option<Grouper>,
+    directory: Option<HashMap<String, (String, String)>>,
+    named: u64,
+    /// The totals, once every conversation was read.
+    stats: Option<UsersStats>,
+}
+
+impl Users {
+    fn name(&mut self, mut u: UserRow) -> UserRow {
+        if let Some((name, email)) = self.directory.as_ref().and_then(|d| d.get(&u.usuario_id)) {
+            u.nombre.clone_from(name);
+            u.email.clone_from(email);
+            self.named += 1;
+        }
+        u
     }
-    Ok(UsersOutput { location: out.to_string(), stats, users })
+}
+
+impl Iterator for Users {
+    type Item = Result<UserRow>;
+
+    fn next(&mut self) -> Option<Result<UserRow>> {
+        loop {
+            let grouper = self.grouper.as_mut()?;
+            match self.conversations.next() {
+                Some(Err(e)) => return Some(Err(e)),
+                Some(Ok(c)) => {
+                    if let Some(u) = grouper.push(c) {
+                        return Some(Ok(self.name(u)));
+                    }
+                }
+                None => {
+                    let (last, stats) = self.grouper.take()?.finish();
+                    self.stats = Some(stats);
+                    return last.map(|u| Ok(self.name(u)));
+                }
+            }
+        }
+    }
 }
