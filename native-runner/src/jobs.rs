@@ -418,6 +418,8 @@ pub struct Output {
     pub detail: Option<Result<(String, DetailStats), String>>,
     /// A partitioned output: the partitions written and deleted.
     pub partitions: Option<Partitions>,
+    /// Rows sorted on disk, beyond --memory (0: all in memory).
+    pub spilled: u64,
 }
 
 /// The inputs and the output a detail output must not be.
@@ -487,13 +489,15 @@ pub async fn archive(ctx: &Ctx, items: &Items, spec: &JobSpec, out: &Place) -> R
     let mut run = scan(ctx, items, spec, Some(sinks.clone())).await?;
     let details = run.take_details();
     let settled = settle(into_keyed(sinks)?, None, Some(&mut sorted))?;
+    let spilled = settled.spilled + sorted.spilled;
     let stats = run.finish_streamed(&settled.totals, settled.by_source, settled.repeated_keys)?;
     check_scan(&stats, &ctx.rules).map_err(|r| refuse(r, &stats))?;
     if ctx.dry_run {
-        return Ok(Output { location: out.to_string(), stats, detail: None, partitions: None });
+        return Ok(Output { location: out.to_string(), stats, detail: None, partitions: None, spilled });
     }
     let partitions = write_rows(ctx, out, sorted.into_sorted()?, ctx.layout).await?;
-    Ok(write_details(ctx, details, Output { location: out.to_string(), stats, detail: None, partitions }).await)
+    let output = Output { location: out.to_string(), stats, detail: None, partitions, spilled };
+    Ok(write_details(ctx, details, output).await)
 }
 
 /// What was read of the history.
@@ -619,6 +623,7 @@ pub async fn consolidate(ctx: &Ctx, items: &Items, spec: &JobSpec, history: &His
     let mut run = scan(ctx, items, spec, Some(sinks.clone())).await?;
     let details = run.take_details();
     let settled = settle(into_keyed(sinks)?, Some(history.prefer), Some(&mut sorted))?;
+    let spilled = settled.spilled + sorted.spilled;
     let mut stats = run.finish_streamed(&settled.totals, settled.by_source, settled.repeated_keys)?;
     stats.historical_rows = Some(read.rows);
     stats.historical_placeholder_rows = Some(read.placeholder_rows);
@@ -633,8 +638,9 @@ pub async fn consolidate(ctx: &Ctx, items: &Items, spec: &JobSpec, history: &His
     };
     check_shrink(previous, stats.total_records, &ctx.rules).map_err(|r| refuse(r, &stats))?;
     if ctx.dry_run {
-        return Ok(Output { location: out.to_string(), stats, detail: None, partitions: None });
+        return Ok(Output { location: out.to_string(), stats, detail: None, partitions: None, spilled });
     }
     let partitions = write_rows(ctx, out, sorted.into_sorted()?, ctx.layout).await?;
-    Ok(write_details(ctx, details, Output { location: out.to_string(), stats, detail: None, partitions }).await)
+    let output = Output { location: out.to_string(), stats, detail: None, partitions, spilled };
+    Ok(write_details(ctx, details, output).await)
 }

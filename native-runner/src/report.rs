@@ -134,6 +134,7 @@ pub fn report(output: &Output, json: bool, extra: Option<serde_json::Value>, to_
         if let Some(p) = &output.partitions {
             value["partitions"] = serde_json::json!(p);
         }
+        value["spilled_rows"] = serde_json::json!(output.spilled);
         match &output.detail {
             Some(Ok((location, stats))) => value["detail"] = serde_json::json!({ "output": location, "stats": stats }),
             Some(Err(e)) => value["detail"] = serde_json::json!({ "error": e }),
@@ -146,6 +147,9 @@ pub fn report(output: &Output, json: bool, extra: Option<serde_json::Value>, to_
     let headline =
         format!("wrote {} {} to {}", thousands(rows), if rows == 1 { "row" } else { "rows" }, clean(&output.location));
     let (mut text, problems) = summary(&output.stats, &headline, extra.as_ref());
+    if output.spilled > 0 {
+        let _ = writeln!(text, "  memory: {} rows sorted on disk (beyond --memory)", thousands(output.spilled));
+    }
     if let Some(p) = &output.partitions {
         let shown = |v: &[String]| {
             let mut s = v.iter().take(5).map(|x| clean(x)).collect::<Vec<_>>().join(", ");
@@ -179,7 +183,9 @@ pub fn report(output: &Output, json: bool, extra: Option<serde_json::Value>, to_
 pub fn report_users(done: &UsersOutput, json: bool, to_stderr: bool) {
     let print = |text: &str| if to_stderr { eprint!("{text}") } else { print!("{text}") };
     if json {
-        let value = serde_json::json!({ "output": done.location, "users": done.users, "stats": done.stats });
+        let value = serde_json::json!({
+            "output": done.location, "users": done.users, "stats": done.stats, "spilled_rows": done.spilled
+        });
         print(&format!("{}\n", serde_json::to_string_pretty(&value).unwrap_or_default()));
         return;
     }

@@ -477,6 +477,8 @@ pub struct Settled {
     pub dropped: u64,
     /// New rows.
     pub new_rows: u64,
+    /// Rows the key sort spilled to disk.
+    pub spilled: u64,
 }
 
 /// Goes through the rows by (pk, sk): with `prefer`, keeps one row per
@@ -508,6 +510,7 @@ pub fn settle(keyed: Sorter<Keyed>, prefer: Option<Prefer>, mut out: Option<&mut
         }
         Ok(())
     };
+    s.spilled = keyed.spilled;
     for k in keyed.into_sorted()? {
         let k = k?;
         if group.last().is_some_and(|g| g.row.pk != k.row.pk || g.row.sk != k.row.sk) {

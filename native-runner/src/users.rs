@@ -30,6 +30,8 @@ pub struct UsersOutput {
     pub stats: Stats,
     /// What the report adds up to.
     pub users: UsersStats,
+    /// Rows and conversations sorted on disk, beyond --memory.
+    pub spilled: u64,
 }
 
 /// Runs the users report as configured; `today` names the default output
@@ -70,6 +72,7 @@ async fn report(
     let conversations = sinks.users.into_inner().map_err(|_| anyhow!("a worker failed"))?;
     let keyed = sinks.rows.into_inner().map_err(|_| anyhow!("a worker failed"))?;
     let settled = settle(keyed, None, None)?;
+    let spilled = settled.spilled + conversations.spilled;
     let stats = run.finish_streamed(&settled.totals, settled.by_source, settled.repeated_keys)?;
     check_scan(&stats, &ctx.rules).map_err(|r| refuse(r, &stats))?;
     let tokens = ctx.users.flatten().map_or_else(|| format!("estimator {}", stats.estimator), |t| t.name.into());
@@ -114,7 +117,7 @@ async fn report(
     let mut totals = users.stats.take().unwrap_or_default();
     totals.tokens = tokens;
     totals.named = users.named;
-    Ok(UsersOutput { location: out.to_string(), stats, users: totals })
+    Ok(UsersOutput { location: out.to_string(), stats, users: totals, spilled })
 }
 
 /// The users, grouped from their sorted conversations and named, one at a time.

@@ -1,0 +1,113 @@
+//! Memory that stays flat: with a tiny `--memory` every job sorts its rows
+//! on disk, and its outputs are still the fixtures' byte for byte (CSV,
+//! Parquet partitions, the users report); a spill folder that cannot be
+//! written stops the run before anything is published.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::Path;
+
+use support::*;
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap()
+}
+
+#[test]
+fn archive_and_consolidate_spill_and_write_the_same_bytes() {
+    let scratch = Scratch::new("memory-jobs");
+    let old = fixture("old_table.jsonl");
+    let out = scratch.path("old.csv");
+    let args = ["archive", "--dump", s(&old), "--out", s(&out), "--start", "2024-01-01", "--end", "2025-12-31"];
+    let report = tally_ok(&[&args[..], &["--json", "--memory", "1K", "--threads", "2"]].concat());
+    assert!(json(&report)["spilled_rows"].as_u64().unwrap() > 1000, "{report}");
+    assert_same_file(&out, &fixture("expected_archive_v1.csv"));
+    assert_stats(&report, &fixture("expected_archive_v1.stats.json"));
+    // The default budget holds the fixtures in memory.
+    let report = tally_ok(&[&args[..], &["--json"]].concat());
+    assert_eq!(json(&report)["spilled_rows"], 0);
+
+    let new = fixture("new_table.jsonl");
+    let history = fixture("expected_archive_v1.csv");
+    for memory in ["1K", "64K"] {
+        let out = scratch.path(&format!("consolidated-{memory}.csv"));
+        let run = || {
+            let args = ["consolidate", "--dump", s(&new), "--historical", s(&history), "--out", s(&out)];
+            tally_ok(&[&args[..], &["--start", "2025-12-01", "--json", "--memory", memory]].concat())
+        };
+        let mut report = String::new();
+        assert_stats_ending_today(
+            || {
+                report = run();
+                report.clone()
+            },
+            &fixture("expected_consolidated.stats.json"),
+        );
+        assert!(json(&report)["spilled_rows"].as_u64().unwrap() > 0, "{memory}: {report}");
+        assert_same_file(&out, &fixture("expected_consolidated.csv"));
+    }
+}
+
+/// Every file under `dir`, by relative path.
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.strip_prefix(dir).unwrap().to_string_lossy().into_owned(), read(&p)));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn parquet_partitions_and_the_users_report_are_the_same_spilled() {
+    let scratch = Scratch::new("memory-outputs");
+    let new = fixture("new_table.jsonl");
+    let history = fixture("expected_archive_v1.csv");
+    let run = |out: &Path, memory: &str| {
+        let args = ["consolidate", "--dump", s(&new), "--historical", s(&history), "--out", s(out)];
+        let args = [&args[..], &["--start", "2025-12-01", "--end", "2026-12-01", "--format", "parquet"]].concat();
+        json(&tally_ok(&[&args[..], &["--json", "--memory", memory]].concat()))
+    };
+    let (small, large) = (scratch.path("small"), scratch.path("large"));
+    assert!(run(&small, "1K")["spilled_rows"].as_u64().unwrap() > 0);
+    assert_eq!(run(&large, "512M")["spilled_rows"], 0);
+    let (a, b) = (tree(&small), tree(&large));
+    assert!(a.len() > 100 && a == b, "{} and {} files", a.len(), b.len());
+
+    let bc = fixture("bedrock_chat/conversation_table.jsonl");
+    let large_messages = fixture("bedrock_chat/large_messages");
+    let users = |out: &Path, memory: &str| {
+        let args = ["users", "--dump", s(&bc), "--large-message-bucket", s(&large_messages), "--out", s(out)];
+        json(&tally_ok(&[&args[..], &["--json", "--memory", memory]].concat()))
+    };
+    let (u_small, u_large) = (scratch.path("users-small.csv"), scratch.path("users-large.csv"));
+    assert!(users(&u_small, "1K")["spilled_rows"].as_u64().unwrap() > 0);
+    users(&u_large, "512M");
+    assert_same_file(&u_small, &u_large);
+}
+
+#[test]
+fn a_spill_folder_that_cannot_be_written_publishes_nothing() {
+    let scratch = Scratch::new("memory-spill-dir");
+    let old = fixture("old_table.jsonl");
+    let out = scratch.path("old.csv");
+    let missing = scratch.path("no/such/folder");
+    let args = ["archive", "--dump", s(&old), "--out", s(&out), "--start", "2024-01-01", "--memory", "1K"];
+    let o = tally(&[&args[..], &["--spill-dir", s(&missing)]].concat());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("spill file") && err.contains("no/such/folder"), "{err}");
+    assert!(!out.exists());
+}
