@@ -240,6 +240,23 @@ fn partitions_in_s3_are_written_once_and_read_back() {
     }
     let manifest = rt.block_on(aws.get(bucket, "tokens-analysis-parquet/_tally_partitions.json"));
     assert!(manifest == read(&local.join("_tally_partitions.json")));
+    // The table over the partitions and the seed's view: created through Athena.
+    rt.block_on(aws.create_workgroup("wg-parquet"));
+    let mut cmd = tally_command();
+    let history = fixture("expected_archive_v1.csv");
+    cmd.args(["consolidate", "--dump", s(&changed), "--historical", s(&history)]);
+    cmd.args(["--out", &format!("s3://{bucket}/tokens-analysis-parquet/"), "--start", "2025-12-01"]);
+    cmd.args(["--end", "2026-12-01", "--format", "parquet", "--json", "--athena", "--athena-database", "db"]);
+    cmd.args(["--athena-workgroup", "wg-parquet"]);
+    for (k, v) in aws_env(&moto.url()) {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["athena"]["state"], "SUCCEEDED", "{report}");
+    assert!(report["athena"]["table_query_execution_id"].is_string(), "{report}");
+    assert_eq!(report["partitions"]["written"], serde_json::json!([]));
     let first_key = format!("tokens-analysis-parquet/dt={}/data.parquet", files.keys().next().unwrap());
     let content_type = rt.block_on(aws.content_type(bucket, &first_key));
     assert_eq!(content_type.as_deref(), Some("application/vnd.apache.parquet"));

@@ -127,6 +127,11 @@ fn argv(function: Function, event: &Value) -> Result<Vec<String>> {
             .unwrap_or_else(|| "tally.toml".into());
         argv.extend(["--env".into(), env, "--config".into(), config]);
     }
+    // The rows' memory follows the function's: half of it (the rest is the
+    // process, the reading and the writing); beyond it they spill to /tmp.
+    if let Some(mb) = set_var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").and_then(|m| m.parse::<u64>().ok()) {
+        argv.extend(["--memory".into(), format!("{}M", (mb / 2).max(1))]);
+    }
     // The daily Lambda refreshed the view whenever it knew its database.
     if function == Function::Consolidate && std::env::var_os("ATHENA_DATABASE").is_some() {
         argv.push("--athena".into());

@@ -35,6 +35,12 @@ mod whatif;
 mod writer;
 
 use std::process::ExitCode;
+
+/// mimalloc: rows allocated by the scan workers and freed when they spill
+/// go back to the system, so that peak memory stays flat (glibc's
+/// per-thread arenas fragmented: +15 % at 2M items against 200k).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};

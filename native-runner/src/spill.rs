@@ -303,7 +303,6 @@ impl<T: Spill> Sorter<T> {
         file.seek(SeekFrom::Start(0))?;
         self.runs.push(file);
         self.weight = 0;
-        self.buf.shrink_to(self.buf.capacity() / 2);
         if self.runs.len() >= MAX_RUNS {
             self.compact()?;
         }
@@ -331,10 +330,16 @@ impl<T: Spill> Sorter<T> {
     /// Every value, in order (ties: in the order they came).
     pub fn into_sorted(mut self) -> Result<Sorted<T>> {
         let cmp = self.cmp;
-        self.buf.sort_by(cmp);
         if self.runs.is_empty() {
+            self.buf.sort_by(cmp);
             return Ok(Sorted::Memory(self.buf.into_iter()));
         }
+        // Once on disk, all on disk: the rest of the budget is for whatever
+        // the merged values feed (the next sort, the output).
+        if !self.buf.is_empty() {
+            self.spill()?;
+        }
+        self.buf = Vec::new();
         let mut sources: Vec<Source<T>> = self.runs.into_iter().map(Source::from_file).collect();
         sources.push(Source::Memory(self.buf.into_iter()));
         merge(sources, cmp)
@@ -380,7 +385,7 @@ impl<T> std::fmt::Debug for Head<T> {
 
 impl<T: Spill> Source<T> {
     fn from_file(f: fs::File) -> Source<T> {
-        Source::File(BufReader::with_capacity(256 << 10, f))
+        Source::File(BufReader::with_capacity(64 << 10, f))
     }
 
     fn next(&mut self) -> Result<Option<T>> {

@@ -42,8 +42,12 @@ impl Drop for Scratch {
 }
 
 /// The Lambdas' variables, which `tally` reads in every mode.
-pub const SEED_VARS: [&str; 13] = [
+pub const SEED_VARS: [&str; 17] = [
     "S3_SSE",
+    "OUTPUT_PREFIX",
+    "USER_POOL_ID",
+    "LARGE_MESSAGE_BUCKET",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
     "TALLY_ENV",
     "TALLY_CONFIG",
     "DYNAMODB_TABLE_NAME",
