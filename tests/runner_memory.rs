@@ -97,6 +97,20 @@ fn parquet_partitions_and_the_users_report_are_the_same_spilled() {
     assert!(users(&u_small, "1K")["spilled_rows"].as_u64().unwrap() > 0);
     users(&u_large, "512M");
     assert_same_file(&u_small, &u_large);
+
+    // The detail rows: conversations joined with their chunks and priced on disk.
+    let detail = |name: &str, memory: &str| {
+        let (seed, out) = (scratch.path(&format!("{name}-seed.csv")), scratch.path(&format!("{name}.csv")));
+        let args = ["archive", "--dump", s(&bc), "--large-message-bucket", s(&large_messages), "--out", s(&seed)];
+        let args = [&args[..], &["--start", "2025-12-01", "--end", "2026-12-01", "--estimator", "v2"]].concat();
+        let report = json(&tally_ok(&[&args[..], &["--detail", s(&out), "--json", "--memory", memory]].concat()));
+        (report["detail"]["stats"].clone(), read(&out))
+    };
+    let (small_stats, small_rows) = detail("detail-small", "1K");
+    let (large_stats, large_rows) = detail("detail-large", "512M");
+    assert_eq!(small_stats["conversations"], 120);
+    assert_eq!(small_stats, large_stats);
+    assert!(small_rows == large_rows, "the spilled detail rows differ");
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! (`<PK>#RELATED_DOCUMENT#<conversation>#<message>@<n>`), so rows are
 //! completed at the end of the run, when every item has been seen.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -62,22 +62,60 @@ pub struct DetailRow {
     pub billed_price: Decimal,
 }
 
-/// A conversation waiting for the end of the run.
-#[derive(Debug, Clone)]
-struct Pending {
-    row: Row,
-    bot_id: String,
-    recorded: Option<Decimal>,
-    billing: Billing,
-    last_date: Option<i64>,
+/// A conversation waiting for the end of the run (its retrieved chunks may
+/// come later in the scan; a host may spill these, sorted by
+/// [`pending_order`], and finish them with a [`Finisher`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// The seed's row.
+    pub row: Row,
+    /// `BotId`.
+    pub bot_id: String,
+    /// `TotalPrice`.
+    pub recorded: Option<Decimal>,
+    /// Its model calls.
+    pub billing: Billing,
+    /// The last turn's time (seconds).
+    pub last_date: Option<i64>,
+}
+
+impl Pending {
+    /// (PK, conversation id): what its chunks name.
+    pub fn key(&self) -> (&str, &str) {
+        (&self.row.pk, conversation_id(&self.row.sk).unwrap_or(""))
+    }
+}
+
+/// A retrieved chunk (a `#RELATED_DOCUMENT#` item) for a turn of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    /// The user.
+    pub pk: String,
+    /// The conversation id.
+    pub conversation: String,
+    /// The turn (message id) it was retrieved for.
+    pub message: String,
+    /// Its tokens.
+    pub tokens: u64,
+}
+
+/// Conversations by (PK, conversation id), then the seed's order.
+pub fn pending_order(a: &Pending, b: &Pending) -> std::cmp::Ordering {
+    a.key().cmp(&b.key()).then_with(|| Row::output_order(&a.row, &b.row))
+}
+
+/// Chunks by (PK, conversation id), then turn and tokens.
+pub fn chunk_order(a: &Chunk, b: &Chunk) -> std::cmp::Ordering {
+    (&a.pk, &a.conversation, &a.message, a.tokens).cmp(&(&b.pk, &b.conversation, &b.message, b.tokens))
 }
 
 /// The detail rows of a run in progress.
 #[derive(Debug, Clone, Default)]
 pub struct Details {
     conversations: Vec<Pending>,
-    /// (PK, conversation id) to (message id, chunk tokens).
-    chunks: HashMap<(String, String), Vec<(String, u64)>>,
+    chunks: Vec<Chunk>,
+    /// Bots seen calling a tool: every call of their conversations sent the tools.
+    tool_bots: BTreeSet<String>,
 }
 
 /// What the detail rows add up to.
@@ -133,6 +171,10 @@ impl Details {
             _ => None,
         };
         let last_date = last_turn_secs(&map, &billing);
+        let bot = item.get_s("BotId").unwrap_or_default();
+        if billing.uses_tools && !bot.is_empty() && !self.tool_bots.contains(bot) {
+            self.tool_bots.insert(bot.to_string());
+        }
         self.conversations.push(Pending {
             row: row.clone(),
             bot_id: item.get_s("BotId").unwrap_or_default().to_string(),
@@ -159,98 +201,168 @@ impl Details {
             _ => None,
         };
         let tokens = tokens_for_chars(text.map_or(0, |t| chars(t.as_bytes())));
-        self.chunks.entry((pk.to_string(), conversation.to_string())).or_default().push((message.to_string(), tokens));
+        self.chunks.push(Chunk {
+            pk: pk.to_string(),
+            conversation: conversation.to_string(),
+            message: message.to_string(),
+            tokens,
+        });
     }
 
     /// Adds another run's (a scan segment's).
     pub fn merge(&mut self, other: Details) {
         self.conversations.extend(other.conversations);
-        for (k, v) in other.chunks {
-            self.chunks.entry(k).or_default().extend(v);
-        }
+        self.chunks.extend(other.chunks);
+        self.tool_bots.extend(other.tool_bots);
+    }
+
+    /// What was gathered since the last call, taken out: the conversations,
+    /// the chunks and the bots seen calling tools.
+    pub fn take(&mut self) -> (Vec<Pending>, Vec<Chunk>, BTreeSet<String>) {
+        (std::mem::take(&mut self.conversations), std::mem::take(&mut self.chunks), std::mem::take(&mut self.tool_bots))
+    }
+
+    /// Conversations and chunks gathered and not taken.
+    pub fn pending(&self) -> usize {
+        self.conversations.len() + self.chunks.len()
     }
 
     /// The rows, in the seed's order, priced with `book`, and their totals.
     pub fn finish(mut self, book: &PriceBook) -> (Vec<DetailRow>, DetailStats) {
-        let mut stats = DetailStats { price_book: book.name.clone(), ..DetailStats::default() };
+        self.conversations.sort_by(pending_order);
+        self.chunks.sort_by(chunk_order);
+        let mut finisher = Finisher::new(book, std::mem::take(&mut self.tool_bots));
+        let mut chunks = self.chunks.into_iter().peekable();
         let mut rows = Vec::with_capacity(self.conversations.len());
-        let (mut recorded_total, mut billed_total) = (Decimal::ZERO, Decimal::ZERO);
         let mut errors = Vec::new();
-        // A bot seen calling a tool has tools: every call of its conversations sent them.
-        let tool_bots: std::collections::HashSet<String> = self
-            .conversations
-            .iter()
-            .filter(|c| c.billing.uses_tools && !c.bot_id.is_empty())
-            .map(|c| c.bot_id.clone())
-            .collect();
-        for mut c in std::mem::take(&mut self.conversations) {
-            if c.billing.uses_tools || tool_bots.contains(&c.bot_id) {
-                c.billing.add_tool_prompts();
-            }
-            let id = conversation_id(&c.row.sk).map(str::to_string).unwrap_or_default();
-            if let Some(chunks) = self.chunks.remove(&(c.row.pk.clone(), id)) {
-                for (message, tokens) in chunks {
-                    if !c.billing.add_chunks(&message, tokens) {
-                        stats.unmatched_chunks += 1;
-                    }
-                }
-            }
-            let mut price = Decimal::ZERO;
-            let mut per_model: BTreeMap<&str, u32> = BTreeMap::new();
-            for turn in &c.billing.turns {
-                *per_model.entry(turn.model.as_str()).or_default() += 1;
-                for call in &turn.calls {
-                    stats.calls += 1;
-                    let priced = book.price(&call.model, call.day);
-                    if let Priced::Fallback(_) = priced {
-                        *stats.unknown_models.entry(call.model.clone()).or_default() += 1;
-                    }
-                    let p = priced.prices();
-                    let cost = exact_cost(call.input, p.input_per_1k)
-                        .zip(exact_cost(call.output, p.output_per_1k))
-                        .and_then(|(i, o)| i.checked_add(o));
-                    price = cost.and_then(|c| price.checked_add(c)).unwrap_or(Decimal::MAX);
-                }
-            }
-            let model = per_model.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(m, _)| m.to_string());
-            let (input, output) = c.billing.totals();
-            let billed = round6(price);
-            stats.unsized_media += c.billing.unsized_media;
-            stats.broken_paths += u64::from(c.billing.broken_path);
-            if let Some(recorded) = c.recorded {
-                recorded_total += recorded;
-                if !recorded.is_zero() {
-                    errors.push(((billed - recorded) / recorded).abs());
-                }
-            }
-            billed_total += billed;
-            rows.push(DetailRow {
-                models: per_model.keys().copied().collect::<Vec<_>>().join(";"),
-                model: model.unwrap_or_default(),
-                turns: c.billing.turns.iter().filter(|t| t.on_path).count() as u32,
-                last_date: c.last_date,
-                recorded_price: c.recorded,
-                billed_input_token: input,
-                billed_output_token: output,
-                billed_price: billed,
-                bot_id: std::mem::take(&mut c.bot_id),
-                row: c.row,
-            });
+        for c in self.conversations {
+            let mine = chunks_of(&c, &mut chunks);
+            let (row, error) = finisher.row(c, mine);
+            rows.push(row);
+            errors.extend(error);
         }
         rows.sort_by(|a, b| Row::output_order(&a.row, &b.row));
-        stats.conversations = rows.len() as u64;
-        stats.recorded_total = format!("{:.6}", round6(recorded_total));
-        stats.billed_total = format!("{:.6}", round6(billed_total));
-        stats.total_error_pct = if recorded_total.is_zero() {
+        errors.sort();
+        let n = errors.len();
+        (rows, finisher.finish(errors.into_iter(), n))
+    }
+}
+
+/// The chunks of `c` from chunks sorted by [`chunk_order`] (those of
+/// conversations before it, which no conversation has, are passed over).
+pub fn chunks_of<I: Iterator<Item = Chunk>>(c: &Pending, chunks: &mut std::iter::Peekable<I>) -> Vec<Chunk> {
+    let key = c.key();
+    let mut mine = Vec::new();
+    while let Some(next) = chunks.peek() {
+        match (next.pk.as_str(), next.conversation.as_str()).cmp(&key) {
+            std::cmp::Ordering::Less => {
+                chunks.next();
+            }
+            std::cmp::Ordering::Equal => mine.extend(chunks.next()),
+            std::cmp::Ordering::Greater => break,
+        }
+    }
+    mine
+}
+
+/// Prices conversations into detail rows one at a time, adding up their totals.
+#[derive(Debug)]
+pub struct Finisher<'b> {
+    book: &'b PriceBook,
+    tool_bots: BTreeSet<String>,
+    stats: DetailStats,
+    recorded_total: Decimal,
+    billed_total: Decimal,
+}
+
+impl<'b> Finisher<'b> {
+    /// A finisher pricing with `book`; `tool_bots` are the bots seen calling a tool.
+    pub fn new(book: &'b PriceBook, tool_bots: BTreeSet<String>) -> Finisher<'b> {
+        let stats = DetailStats { price_book: book.name.clone(), ..DetailStats::default() };
+        Finisher { book, tool_bots, stats, recorded_total: Decimal::ZERO, billed_total: Decimal::ZERO }
+    }
+
+    /// One conversation's row, with its chunks; and |billed / recorded - 1|
+    /// when it has a recorded price.
+    pub fn row(&mut self, mut c: Pending, chunks: Vec<Chunk>) -> (DetailRow, Option<Decimal>) {
+        let (book, stats) = (self.book, &mut self.stats);
+        // A bot seen calling a tool has tools: every call of its conversations sent them.
+        if c.billing.uses_tools || self.tool_bots.contains(&c.bot_id) {
+            c.billing.add_tool_prompts();
+        }
+        for chunk in chunks {
+            if !c.billing.add_chunks(&chunk.message, chunk.tokens) {
+                stats.unmatched_chunks += 1;
+            }
+        }
+        let mut price = Decimal::ZERO;
+        let mut per_model: BTreeMap<&str, u32> = BTreeMap::new();
+        for turn in &c.billing.turns {
+            *per_model.entry(turn.model.as_str()).or_default() += 1;
+            for call in &turn.calls {
+                stats.calls += 1;
+                let priced = book.price(&call.model, call.day);
+                if let Priced::Fallback(_) = priced {
+                    *stats.unknown_models.entry(call.model.clone()).or_default() += 1;
+                }
+                let p = priced.prices();
+                let cost = exact_cost(call.input, p.input_per_1k)
+                    .zip(exact_cost(call.output, p.output_per_1k))
+                    .and_then(|(i, o)| i.checked_add(o));
+                price = cost.and_then(|c| price.checked_add(c)).unwrap_or(Decimal::MAX);
+            }
+        }
+        let model = per_model.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(m, _)| m.to_string());
+        let (input, output) = c.billing.totals();
+        let billed = round6(price);
+        stats.unsized_media += c.billing.unsized_media;
+        stats.broken_paths += u64::from(c.billing.broken_path);
+        stats.conversations += 1;
+        let mut error = None;
+        if let Some(recorded) = c.recorded {
+            self.recorded_total += recorded;
+            if !recorded.is_zero() {
+                error = Some(((billed - recorded) / recorded).abs());
+            }
+        }
+        self.billed_total += billed;
+        let row = DetailRow {
+            models: per_model.keys().copied().collect::<Vec<_>>().join(";"),
+            model: model.unwrap_or_default(),
+            turns: c.billing.turns.iter().filter(|t| t.on_path).count() as u32,
+            last_date: c.last_date,
+            recorded_price: c.recorded,
+            billed_input_token: input,
+            billed_output_token: output,
+            billed_price: billed,
+            bot_id: std::mem::take(&mut c.bot_id),
+            row: c.row,
+        };
+        (row, error)
+    }
+
+    /// The totals; `errors` are the rows' errors sorted, `n` of them (the
+    /// median and the 90th percentile are read as they pass).
+    pub fn finish(mut self, errors: impl Iterator<Item = Decimal>, n: usize) -> DetailStats {
+        let stats = &mut self.stats;
+        stats.recorded_total = format!("{:.6}", round6(self.recorded_total));
+        stats.billed_total = format!("{:.6}", round6(self.billed_total));
+        stats.total_error_pct = if self.recorded_total.is_zero() {
             String::new()
         } else {
-            percent((billed_total - recorded_total) / recorded_total)
+            percent((self.billed_total - self.recorded_total) / self.recorded_total)
         };
-        errors.sort();
-        let at = |q: usize| errors.get((errors.len() * q).div_ceil(100).saturating_sub(1)).map(|e| percent(*e));
-        stats.median_abs_error_pct = at(50).unwrap_or_default();
-        stats.p90_abs_error_pct = at(90).unwrap_or_default();
-        (rows, stats)
+        let index = |q: usize| (n * q).div_ceil(100).saturating_sub(1);
+        let (median, p90) = (index(50), index(90));
+        for (k, e) in errors.enumerate().take(p90 + 1) {
+            if k == median {
+                stats.median_abs_error_pct = percent(e);
+            }
+            if k == p90 {
+                stats.p90_abs_error_pct = percent(e);
+            }
+        }
+        self.stats
     }
 }
 
@@ -298,8 +410,12 @@ pub fn push_detail(out: &mut String, d: &DetailRow) {
 
 /// The detail CSV: the seed's header and [`DETAIL_COLUMNS`], then the rows.
 pub fn write_detail_csv<W: Write>(w: W, rows: &[DetailRow]) -> io::Result<()> {
-    let header = format!("{},{}", HEADER.join(","), DETAIL_COLUMNS.join(","));
-    write_lines(w, &header, rows, push_detail)
+    write_lines(w, &detail_header(), rows, push_detail)
+}
+
+/// The detail CSV's header line (without its `\n`).
+pub fn detail_header() -> String {
+    format!("{},{}", HEADER.join(","), DETAIL_COLUMNS.join(","))
 }
 
 #[cfg(test)]

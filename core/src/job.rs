@@ -293,6 +293,11 @@ impl Run {
         self.details.is_some()
     }
 
+    /// The detail rows being gathered.
+    pub fn details_mut(&mut self) -> Option<&mut Details> {
+        self.details.as_mut()
+    }
+
     /// The detail rows gathered, to be finished with a price book.
     pub fn take_details(&mut self) -> Option<Details> {
         self.details.take()

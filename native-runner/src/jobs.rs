@@ -7,9 +7,10 @@ use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
+use rust_decimal::Decimal;
 use tally_core::consolidate::Prefer;
 use tally_core::csv::{BadRow, Record, RecordCounter, RecordStream, Row};
-use tally_core::detail::{write_detail_csv, DetailStats, Details};
+use tally_core::detail::{chunks_of, detail_header, push_detail, Chunk, DetailStats, Finisher, Pending};
 use tally_core::item::{
     detect_format, item_from_export_line, DumpError, DumpFormat, DumpPlace, DumpProblem, Lines, ScanJson,
 };
@@ -27,7 +28,8 @@ use crate::location::{read_chunks, read_optional, DumpSource, LineGuard, Place};
 use crate::output::{write_rows, Format, Layout, Partitions};
 use crate::progress::Progress;
 use crate::s3::Sse;
-use crate::spill::{settle, Keyed, Sinks, Sorter};
+use crate::spill::{detail_order, settle, Keyed, Sinks, Sorter};
+use crate::writer::stream_to;
 
 /// Lines handed to a worker at a time.
 const BATCH: usize = 256;
@@ -432,18 +434,75 @@ fn check_detail(ctx: &Ctx, items: &Items, history: Option<&Place>, out: &Place) 
     Ok(())
 }
 
+/// Values up to the first error, which is kept in `failure`.
+fn keep<T>(failure: &std::cell::RefCell<Option<anyhow::Error>>) -> impl FnMut(Result<T>) -> Option<T> + '_ {
+    move |r| match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            failure.borrow_mut().get_or_insert(e);
+            None
+        }
+    }
+}
+
 /// Prices the detail rows and writes them, once the CSV is published; a
 /// failure is reported in the output (the CSV stays published).
-async fn write_details(ctx: &Ctx, details: Option<Details>, output: Output) -> Output {
-    let (Some(d), Some(details)) = (&ctx.detail, details) else { return output };
-    let (rows, stats) = details.finish(&d.book);
-    let mut bytes = Vec::with_capacity(rows.len() * 260 + 200);
-    let written = match write_detail_csv(&mut bytes, &rows) {
-        Ok(()) => publish_bytes(ctx, &d.place, bytes).await,
-        Err(e) => Err(e.into()),
-    };
-    let detail = written.map(|()| (d.place.to_string(), stats)).map_err(|e| format!("{e:#}"));
+async fn write_details(ctx: &Ctx, details: DetailSinks, output: Output) -> Output {
+    let Some(d) = &ctx.detail else { return output };
+    let written = finish_details(ctx, d, details).await;
+    let detail = written.map(|stats| (d.place.to_string(), stats)).map_err(|e| format!("{e:#}"));
     Output { detail: Some(detail), ..output }
+}
+
+/// The detail rows: each conversation joined with its chunks and priced,
+/// then written in the seed's order; the errors sorted for their
+/// percentiles, all within the job's memory.
+async fn finish_details(ctx: &Ctx, d: &DetailOut, details: DetailSinks) -> Result<DetailStats> {
+    let (book, dir, budget) = (d.book.clone(), ctx.spill_dir.clone(), ctx.memory / 10 * 7 / 3);
+    let (rows, stats) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let mut finisher = Finisher::new(&book, details.tool_bots);
+        let mut rows = Sorter::new(budget / 4 * 3, &dir, detail_order);
+        let mut errors: Sorter<Decimal> = Sorter::new(budget / 4, &dir, Decimal::cmp);
+        // A spill file that cannot be read stops the detail rows, never shortens them.
+        let failure = std::cell::RefCell::new(None);
+        let mut chunks = details.chunks.into_sorted()?.map_while(keep(&failure)).peekable();
+        let mut n = 0;
+        for c in details.conversations.into_sorted()? {
+            let c = c?;
+            let mine = chunks_of(&c, &mut chunks);
+            let (row, error) = finisher.row(c, mine);
+            rows.push(row)?;
+            if let Some(e) = error {
+                errors.push(e)?;
+                n += 1;
+            }
+        }
+        drop(chunks);
+        let stats = finisher.finish(errors.into_sorted()?.map_while(keep(&failure)), n);
+        if let Some(e) = failure.into_inner() {
+            return Err(e);
+        }
+        Ok((rows, stats))
+    })
+    .await
+    .context("the detail rows stopped")??;
+    let sorted = rows.into_sorted()?;
+    stream_to(ctx, &d.place, move |w| {
+        let mut text = String::with_capacity(1 << 17);
+        text.push_str(&detail_header());
+        text.push('\n');
+        for row in sorted {
+            push_detail(&mut text, &row?);
+            if text.len() >= 1 << 16 {
+                w.write_all(text.as_bytes())?;
+                text.clear();
+            }
+        }
+        w.write_all(text.as_bytes())?;
+        Ok(())
+    })
+    .await?;
+    Ok(stats)
 }
 
 /// A run that may not publish: why, with its statistics (for the report).
@@ -470,15 +529,33 @@ pub fn refuse(refusal: Refusal, stats: &Stats) -> anyhow::Error {
 /// The sorters of a job: the rows by key, then in the output order, each
 /// with a share of `--memory` (the rest is for reading and writing).
 pub fn sinks(ctx: &Ctx) -> (Arc<Sinks>, Sorter<Row>) {
-    let share = ctx.memory / 20 * 7;
+    // With the users report or the detail rows, a share for them too.
+    let parts = if ctx.users.is_some() || ctx.detail.is_some() { 3 } else { 2 };
+    let share = ctx.memory / 10 * 7 / parts;
     let users = if ctx.users.is_some() { share } else { 0 };
-    (Sinks::new(share, users, &ctx.spill_dir), Sorter::new(share, &ctx.spill_dir, Row::output_order))
+    let details = if ctx.detail.is_some() { share } else { 0 };
+    (Sinks::new(share, users, details, &ctx.spill_dir), Sorter::new(share, &ctx.spill_dir, Row::output_order))
 }
 
-/// The rows sorted by key, once every worker has handed its rows over.
-fn into_keyed(sinks: Arc<Sinks>) -> Result<Sorter<Keyed>> {
+/// The detail rows' conversations and chunks, sorted by conversation, and
+/// the bots seen calling tools.
+pub struct DetailSinks {
+    conversations: Sorter<Pending>,
+    chunks: Sorter<Chunk>,
+    tool_bots: std::collections::BTreeSet<String>,
+}
+
+/// The rows sorted by key, and the detail rows' parts, once every worker
+/// has handed its rows over.
+fn into_parts(sinks: Arc<Sinks>) -> Result<(Sorter<Keyed>, DetailSinks)> {
     let sinks = Arc::try_unwrap(sinks).map_err(|_| anyhow!("internal: a worker still holds the rows"))?;
-    sinks.rows.into_inner().map_err(|_| anyhow!("a worker failed while handing its rows over"))
+    let failed = || anyhow!("a worker failed while handing its rows over");
+    let details = DetailSinks {
+        conversations: sinks.details.into_inner().map_err(|_| failed())?,
+        chunks: sinks.chunks.into_inner().map_err(|_| failed())?,
+        tool_bots: sinks.tool_bots.into_inner().map_err(|_| failed())?,
+    };
+    Ok((sinks.rows.into_inner().map_err(|_| failed())?, details))
 }
 
 /// The archival job: items to CSV.
@@ -486,9 +563,9 @@ pub async fn archive(ctx: &Ctx, items: &Items, spec: &JobSpec, out: &Place) -> R
     crate::guard::distinct(out, &inputs(items, None))?;
     check_detail(ctx, items, None, out)?;
     let (sinks, mut sorted) = self::sinks(ctx);
-    let mut run = scan(ctx, items, spec, Some(sinks.clone())).await?;
-    let details = run.take_details();
-    let settled = settle(into_keyed(sinks)?, None, Some(&mut sorted))?;
+    let run = scan(ctx, items, spec, Some(sinks.clone())).await?;
+    let (keyed, details) = into_parts(sinks)?;
+    let settled = settle(keyed, None, Some(&mut sorted))?;
     let spilled = settled.spilled + sorted.spilled;
     let stats = run.finish_streamed(&settled.totals, settled.by_source, settled.repeated_keys)?;
     check_scan(&stats, &ctx.rules).map_err(|r| refuse(r, &stats))?;
@@ -620,9 +697,9 @@ pub async fn consolidate(ctx: &Ctx, items: &Items, spec: &JobSpec, history: &His
     let (sinks, mut sorted) = self::sinks(ctx);
     // Read the history first: no point scanning if it cannot be used.
     let read = read_history(ctx, &history.place, history.allow_missing, &sinks).await?;
-    let mut run = scan(ctx, items, spec, Some(sinks.clone())).await?;
-    let details = run.take_details();
-    let settled = settle(into_keyed(sinks)?, Some(history.prefer), Some(&mut sorted))?;
+    let run = scan(ctx, items, spec, Some(sinks.clone())).await?;
+    let (keyed, details) = into_parts(sinks)?;
+    let settled = settle(keyed, Some(history.prefer), Some(&mut sorted))?;
     let spilled = settled.spilled + sorted.spilled;
     let mut stats = run.finish_streamed(&settled.totals, settled.by_source, settled.repeated_keys)?;
     stats.historical_rows = Some(read.rows);

@@ -15,11 +15,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context, Result};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
+use tally_core::billed::{Billing, Call, Turn};
 use tally_core::consolidate::Prefer;
 use tally_core::csv::Row;
+use tally_core::dates::Day;
+use tally_core::detail::{chunk_order, pending_order, Chunk, DetailRow, Pending};
 use tally_core::job::Run;
 use tally_core::stats::Totals;
 use tally_core::users::{conversation_order, Conversation};
@@ -205,6 +208,165 @@ impl Spill for Conversation {
         let questions: usize = self.questions.iter().map(|q| q.capacity() + ALLOC + 24).sum();
         std::mem::size_of::<Conversation>() + self.pk.capacity() + self.sk.capacity() + 2 * ALLOC + questions
     }
+}
+
+fn put_opt_decimal(out: &mut Vec<u8>, d: Option<Decimal>) {
+    out.push(u8::from(d.is_some()));
+    put_decimal(out, d.unwrap_or_default());
+}
+
+fn get_opt_decimal(input: &mut &[u8]) -> Option<Option<Decimal>> {
+    let some = take(input, 1)?[0] == 1;
+    let d = get_decimal(input)?;
+    Some(some.then_some(d))
+}
+
+impl Spill for Pending {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.row.encode(out);
+        put_bytes(out, self.bot_id.as_bytes());
+        put_opt_decimal(out, self.recorded);
+        put_opt(out, self.last_date);
+        let b = &self.billing;
+        put_u64(out, b.unsized_media);
+        out.push(u8::from(b.broken_path) | (u8::from(b.uses_tools) << 1));
+        put_u64(out, b.turns.len() as u64);
+        for t in &b.turns {
+            put_bytes(out, t.id.as_bytes());
+            out.push(u8::from(t.on_path));
+            put_bytes(out, t.model.as_bytes());
+            put_u64(out, t.calls.len() as u64);
+            for c in &t.calls {
+                put_bytes(out, c.model.as_bytes());
+                put_opt(out, c.day.map(|d| d.0));
+                put_u64(out, c.input);
+                put_u64(out, c.output);
+            }
+        }
+    }
+
+    fn decode(input: &mut &[u8]) -> Option<Pending> {
+        let row = Row::decode(input)?;
+        let bot_id = get_string(input)?;
+        let recorded = get_opt_decimal(input)?;
+        let last_date = get_opt(input)?;
+        let unsized_media = get_u64(input)?;
+        let flags = take(input, 1)?[0];
+        let mut turns = Vec::new();
+        for _ in 0..get_u64(input)? {
+            let id = get_string(input)?;
+            let on_path = take(input, 1)?[0] == 1;
+            let model = get_string(input)?;
+            let mut calls = Vec::new();
+            for _ in 0..get_u64(input)? {
+                calls.push(Call {
+                    model: get_string(input)?,
+                    day: get_opt(input)?.map(Day),
+                    input: get_u64(input)?,
+                    output: get_u64(input)?,
+                });
+            }
+            turns.push(Turn { id, on_path, model, calls });
+        }
+        let billing = Billing { turns, unsized_media, broken_path: flags & 1 != 0, uses_tools: flags & 2 != 0 };
+        Some(Pending { row, bot_id, recorded, billing, last_date })
+    }
+
+    fn weight(&self) -> usize {
+        let turns: usize = self
+            .billing
+            .turns
+            .iter()
+            .map(|t| {
+                std::mem::size_of::<Turn>()
+                    + t.id.capacity()
+                    + t.model.capacity()
+                    + t.calls.iter().map(|c| std::mem::size_of::<Call>() + c.model.capacity() + ALLOC).sum::<usize>()
+                    + 3 * ALLOC
+            })
+            .sum();
+        self.row.weight() + std::mem::size_of::<Pending>() + self.bot_id.capacity() + turns + 2 * ALLOC
+    }
+}
+
+impl Spill for Chunk {
+    fn encode(&self, out: &mut Vec<u8>) {
+        for s in [&self.pk, &self.conversation, &self.message] {
+            put_bytes(out, s.as_bytes());
+        }
+        put_u64(out, self.tokens);
+    }
+
+    fn decode(input: &mut &[u8]) -> Option<Chunk> {
+        Some(Chunk {
+            pk: get_string(input)?,
+            conversation: get_string(input)?,
+            message: get_string(input)?,
+            tokens: get_u64(input)?,
+        })
+    }
+
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Chunk>()
+            + self.pk.capacity()
+            + self.conversation.capacity()
+            + self.message.capacity()
+            + 3 * ALLOC
+    }
+}
+
+impl Spill for DetailRow {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.row.encode(out);
+        for s in [&self.bot_id, &self.model, &self.models] {
+            put_bytes(out, s.as_bytes());
+        }
+        put_u64(out, u64::from(self.turns));
+        put_opt(out, self.last_date);
+        put_opt_decimal(out, self.recorded_price);
+        put_u64(out, self.billed_input_token);
+        put_u64(out, self.billed_output_token);
+        put_decimal(out, self.billed_price);
+    }
+
+    fn decode(input: &mut &[u8]) -> Option<DetailRow> {
+        Some(DetailRow {
+            row: Row::decode(input)?,
+            bot_id: get_string(input)?,
+            model: get_string(input)?,
+            models: get_string(input)?,
+            turns: u32::try_from(get_u64(input)?).ok()?,
+            last_date: get_opt(input)?,
+            recorded_price: get_opt_decimal(input)?,
+            billed_input_token: get_u64(input)?,
+            billed_output_token: get_u64(input)?,
+            billed_price: get_decimal(input)?,
+        })
+    }
+
+    fn weight(&self) -> usize {
+        self.row.weight() + self.bot_id.capacity() + self.model.capacity() + self.models.capacity() + 120
+    }
+}
+
+/// A detail row's error, for the median and the 90th percentile.
+impl Spill for Decimal {
+    fn encode(&self, out: &mut Vec<u8>) {
+        put_decimal(out, *self);
+    }
+
+    fn decode(input: &mut &[u8]) -> Option<Decimal> {
+        get_decimal(input)
+    }
+
+    fn weight(&self) -> usize {
+        16
+    }
+}
+
+/// The seed's order of detail rows.
+pub fn detail_order(a: &DetailRow, b: &DetailRow) -> Ordering {
+    Row::output_order(&a.row, &b.row)
 }
 
 // --- the sorter --------------------------------------------------------------
@@ -539,17 +701,26 @@ pub struct Sinks {
     pub rows: Mutex<Sorter<Keyed>>,
     /// The users report's conversations.
     pub users: Mutex<Sorter<Conversation>>,
+    /// The detail rows' conversations, by (PK, conversation id).
+    pub details: Mutex<Sorter<Pending>>,
+    /// Their retrieved chunks, the same way.
+    pub chunks: Mutex<Sorter<Chunk>>,
+    /// Bots seen calling a tool.
+    pub tool_bots: Mutex<BTreeSet<String>>,
 }
 
 /// Rows or conversations a worker gathers before handing them over.
 const HAND_OVER: usize = 2048;
 
 impl Sinks {
-    /// Sinks holding about `rows` and `users` bytes before they spill to `dir`.
-    pub fn new(rows: usize, users: usize, dir: &Path) -> Arc<Sinks> {
+    /// Sinks holding about `rows`, `users` and `details` bytes before they spill to `dir`.
+    pub fn new(rows: usize, users: usize, details: usize, dir: &Path) -> Arc<Sinks> {
         Arc::new(Sinks {
             rows: Mutex::new(Sorter::new(rows, dir, key_order)),
             users: Mutex::new(Sorter::new(users, dir, conversation_order)),
+            details: Mutex::new(Sorter::new(details / 4 * 3, dir, pending_order)),
+            chunks: Mutex::new(Sorter::new(details / 4, dir, chunk_order)),
+            tool_bots: Mutex::new(BTreeSet::new()),
         })
     }
 
@@ -559,6 +730,15 @@ impl Sinks {
         if all || run.pending_rows() >= HAND_OVER {
             let rows: Vec<Keyed> = run.take_rows().into_iter().map(|row| Keyed { row, origin: 1, line: 0 }).collect();
             self.rows.lock().map_err(|_| anyhow::anyhow!("a worker failed"))?.extend(rows)?;
+        }
+        if let Some(details) = run.details_mut() {
+            if all || details.pending() >= HAND_OVER {
+                let (conversations, chunks, bots) = details.take();
+                let failed = || anyhow::anyhow!("a worker failed");
+                self.details.lock().map_err(|_| failed())?.extend(conversations)?;
+                self.chunks.lock().map_err(|_| failed())?.extend(chunks)?;
+                self.tool_bots.lock().map_err(|_| failed())?.extend(bots);
+            }
         }
         if let Some(users) = run.users_mut() {
             if all || users.pending() >= HAND_OVER {
