@@ -18,6 +18,7 @@ run node bench/browser/run.mjs --detail --runs 3
 run cargo bench --locked -q -p tally-core --bench explorer
 run cargo bench --locked -q -p tally-core --bench detail
 run bench/lambda/run.sh
+run bench/memory/run.sh
 python3 - "$log" "$commit" "$(nproc)" <<'PY'
 import re, sys
 log, commit, cores = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -33,6 +34,24 @@ def job_cell():
         rss = max(int(v.split('/')[1]) for _, v in runs)
         parts.append(f"{n // 1000}k items: {speeds}, peak RSS {rss} MiB")
     return "; ".join(parts)
+def mem_cell():
+    out = []
+    for job in ("archive_csv", "archive_parquet", "consolidate_csv", "consolidate_parquet", "users_csv"):
+        cells = {}
+        for key, val in f.items():
+            m = re.match(rf"mem\.{job}\.(\d+)\.(\w+)$", key)
+            if m:
+                cells[(int(m.group(1)), m.group(2))] = val.split("/")
+        if not cells:
+            continue
+        sizes = sorted({n for n, _ in cells})
+        parts = []
+        for n in sizes:
+            b, d, i = cells.get((n, "64M")), cells.get((n, "512M")), cells.get((n, "64G"))
+            parts.append(f"{n // 1000}k: {k(b[0])} items/s {b[1]} MiB at 64M, {k(d[0])}/s {d[1]} MiB at 512M, "
+                         f"{k(i[0])}/s {i[1]} MiB in memory")
+        out.append(f"{job.replace('_', ' ')}: " + "; ".join(parts))
+    return "<br>".join(out)
 rows = [
     ("each estimator's fixture job from export lines (DynamoDB JSON decoding included), 1 thread",
      "`cargo bench -p tally-core --bench throughput`",
@@ -56,6 +75,8 @@ rows = [
      "`bench/lambda/run.sh`",
      f"the fixtures' table: {f['lambda.fixtures.seconds']} s, peak RSS {f['lambda.fixtures.rss_mb']} MiB; 100,200 items from a dump in S3: "
      f"{f['lambda.x167.seconds']} s ({f['lambda.x167.cpu_s']} s of CPU), peak RSS {f['lambda.x167.rss_mb']} MiB (the seed's limits: 300 s, 512 MB)"),
+    ("every job over generated conversations (200k and 2M items), with `--memory 64M` (both sizes spill), the default `512M`, "
+     "and everything in memory (`64G`); outputs identical in all three", "`bench/memory/run.sh`", mem_cell()),
 ]
 print(f"Measured at commit {commit} on a {cores}-core machine by `bench/report.sh`; every run checked its results")
 print("(rows, tokens and costs against the fixtures' or the generator's statistics, what-ifs against an")

@@ -52,6 +52,7 @@ for items in (n, n * 10):
                  "spilled_rows": report.get("spilled_rows", 0)}
             figures.append(f)
             print(f"{job:<20} {items:>9,} {memory:>7} {secs:>8.2f} {items / secs:>9,.0f} {rss:>12.1f} {f['spilled_rows']:>10,}")
+            print(f"figure: mem.{job.replace(' ', '_')}.{items}.{memory}={items / secs:.0f}/{rss:.0f}")
             outs[memory] = out
         def tree(d):
             return sorted(os.path.relpath(os.path.join(r, x), d) for r, _, fs in os.walk(d) for x in fs)
