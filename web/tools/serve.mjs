@@ -7,12 +7,14 @@
 // path, /f/<hex>/<name>, and the printed URL opens it in the explorer: the
 // file is read where it is, never copied.
 //
-// Also imported by the browser tests and the benchmark: startServer({ root, port, cors, file }).
+// Also imported by the browser tests and the benchmark: startServer({ root, port, cors, file, linked }).
 //
 // What it refuses, and why:
 // - a Host other than 127.0.0.1, localhost or [::1] (421): a page on another
 //   site whose name was rebound to 127.0.0.1 would otherwise read the files;
-// - a path whose real location (symlinks resolved) is outside the real root (403);
+// - a path whose real location (symlinks resolved) is outside the real root (403),
+//   unless it is one of the `linked` paths the caller named (the benchmark's
+//   folder of symlinks; none by default, and never from the command line);
 // - being framed (X-Frame-Options and CSP frame-ancestors on every answer).
 // Scripts are sent with the page's own CSP (from index.html's <meta>): a
 // worker takes its policy from its response, not from the page.
@@ -108,18 +110,20 @@ function inside(root, path) {
  * The real file a URL path names under `realRoot` (a directory's index.html),
  * as { file, size }; or { status: 403 } when its real location is outside
  * the root (a symlink out), { status: 404 } when there is no such file.
+ * `linked`: further real paths (files or folders) a symlink may lead into.
  */
-export async function resolveFile(realRoot, urlPath) {
+export async function resolveFile(realRoot, urlPath, linked = []) {
   const name = fileFor(realRoot, urlPath);
   if (name === null) return { status: 403 };
+  const allowed = (path) => inside(realRoot, path) || linked.some((p) => inside(p, path));
   let real = await realpath(name).catch(() => null);
   if (real === null) return { status: 404 };
-  if (!inside(realRoot, real)) return { status: 403 };
+  if (!allowed(real)) return { status: 403 };
   let info = await stat(real).catch(() => null);
   if (info?.isDirectory()) {
     real = await realpath(join(real, 'index.html')).catch(() => null);
     if (real === null) return { status: 404 };
-    if (!inside(realRoot, real)) return { status: 403 };
+    if (!allowed(real)) return { status: 403 };
     info = await stat(real).catch(() => null);
   }
   if (!info?.isFile()) return { status: 404 };
@@ -157,7 +161,7 @@ async function handle(ctx, req, res) {
     const info = await stat(ctx.shared.path).catch(() => null);
     found = info?.isFile() ? { file: ctx.shared.path, size: info.size } : { status: 404 };
   } else {
-    found = await resolveFile(await ctx.realRoot(), path);
+    found = await resolveFile(await ctx.realRoot(), path, ctx.linked);
   }
   if (found.status) {
     refuse(res, found.status, found.status === 403 ? 'forbidden\n' : 'not found\n', base);
@@ -182,10 +186,13 @@ async function handle(ctx, req, res) {
  * Serves `root` (default: web/) on 127.0.0.1:`port` (0: any free port);
  * `cors: true` lets pages of other origins read the files (a CSV server for
  * `?csv=`); `file` also serves that one file, wherever it is, under a random
- * path. Resolves to { url, port, explorerUrl, close() }: explorerUrl opens
- * `file` in the page (the page's URL without one).
+ * path; `linked` (real paths, files or folders, outside root) may be reached
+ * through symlinks under root, which are otherwise refused (the benchmark
+ * serves a temp folder of links this way). Resolves to { url, port,
+ * explorerUrl, close() }: explorerUrl opens `file` in the page (the page's
+ * URL without one).
  */
-export function startServer({ root = WEB_ROOT, port = 0, cors = false, file = null } = {}) {
+export function startServer({ root = WEB_ROOT, port = 0, cors = false, file = null, linked = [] } = {}) {
   const base = resolve(root);
   let real = null;
   const ctx = {
@@ -194,6 +201,7 @@ export function startServer({ root = WEB_ROOT, port = 0, cors = false, file = nu
     shared: file ? sharedFile(resolve(file)) : null,
     // The root's real path, found once: web/ itself may sit behind a symlink.
     realRoot: () => (real ??= realpath(base)),
+    linked: [],
   };
   const server = createServer((req, res) => {
     handle(ctx, req, res).catch(() => {
@@ -201,7 +209,9 @@ export function startServer({ root = WEB_ROOT, port = 0, cors = false, file = nu
       res.end();
     });
   });
-  return new Promise((resolvePromise, reject) => {
+  // The linked paths' real locations, found before listening (a missing one rejects).
+  const linkedReal = Promise.all(linked.map((p) => realpath(resolve(p))));
+  return linkedReal.then((paths) => (ctx.linked = paths)).then(() => new Promise((resolvePromise, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => {
       const actual = server.address().port;
@@ -217,7 +227,7 @@ export function startServer({ root = WEB_ROOT, port = 0, cors = false, file = nu
           }),
       });
     });
-  });
+  }));
 }
 
 /**
