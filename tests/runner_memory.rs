@@ -124,4 +124,33 @@ fn a_spill_folder_that_cannot_be_written_publishes_nothing() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("spill file") && err.contains("no/such/folder"), "{err}");
     assert!(!out.exists());
+
+    // More batches than the workers' channel holds, every worker failing at
+    // its first spill: the reader is told to stop (it used to wait forever).
+    let text = String::from_utf8(read(&old)).unwrap();
+    let big = scratch.path("big.jsonl");
+    let mut f = std::fs::File::create(&big).unwrap();
+    for r in 0..40 {
+        std::io::Write::write_all(&mut f, text.replace("\"S\": \"", &format!("\"S\": \"r{r}-")).as_bytes()).unwrap();
+    }
+    drop(f);
+    let args = ["archive", "--dump", s(&big), "--out", s(&out), "--start", "2024-01-01", "--memory", "1K"];
+    let mut child = tally_command()
+        .args([&args[..], &["--threads", "2", "--spill-dir", s(&missing)]].concat())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("tally hung after its workers failed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(!status.success() && !out.exists());
 }

@@ -65,6 +65,17 @@ fn every_parquet_output_reads_back_as_its_csv() {
         assert_eq!(report["stats"]["total_records"], 1138);
         assert_pyarrow_reads_the_csv("rows", &out, &csv);
     }
+    // The previous Parquet file's rows are read from its footer: a much
+    // smaller output is refused (--max-shrink) and the file stays as it was.
+    let one = scratch.path("one.parquet");
+    let before = read(&one);
+    let history = fixture("expected_archive_v1.csv");
+    let args = ["consolidate", "--dump", s(&dump), "--historical", s(&history), "--out", s(&one)];
+    let args = [&args[..], &["--start", "2026-06-01", "--end", "2026-12-01", "--format", "parquet"]].concat();
+    let o = tally(&[&args[..], &["--partition-by", "none", "--allow-missing-historical"]].concat());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("1138"), "{err}");
+    assert!(read(&one) == before);
     // The archival, one file; and the same rows give the same bytes.
     let old = fixture("old_table.jsonl");
     let archive = |out: &Path, extra: &[&str]| {

@@ -790,12 +790,27 @@ pub struct RecordStream {
     columns: Option<Columns>,
     /// Lines before `carry`.
     lines_before: u64,
+    /// The longest an unfinished quoted record may grow before it is taken
+    /// as unterminated (0: no limit).
+    max_held: usize,
+    /// Bytes to gather before a large unfinished record is parsed again
+    /// (each retry reads it from its start: waiting for it to double keeps
+    /// the reading linear).
+    wait_until: usize,
 }
 
 impl RecordStream {
     /// A reader with nothing read yet.
     pub fn new() -> RecordStream {
         RecordStream::default()
+    }
+
+    /// A reader that takes a quoted record still open after `max` bytes
+    /// as one whose quote never closes (one unreadable record, the reading
+    /// going on at its next line), as the whole-file reader does at the
+    /// file's end: a stray quote never holds the rest of a file.
+    pub fn with_limit(max: usize) -> RecordStream {
+        RecordStream { max_held: max, ..RecordStream::default() }
     }
 
     /// Bytes held for a record not yet complete.
@@ -806,6 +821,9 @@ impl RecordStream {
     /// Takes the next bytes; `f` gets each record they complete.
     pub fn feed<F: FnMut(Record<'_>) + ?Sized>(&mut self, chunk: &[u8], f: &mut F) -> Result<(), CsvError> {
         self.carry.extend_from_slice(chunk);
+        if self.carry.len() < self.wait_until {
+            return Ok(());
+        }
         self.drain(false, f)
     }
 
@@ -826,18 +844,27 @@ impl RecordStream {
             // Only the file's first bytes may hold a BOM.
             records.pos = 0;
         }
-        let mut keep_from = data.len();
+        let keep_from;
+        self.wait_until = 0;
         loop {
             let Some((line, start, fields)) = records.next_record() else {
-                // Blank lines to the end: nothing kept, every line counted.
-                self.lines_before += line_breaks(&data);
+                // Blank lines to the end: nothing kept, every line counted; but a
+                // last `\r` may be the first half of a `\r\n`.
+                keep_from = if !at_end && data.last() == Some(&b'\r') { data.len() - 1 } else { data.len() };
+                self.lines_before += line_breaks(&data[..keep_from]);
                 break;
             };
             // A record reaching the end of the bytes, or whose quotes have not
-            // closed yet, may be completed by the next bytes.
-            if !at_end && (fields.next >= data.len() || fields.unterminated) {
+            // closed yet, may be completed by the next bytes (within the limit).
+            let open = fields.unterminated && (self.max_held == 0 || data.len() - start <= self.max_held);
+            if !at_end && (fields.next >= data.len() && !fields.unterminated || open) {
                 keep_from = start;
                 self.lines_before += line - 1;
+                let held = data.len() - start;
+                if held > 1 << 16 {
+                    let limit = if self.max_held == 0 { usize::MAX } else { self.max_held + 1 };
+                    self.wait_until = held.saturating_mul(2).min(limit.max(held + 1));
+                }
                 break;
             }
             let line = self.lines_before + line;
@@ -927,7 +954,7 @@ mod tests {
         data.push_str(&line);
         data.push_str("\n\n");
         data.push_str(&line.replace("\"p,k\"", "\"p\nk\""));
-        data.push_str("2025-12-01 12:00:00,1,2,x,0,0,p,s,src\r\n");
+        data.push_str("2025-12-01 12:00:00,1,2,x,0,0,p,s,src\r\n\r\n");
         data.push_str(&line.replace("\"p,k\"", "sin_datos"));
         data.push('\r');
         data.push_str("a,b\n");
@@ -938,7 +965,7 @@ mod tests {
         data.push_str(line.trim_end());
         let whole = readings(|f| for_each_record(data.as_bytes(), |_, r| f(r)).expect("readable"));
         assert_eq!(whole.len(), 9, "{whole:#?}");
-        assert!(whole.iter().any(|r| r.contains("line 14") && r.contains("never closes")), "{whole:#?}");
+        assert!(whole.iter().any(|r| r.contains("line 15") && r.contains("never closes")), "{whole:#?}");
         for size in [1, 2, 3, 5, 7, 16, 64, data.len()] {
             let streamed = readings(|f| {
                 let mut stream = RecordStream::new();
@@ -951,6 +978,25 @@ mod tests {
         }
         let empty = RecordStream::new();
         assert_eq!(empty.finish(&mut |_| {}), Err(CsvError::Empty));
+        // A stray quote: the whole file reads it as one unreadable record and
+        // goes on; a limited stream does the same however much follows it.
+        let mut stray = String::from(&HEADER.join(","));
+        stray.push('\n');
+        stray.push_str("2025-12-01 12:00:00,1,2,0,0,0,\"stray,s,src\n");
+        for k in 0..2000 {
+            stray.push_str(&format!("2025-12-01 12:00:00,1,2,0.000003,0.000030,0.000033,p{k},s,src\n"));
+        }
+        let whole = readings(|f| for_each_record(stray.as_bytes(), |_, r| f(r)).expect("readable"));
+        assert_eq!(whole.len(), 2001);
+        assert!(whole[0].contains("line 2") && whole[0].contains("never closes"), "{}", whole[0]);
+        let streamed = readings(|f| {
+            let mut stream = RecordStream::with_limit(4096);
+            for chunk in stray.as_bytes().chunks(1000) {
+                stream.feed(chunk, f).expect("readable");
+            }
+            stream.finish(f).expect("readable");
+        });
+        assert_eq!(streamed, whole);
     }
 
     #[test]

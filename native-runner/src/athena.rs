@@ -65,11 +65,16 @@ pub fn parquet_table_ddl(names: &AthenaNames, location: &str, by: PartitionBy) -
     let projection = match by {
         PartitionBy::None => String::new(),
         PartitionBy::Day | PartitionBy::Month => {
-            let (format, unit) = if by == PartitionBy::Day { ("yyyy-MM-dd", "DAYS") } else { ("yyyy-MM", "MONTHS") };
+            // The range is written in the projection's own format.
+            let (format, unit, first) = if by == PartitionBy::Day {
+                ("yyyy-MM-dd", "DAYS", "1970-01-01")
+            } else {
+                ("yyyy-MM", "MONTHS", "1970-01")
+            };
             format!(
                 "PARTITIONED BY (dt STRING)\nSTORED AS PARQUET\nLOCATION '{location}'\nTBLPROPERTIES (\n  \
                  'projection.enabled'='true',\n  'projection.dt.type'='date',\n  'projection.dt.format'='{format}',\n  \
-                 'projection.dt.range'='1970-01-01,NOW',\n  'projection.dt.interval'='1',\n  \
+                 'projection.dt.range'='{first},NOW',\n  'projection.dt.interval'='1',\n  \
                  'projection.dt.interval.unit'='{unit}',\n  'storage.location.template'='{location}dt=${{dt}}/'\n)"
             )
         }
@@ -250,6 +255,8 @@ mod tests {
         assert_eq!(ddl.matches("DECIMAL(10,6)").count(), 3);
         let month = parquet_table_ddl(&names(), "s3://b/p/", PartitionBy::Month).expect("ddl");
         assert!(month.contains("'projection.dt.format'='yyyy-MM'") && month.contains("'MONTHS'"));
+        assert!(month.contains("'projection.dt.range'='1970-01,NOW'"), "{month}");
+        assert!(ddl.contains("'projection.dt.range'='1970-01-01,NOW'"));
         let one = parquet_table_ddl(&names(), "s3://b/p/", PartitionBy::None).expect("ddl");
         assert!(one.ends_with(")\nSTORED AS PARQUET\nLOCATION 's3://b/p/'") && !one.contains("projection"), "{one}");
     }

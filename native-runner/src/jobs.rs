@@ -11,10 +11,10 @@ use rust_decimal::Decimal;
 use tally_core::consolidate::Prefer;
 use tally_core::csv::{BadRow, Record, RecordCounter, RecordStream, Row};
 use tally_core::detail::{chunks_of, detail_header, push_detail, Chunk, DetailStats, Finisher, Pending};
+use tally_core::item::DEFAULT_MAX_RECORD;
 use tally_core::item::{
     detect_format, item_from_export_line, DumpError, DumpFormat, DumpPlace, DumpProblem, Lines, ScanJson,
 };
-use tally_core::item::{limit_text, DEFAULT_MAX_RECORD};
 use tally_core::job::{JobSpec, Run, MAX_LISTED_PROBLEMS};
 use tally_core::pricebook::PriceBook;
 use tally_core::publish::{check_history, check_scan, check_shrink, Refusal, Rules};
@@ -54,59 +54,66 @@ pub fn scan_dump(
     let workers = workers.max(1);
     let (tx, rx) = sync_channel::<Batch>(workers * 4);
     let rx = std::sync::Mutex::new(rx);
-    std::thread::scope(|scope| -> Result<Run> {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                let rx = &rx;
-                scope.spawn(move || -> Result<Run> {
-                    let mut run = new_run(spec, gather);
-                    loop {
-                        gather.drain(&mut run, false)?;
-                        let batch = match rx.lock() {
-                            Ok(rx) => rx.recv(),
-                            Err(_) => break,
-                        };
-                        let Ok(batch) = batch else { break };
-                        match batch {
-                            Batch::Lines { file, first_line, lines } => {
-                                let multi = source.parts_len() > 1;
-                                let name = || source.part_name(file);
-                                for (k, line) in lines.iter().enumerate() {
-                                    let n = first_line + k as u64;
-                                    match item_from_export_line(line) {
-                                        Ok(item) => {
-                                            let map = wholes.map(&run, &item)?;
-                                            let place = if multi {
-                                                format!("{}: line {n}", name())
-                                            } else {
-                                                format!("line {n}")
-                                            };
-                                            run.push_at(&item, Some(&place), map.as_deref());
-                                        }
-                                        Err(message) => {
-                                            let place =
-                                                if multi { DumpPlace::FileLine(name(), n) } else { DumpPlace::Line(n) };
-                                            let problem = DumpProblem::NotAnItem(message);
-                                            run.dump_error(&DumpError { place, problem, fatal: false });
-                                        }
-                                    }
-                                }
+    let stopped = std::sync::atomic::AtomicBool::new(false);
+    // One worker's reading: batches until the channel closes.
+    let work = |rx: &std::sync::Mutex<std::sync::mpsc::Receiver<Batch>>| -> Result<Run> {
+        let mut run = new_run(spec, gather);
+        loop {
+            gather.drain(&mut run, false)?;
+            let batch = match rx.lock() {
+                Ok(rx) => rx.recv(),
+                Err(_) => break,
+            };
+            let Ok(batch) = batch else { break };
+            match batch {
+                Batch::Lines { file, first_line, lines } => {
+                    let multi = source.parts_len() > 1;
+                    let name = || source.part_name(file);
+                    for (k, line) in lines.iter().enumerate() {
+                        let n = first_line + k as u64;
+                        match item_from_export_line(line) {
+                            Ok(item) => {
+                                let map = wholes.map(&run, &item)?;
+                                let place = if multi { format!("{}: line {n}", name()) } else { format!("line {n}") };
+                                run.push_at(&item, Some(&place), map.as_deref());
                             }
-                            Batch::Items(items) => {
-                                for item in items {
-                                    match item {
-                                        Ok(item) => {
-                                            let map = wholes.map(&run, &item)?;
-                                            run.push_with_map(&item, map.as_deref());
-                                        }
-                                        Err(e) => run.dump_error(&e),
-                                    }
-                                }
+                            Err(message) => {
+                                let place = if multi { DumpPlace::FileLine(name(), n) } else { DumpPlace::Line(n) };
+                                let problem = DumpProblem::NotAnItem(message);
+                                run.dump_error(&DumpError { place, problem, fatal: false });
                             }
                         }
                     }
-                    gather.drain(&mut run, true)?;
-                    Ok(run)
+                }
+                Batch::Items(items) => {
+                    for item in items {
+                        match item {
+                            Ok(item) => {
+                                let map = wholes.map(&run, &item)?;
+                                run.push_with_map(&item, map.as_deref());
+                            }
+                            Err(e) => run.dump_error(&e),
+                        }
+                    }
+                }
+            }
+        }
+        gather.drain(&mut run, true)?;
+        Ok(run)
+    };
+    std::thread::scope(|scope| -> Result<Run> {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let (rx, stopped, work) = (&rx, &stopped, &work);
+                scope.spawn(move || -> Result<Run> {
+                    let worked = work(rx);
+                    if worked.is_err() {
+                        // The reader must not wait on a full channel that no worker
+                        // reads: say stop, and take what is already sent.
+                        stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+                        while rx.lock().map(|rx| rx.recv().is_ok()).unwrap_or(false) {}
+                    }
+                    worked
                 })
             })
             .collect();
@@ -116,7 +123,7 @@ pub fn scan_dump(
                 let (name, mut reader) = opened?;
                 let format = detect_format(reader.fill_buf().with_context(|| format!("cannot read {name}"))?);
                 match format {
-                    DumpFormat::JsonLines => read_lines(k, &name, reader, max_record, &tx, progress)?,
+                    DumpFormat::JsonLines => read_lines(k, &name, reader, max_record, &tx, progress, &stopped)?,
                     DumpFormat::ScanJson => {
                         let mut batch = Vec::with_capacity(BATCH);
                         for item in ScanJson::with_limit(reader, max_record) {
@@ -126,6 +133,9 @@ pub fn scan_dump(
                                 }
                             }
                             batch.push(item);
+                            if stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                                bail!("a worker failed");
+                            }
                             if batch.len() == BATCH {
                                 progress.add(batch.len() as u64);
                                 tx.send(Batch::Items(std::mem::take(&mut batch)))
@@ -222,8 +232,12 @@ fn read_lines(
     max_record: usize,
     tx: &std::sync::mpsc::SyncSender<Batch>,
     progress: &Progress,
+    stopped: &std::sync::atomic::AtomicBool,
 ) -> Result<()> {
     let send = |first_line: u64, lines: Vec<Vec<u8>>| {
+        if stopped.load(std::sync::atomic::Ordering::SeqCst) {
+            bail!("a worker failed");
+        }
         progress.add(lines.len() as u64);
         tx.send(Batch::Lines { file, first_line, lines }).map_err(|_| anyhow!("workers stopped"))
     };
@@ -595,7 +609,7 @@ pub struct HistoryRead {
 /// without rows (or mostly unreadable) unless a missing one is allowed.
 pub async fn read_history(ctx: &Ctx, place: &Place, allow_missing: bool, sinks: &Sinks) -> Result<HistoryRead> {
     let mut read = HistoryRead::default();
-    let mut stream = RecordStream::new();
+    let mut stream = RecordStream::with_limit(ctx.max_record);
     let mut guard = LineGuard::new(ctx.max_record);
     let mut batch: Vec<Keyed> = Vec::new();
     let mut first = true;
@@ -607,9 +621,6 @@ pub async fn read_history(ctx: &Ctx, place: &Place, allow_missing: bool, sinks: 
         stream
             .feed(chunk, &mut |record| take_record(record, &mut read, &mut batch))
             .map_err(|e| anyhow!("it is unreadable: {e}"))?;
-        if stream.held() > ctx.max_record {
-            bail!("a record is longer than the limit of {} (--max-record-size)", limit_text(ctx.max_record));
-        }
         if batch.len() >= 2048 {
             sinks.rows.lock().map_err(|_| anyhow!("a worker failed"))?.extend(std::mem::take(&mut batch))?;
         }

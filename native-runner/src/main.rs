@@ -143,7 +143,14 @@ pub async fn consolidate(c: &ConsolidateArgs, today: Day, stop_by: Option<std::t
     let output = jobs::consolidate(&ctx, &job.items, &job.spec, &history, &job.out).await?;
     let athena = match refresh {
         Some(names) => {
-            let location = athena::folder_of(&job.out);
+            // A partitioned output's --out is the folder itself, with or without its '/'.
+            let location = match &job.out {
+                Place::S3(url) if job.layout.is_folder() => {
+                    let sep = if url.key.is_empty() || url.key.ends_with('/') { "" } else { "/" };
+                    Some(format!("{url}{sep}"))
+                }
+                out => athena::folder_of(out),
+            };
             let mut wait = Duration::from_secs(c.athena_timeout);
             if let Some(stop_by) = stop_by {
                 wait = wait.min(stop_by.saturating_duration_since(std::time::Instant::now()));

@@ -176,19 +176,40 @@ pub async fn read_manifest(ctx: &Ctx, folder: &Place) -> Result<Option<Manifest>
     }
 }
 
-/// A whole binary file (no line limit); `None` when it does not exist.
-async fn read_binary(ctx: &Ctx, place: &Place) -> Result<Option<Vec<u8>>> {
-    let mut bytes = Vec::new();
-    let mut take = |chunk: &[u8]| {
-        bytes.extend_from_slice(chunk);
-        Ok(())
-    };
-    let found = match place {
-        Place::Local(path) => crate::location::read_chunks(path, &mut take)?,
-        Place::S3(url) => crate::s3::read_chunks(&ctx.clients().await.s3, url, &mut take).await?,
-        Place::Stdout => false,
-    };
-    Ok(found.then_some(bytes))
+/// A Parquet file's footer (its metadata), read from its end alone; `None`
+/// when the file does not exist.
+async fn read_footer(ctx: &Ctx, place: &Place) -> Result<Option<Vec<u8>>> {
+    let context = || format!("reading the previous output {place}");
+    match place {
+        Place::Local(path) => {
+            let mut f = match std::fs::File::open(path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e).with_context(context),
+            };
+            let len = f.metadata().with_context(context)?.len();
+            let tail = |f: &mut std::fs::File, n: u64| -> Result<Vec<u8>> {
+                anyhow::ensure!(n <= len, "not a Parquet file (too short)");
+                f.seek(SeekFrom::Start(len - n))?;
+                let mut buf = vec![0u8; usize::try_from(n)?];
+                f.read_exact(&mut buf)?;
+                Ok(buf)
+            };
+            let end = tail(&mut f, 8).with_context(context)?;
+            let n = crate::parquet::footer_len(&end).with_context(context)?;
+            Ok(Some(tail(&mut f, n + 8).with_context(context)?))
+        }
+        Place::S3(url) => {
+            let s3 = &ctx.clients().await.s3;
+            let Some(end) = crate::s3::get_range(s3, url, "bytes=-8").await.with_context(context)? else {
+                return Ok(None);
+            };
+            let n = crate::parquet::footer_len(&end).with_context(context)?;
+            let range = format!("bytes=-{}", n + 8);
+            Ok(crate::s3::get_range(s3, url, &range).await.with_context(context)?)
+        }
+        Place::Stdout => Ok(None),
+    }
 }
 
 /// Rows of the previous output at `out` (0 when there is none).
@@ -197,8 +218,8 @@ pub async fn previous_rows(ctx: &Ctx, out: &Place, layout: Layout) -> Result<Opt
         return Ok(read_manifest(ctx, out).await?.map(|m| m.partitions.values().map(|p| p.rows).sum()));
     }
     if layout.format == Format::Parquet {
-        return match read_binary(ctx, out).await? {
-            Some(bytes) => Ok(Some(crate::parquet::rows_in(bytes)?)),
+        return match read_footer(ctx, out).await? {
+            Some(footer) => Ok(Some(crate::parquet::rows_in_footer(&footer)?)),
             None => Ok(None),
         };
     }
@@ -273,6 +294,20 @@ fn publish_file(target: &Target, place: &Place, mut file: std::fs::File, rt: &to
     }
 }
 
+/// Writes `manifest` into `folder` (from a blocking thread).
+fn publish_manifest(target: &Target, folder: &Place, manifest: &Manifest, rt: &tokio::runtime::Handle) -> Result<()> {
+    let bytes = serde_json::to_vec_pretty(manifest)?;
+    match (target, inside(folder, MANIFEST)?) {
+        (Target::Local, Place::Local(path)) => {
+            let mut out = AtomicFile::create(&path)?;
+            out.write_all(&bytes).with_context(|| format!("writing {}", path.display()))?;
+            out.commit()
+        }
+        (Target::S3(s3, sse), Place::S3(url)) => rt.block_on(crate::s3::put(s3, &url, bytes, sse, "application/json")),
+        _ => bail!("internal: a manifest in the wrong place"),
+    }
+}
+
 /// Reads until `buf` is full or the file ends; the bytes read.
 fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
@@ -300,6 +335,7 @@ async fn publish_partitions(ctx: &Ctx, folder: &Place, rows: Sorted<Row>, by: Pa
         let mut rows = rows.peekable();
         let mut manifest = Manifest { partition_by: by.as_str().into(), partitions: BTreeMap::new() };
         let mut done = Partitions::default();
+        let mut interim = false;
         loop {
             let value = match rows.peek() {
                 None => break,
@@ -332,12 +368,24 @@ async fn publish_partitions(ctx: &Ctx, folder: &Place, rows: Sorted<Row>, by: Pa
             let mut file = file.into_inner().map_err(|e| e.into_error()).context("writing a partition")?;
             let entry = PartitionEntry { rows: count, hash: format!("{hash:016x}") };
             if old_c.partitions.get(&value) != Some(&entry) {
+                // Before the first file changes, the manifest vouches only for the
+                // partitions this run has checked: if it stops half-way, the next
+                // run rewrites everything else.
+                if !interim {
+                    publish_manifest(&target, &folder_c, &manifest, &rt)?;
+                    interim = true;
+                }
                 file.seek(SeekFrom::Start(0))?;
                 let place = inside(&folder_c, &format!("dt={value}/{PART_FILE}"))?;
                 publish_file(&target, &place, file, &rt)?;
                 done.written.push(value.clone());
             }
             manifest.partitions.insert(value, entry);
+        }
+        let deleting = old_c.partitions.keys().any(|v| !manifest.partitions.contains_key(v));
+        if deleting && !interim {
+            // The partitions to delete leave the manifest before their files go.
+            publish_manifest(&target, &folder_c, &manifest, &rt)?;
         }
         Ok((manifest, done))
     })

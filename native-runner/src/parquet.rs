@@ -147,11 +147,20 @@ fn write_group<T, W: Write + Send>(
     Ok(())
 }
 
-/// Rows in a Parquet file (its footer's count).
-pub fn rows_in(bytes: Vec<u8>) -> Result<u64> {
-    use parquet::file::reader::{FileReader, SerializedFileReader};
-    let reader = SerializedFileReader::new(bytes::Bytes::from(bytes)).context("not a Parquet file")?;
-    Ok(reader.metadata().file_metadata().num_rows().max(0) as u64)
+/// The length of a Parquet file's metadata, from its last 8 bytes.
+pub fn footer_len(end: &[u8]) -> Result<u64> {
+    match end {
+        [a, b, c, d, b'P', b'A', b'R', b'1'] => Ok(u64::from(u32::from_le_bytes([*a, *b, *c, *d]))),
+        _ => bail!("not a Parquet file (no PAR1 at its end)"),
+    }
+}
+
+/// Rows in a Parquet file, from its footer (the metadata and the last 8 bytes).
+pub fn rows_in_footer(footer: &[u8]) -> Result<u64> {
+    let metadata = footer.get(..footer.len().saturating_sub(8)).context("not a Parquet footer")?;
+    let meta = parquet::file::metadata::ParquetMetaDataReader::decode_metadata(metadata)
+        .context("the Parquet metadata is unreadable")?;
+    Ok(meta.file_metadata().num_rows().max(0) as u64)
 }
 
 /// The seed's rows as a Parquet file.
@@ -233,6 +242,9 @@ mod tests {
         let a = rows_parquet(&rows).expect("parquet");
         assert_eq!(a, rows_parquet(&rows).expect("parquet"));
         assert!(a.starts_with(b"PAR1") && a.ends_with(b"PAR1"));
+        let n = footer_len(&a[a.len() - 8..]).expect("footer") as usize;
+        assert_eq!(rows_in_footer(&a[a.len() - n - 8..]).expect("rows"), 2);
+        assert!(footer_len(b"12345678").is_err());
         let wide = Row { total_price: Decimal::new(10_000, 0), ..rows[0].clone() };
         let err = rows_parquet(&[wide]).expect_err("too wide");
         assert!(format!("{err:#}").contains("the row of u/u#CONV#1: total_price 10000.000000"), "{err:#}");

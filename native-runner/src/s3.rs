@@ -111,6 +111,19 @@ pub async fn get_optional(s3: &aws_sdk_s3::Client, url: &S3Url, max_line: usize)
     Ok(found.then(|| text.into_bytes()))
 }
 
+/// A byte range of an object (`bytes=-8`: its last 8 bytes); `None` when
+/// it does not exist.
+pub async fn get_range(s3: &aws_sdk_s3::Client, url: &S3Url, range: &str) -> Result<Option<Vec<u8>>> {
+    let got = s3.get_object().bucket(&url.bucket).key(&url.key).range(range).send().await;
+    let out = match got {
+        Ok(out) => out,
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+        Err(e) => return Err(anyhow!("{}", describe(&e))).with_context(|| format!("cannot read {url}")),
+    };
+    let bytes = out.body.collect().await.with_context(|| format!("reading {url}"))?;
+    Ok(Some(bytes.into_bytes().to_vec()))
+}
+
 /// The keys under a prefix, in name order.
 pub async fn list(s3: &aws_sdk_s3::Client, prefix: &S3Url) -> Result<Vec<String>> {
     let mut keys = Vec::new();
