@@ -75,6 +75,12 @@ rows = [
      "`bench/lambda/run.sh`",
      f"the fixtures' table: {f['lambda.fixtures.seconds']} s, peak RSS {f['lambda.fixtures.rss_mb']} MiB; 100,200 items from a dump in S3: "
      f"{f['lambda.x167.seconds']} s ({f['lambda.x167.cpu_s']} s of CPU), peak RSS {f['lambda.x167.rss_mb']} MiB (the seed's limits: 300 s, 512 MB)"),
+    ("the same 179 MB file in the same run, same Chromium: DuckDB-WASM (eh bundle, auto-detected and typed) and plain JS "
+     "(`../shared/bench-anchors/`), load / all views / what-if, ms",
+     "`node bench/browser/run.mjs --runs 3`",
+     "; ".join(f"{n}: {f.get(f'anchors.{key}.load_ms', '–')} / {f.get(f'anchors.{key}.all_views_ms', '–')} / {f.get(f'anchors.{key}.whatif_ms', '–')}"
+               for key, n in (("tally_worker", "Tally (worker)"), ("duckdb_eh_auto", "DuckDB-WASM auto"),
+                              ("duckdb_eh_typed", "DuckDB-WASM typed"), ("js", "plain JS")))),
     ("every job over generated conversations (200k and 2M items), with `--memory 64M` (both sizes spill), the default `512M`, "
      "and everything in memory (`64G`); outputs identical in all three", "`bench/memory/run.sh`", mem_cell()),
 ]

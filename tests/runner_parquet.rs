@@ -213,6 +213,36 @@ fn a_daily_run_rewrites_only_the_partitions_whose_rows_changed() {
 }
 
 #[test]
+fn a_run_that_fails_half_way_is_repaired_by_the_next() {
+    let scratch = Scratch::new("parquet-half-way");
+    let dump = fixture("new_table.jsonl");
+    let out = scratch.path("consolidated-parquet");
+    consolidate(&dump, s(&out), &["--format", "parquet"]);
+    let good = partition_files(&out);
+    // Run 2: other prices, and an old conversation so long that its row
+    // cannot be a DECIMAL(10,6): the newer days are rewritten, then it fails.
+    let (day, text) = touch_one_conversation(&dump);
+    let long = text.replacen("a much longer question than before ", &"x".repeat(400_000), 1);
+    let bad = scratch.path("bad.jsonl");
+    std::fs::write(&bad, long).unwrap();
+    let history = fixture("expected_archive_v1.csv");
+    let args = ["consolidate", "--dump", s(&bad), "--historical", s(&history), "--out", s(&out)];
+    let args = [&args[..], &["--start", "2025-12-01", "--end", "2026-12-01", "--format", "parquet"]].concat();
+    let o = tally(&[&args[..], &["--output-price", "100", "--input-price", "100"]].concat());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("does not fit DECIMAL(10,6)"), "{err}");
+    let after_failure = partition_files(&out);
+    let changed = after_failure.iter().filter(|(dt, f)| good[*dt].1 != f.1).count();
+    assert!(changed > 0, "the failed run changed no file before {day}");
+    // Run 3, the first run's input again: every partition is the first run's again.
+    consolidate(&dump, s(&out), &["--format", "parquet"]);
+    let repaired = partition_files(&out);
+    for (dt, (_, bytes)) in &good {
+        assert!(repaired[dt].1 == *bytes, "{dt} still holds the failed run's rows");
+    }
+}
+
+#[test]
 fn partitions_in_s3_are_written_once_and_read_back() {
     let moto = Moto::start();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
