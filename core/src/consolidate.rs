@@ -1,7 +1,7 @@
 //! Consolidation (`ACCOUNTING.md` section 10): the history and the new rows
 //! in one file, each (pk, sk) once, in the output order.
 
-use std::collections::HashSet;
+use std::cmp::Ordering;
 
 use crate::csv::{sort_rows, ReadRows, Row};
 use crate::job::Run;
@@ -38,22 +38,65 @@ impl std::str::FromStr for Prefer {
     }
 }
 
-/// Concatenates history then new rows, keeps one row per (pk, sk) and sorts.
-/// Returns the rows and how many were dropped.
+/// A row and where it came from. Sorted by [`key_order`], the rows sharing
+/// a (pk, sk) come together, in the order that decides which one a
+/// consolidation keeps: the history before the new rows, the history in its
+/// file's order, the new rows in the output order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keyed {
+    /// The row.
+    pub row: Row,
+    /// 0: the history; 1: the new rows.
+    pub origin: u8,
+    /// The history's row number in its file (0 for new rows).
+    pub line: u64,
+}
+
+/// (pk, sk), then [`Keyed`]'s precedence.
+pub fn key_order(a: &Keyed, b: &Keyed) -> Ordering {
+    a.row
+        .pk
+        .as_bytes()
+        .cmp(b.row.pk.as_bytes())
+        .then_with(|| a.row.sk.as_bytes().cmp(b.row.sk.as_bytes()))
+        .then_with(|| a.origin.cmp(&b.origin))
+        .then_with(|| a.line.cmp(&b.line))
+        .then_with(|| Row::output_order(&a.row, &b.row))
+}
+
+/// The one row kept of rows sharing a (pk, sk), given in [`key_order`]:
+/// the first (the history's, the Lambdas' behaviour) or, with
+/// [`Prefer::New`], the last.
+pub fn keep(group: &mut Vec<Keyed>, prefer: Prefer) -> Option<Keyed> {
+    let kept = match prefer {
+        Prefer::Historical if group.is_empty() => None,
+        Prefer::Historical => Some(group.swap_remove(0)),
+        Prefer::New => group.pop(),
+    };
+    group.clear();
+    kept
+}
+
+/// History then new rows, one row per (pk, sk) ([`keep`]), sorted in the
+/// output order. Returns the rows and how many were dropped.
 pub fn consolidate(historical: Vec<Row>, new: Vec<Row>, prefer: Prefer) -> (Vec<Row>, u64) {
     let total = historical.len() + new.len();
-    let mut all = historical;
-    all.extend(new);
-    if prefer == Prefer::New {
-        all.reverse();
-    }
-    let mut seen: HashSet<(String, String)> = HashSet::with_capacity(total);
+    let mut all: Vec<Keyed> = historical
+        .into_iter()
+        .enumerate()
+        .map(|(k, row)| Keyed { row, origin: 0, line: k as u64 + 1 })
+        .chain(new.into_iter().map(|row| Keyed { row, origin: 1, line: 0 }))
+        .collect();
+    all.sort_by(key_order);
     let mut kept = Vec::with_capacity(total);
-    for row in all {
-        if seen.insert((row.pk.clone(), row.sk.clone())) {
-            kept.push(row);
+    let mut group: Vec<Keyed> = Vec::new();
+    for k in all {
+        if group.last().is_some_and(|g| g.row.pk != k.row.pk || g.row.sk != k.row.sk) {
+            kept.extend(keep(&mut group, prefer).map(|k| k.row));
         }
+        group.push(k);
     }
+    kept.extend(keep(&mut group, prefer).map(|k| k.row));
     let dropped = (total - kept.len()) as u64;
     sort_rows(&mut kept);
     (kept, dropped)

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use rust_decimal::Decimal;
-use tally_core::consolidate::Prefer;
+use tally_core::consolidate::{Keyed, Prefer};
 use tally_core::csv::{BadRow, Record, RecordCounter, RecordStream, Row};
 use tally_core::detail::{chunks_of, detail_header, push_detail, Chunk, DetailStats, Finisher, Pending};
 use tally_core::item::DEFAULT_MAX_RECORD;
@@ -28,7 +28,7 @@ use crate::location::{read_chunks, read_optional, DumpSource, LineGuard, Place};
 use crate::output::{write_rows, Format, Layout, Partitions};
 use crate::progress::Progress;
 use crate::s3::Sse;
-use crate::spill::{detail_order, settle, Keyed, Sinks, Sorter};
+use crate::spill::{detail_order, settle, Sinks, Sorter};
 use crate::writer::stream_to;
 
 /// Lines handed to a worker at a time.

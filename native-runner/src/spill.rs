@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
 use tally_core::billed::{Billing, Call, Turn};
-use tally_core::consolidate::Prefer;
+use tally_core::consolidate::{keep, key_order, Keyed, Prefer};
 use tally_core::csv::Row;
 use tally_core::dates::Day;
 use tally_core::detail::{chunk_order, pending_order, Chunk, DetailRow, Pending};
@@ -119,32 +119,6 @@ impl Spill for Row {
     fn weight(&self) -> usize {
         std::mem::size_of::<Row>() + self.pk.capacity() + self.sk.capacity() + self.source.capacity() + 3 * ALLOC
     }
-}
-
-/// A row and where it came from, in the order that decides which of the
-/// rows sharing a (pk, sk) a consolidation keeps: the history before the
-/// new rows, the history in its file's order, the new rows in the output
-/// order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Keyed {
-    /// The row.
-    pub row: Row,
-    /// 0: the history; 1: the new rows.
-    pub origin: u8,
-    /// The history's line (0 for new rows).
-    pub line: u64,
-}
-
-/// (pk, sk), then [`Keyed`]'s precedence.
-pub fn key_order(a: &Keyed, b: &Keyed) -> Ordering {
-    a.row
-        .pk
-        .as_bytes()
-        .cmp(b.row.pk.as_bytes())
-        .then_with(|| a.row.sk.as_bytes().cmp(b.row.sk.as_bytes()))
-        .then_with(|| a.origin.cmp(&b.origin))
-        .then_with(|| a.line.cmp(&b.line))
-        .then_with(|| Row::output_order(&a.row, &b.row))
 }
 
 impl Spill for Keyed {
@@ -663,9 +637,7 @@ pub fn settle(keyed: Sorter<Keyed>, prefer: Option<Prefer>, mut out: Option<&mut
             None => std::mem::take(group),
             Some(p) => {
                 s.dropped += group.len() as u64 - 1;
-                let one = if p == Prefer::New { group.pop() } else { group.drain(..1).next() };
-                group.clear();
-                one.into_iter().collect()
+                keep(group, p).into_iter().collect()
             }
         };
         for k in kept {
