@@ -831,3 +831,39 @@ fn the_lambda_runs_both_jobs_through_the_runtime_api() {
     assert!(logs.iter().any(|l| l["event"] == "failed"));
     assert!(!logs.iter().any(|l| l.to_string().contains("testing")), "a credential reached the logs");
 }
+
+#[test]
+fn the_lambda_runs_the_users_report_with_the_seeds_etl1_variables() {
+    use support::runtime_api::Outcome;
+    let (moto, rt, aws) = emulator();
+    let (table, bucket) = (name("lambda-users-table"), name("lambda-users-reports"));
+    rt.block_on(async {
+        aws.table_from(&table, &fixture("bedrock_chat/conversation_table.jsonl")).await;
+        aws.create_bucket(&bucket).await;
+    });
+    let pool = rt.block_on(aws.create_user_pool("lambda-users"));
+    // The seed's ETL-1 Lambda variables (its Stack 1), and bedrock-chat's pool.
+    let vars = [
+        ("DYNAMODB_TABLE_NAME", table.as_str()),
+        ("S3_BUCKET_NAME", bucket.as_str()),
+        ("OUTPUT_PREFIX", "reports/etl-process1/"),
+        ("USER_POOL_ID", pool.as_str()),
+    ];
+    let function = Function::start(&moto, "users", &vars);
+    let Outcome::Response(answer) = function.invoke(serde_json::json!({ "end": "2026-12-01" })) else {
+        panic!("the users report failed")
+    };
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    assert_eq!(answer["body"]["message"], "users report completed");
+    assert_eq!(answer["body"]["users"]["conversations"], 120, "{answer}");
+    let key = format!("reports/etl-process1/data_{}.csv", today_utc().replace('-', ""));
+    assert_eq!(answer["body"]["s3_file"], format!("s3://{bucket}/{key}"));
+    let csv = rt.block_on(aws.get(&bucket, &key));
+    assert!(
+        csv.starts_with(b"usuario_id,nombre,email,fecha_primera_conversacion,"),
+        "{}",
+        String::from_utf8_lossy(&csv[..80])
+    );
+    let logs = function.stop();
+    assert!(logs.iter().any(|l| l["event"] == "written"), "{logs:?}");
+}

@@ -1,6 +1,8 @@
-//! `tally lambda`: the seeds' two Lambdas as one function. The Runtime API
+//! `tally lambda`: the seeds' Lambdas as one function. The Runtime API
 //! loop is the official `lambda_runtime` crate's; each event runs the job
-//! `TALLY_JOB` names (`archive` or `consolidate`) through the same code as
+//! `TALLY_JOB` names (`archive`, `consolidate`, or `users`: the seed's ETL-1,
+//! with its `DYNAMODB_TABLE_NAME`, `S3_BUCKET_NAME` and `OUTPUT_PREFIX`, and
+//! bedrock-chat's `USER_POOL_ID`) through the same code as
 //! the command line, configured by the seeds' variables
 //! (`DYNAMODB_TABLE_NAME`, `S3_BUCKET_NAME`, ...: `settings.rs`).
 //!
@@ -40,6 +42,7 @@ const RUNTIME_VARS: [&str; 4] = [
 enum Function {
     Archive,
     Consolidate,
+    Users,
 }
 
 impl Function {
@@ -47,8 +50,9 @@ impl Function {
         match std::env::var("TALLY_JOB").as_deref() {
             Ok("archive") => Ok(Function::Archive),
             Ok("consolidate") => Ok(Function::Consolidate),
-            Ok(other) => bail!("TALLY_JOB must be archive or consolidate, not {other:?}"),
-            Err(_) => bail!("TALLY_JOB is not set: archive or consolidate"),
+            Ok("users") => Ok(Function::Users),
+            Ok(other) => bail!("TALLY_JOB must be archive, consolidate or users, not {other:?}"),
+            Err(_) => bail!("TALLY_JOB is not set: archive, consolidate or users"),
         }
     }
 
@@ -56,6 +60,7 @@ impl Function {
         match self {
             Function::Archive => "archive",
             Function::Consolidate => "consolidate",
+            Function::Users => "users",
         }
     }
 }
@@ -154,6 +159,16 @@ async fn invoke(function: Function, event: &Value, stop_by: Option<std::time::In
     let cli = Cli::try_parse_from(&argv).context("the event's options")?;
     let today = crate::clock::today_utc();
     let (output, athena, dry_run) = match cli.command {
+        Command::Users(u) => {
+            let done = crate::users::run(&u, today).await?;
+            if !u.common.dry_run {
+                log_json(&json!({ "event": "written", "s3_file": done.location, "users": done.users.users }));
+            }
+            let message = if u.common.dry_run { "dry run: nothing was written" } else { "users report completed" };
+            return Ok(json!({
+                "message": message, "statistics": done.stats, "users": done.users, "s3_file": done.location
+            }));
+        }
         Command::Archive(a) => (crate::archive(&a, today).await?, None, a.common.dry_run),
         Command::Consolidate(c) => {
             let done = crate::consolidate(&c, today, stop_by).await?;
@@ -175,6 +190,7 @@ async fn invoke(function: Function, event: &Value, stop_by: Option<std::time::In
         (_, true) => "dry run: nothing was written".to_string(),
         (Function::Archive, false) => "archival of the old table completed".to_string(),
         (Function::Consolidate, false) => "daily consolidation completed".to_string(),
+        (Function::Users, false) => "users report completed".to_string(),
     };
     let mut body = json!({ "message": message, "statistics": output.stats, "s3_file": output.location });
     if let Some(a) = athena {
