@@ -140,6 +140,21 @@ test('it served symlinks that leave the web root: their real path outside the re
   assert.equal((await get(port, `/${encodeURIComponent('é ü.csv')}`)).body, 'é ü.csv\n');
 });
 
+test('a linked path opens only what the caller named (the benchmark\'s folder of symlinks): the rest stays 403', async () => {
+  // The same tree, with `outside/` named as linked: its file is served through the
+  // symlinks into it; /etc, which was not named, is still refused.
+  const linked = await startServer({ root: join(tree.base, 'root-link'), port: 0, linked: [tree.outside] });
+  try {
+    assert.equal((await get(linked.port, '/link-out')).body, SECRET);
+    assert.equal((await get(linked.port, '/dir-out/secret.csv')).body, SECRET);
+    for (const path of ['/abs-out/passwd', '/abs-out/hostname']) assert.equal((await get(linked.port, path)).status, 403, path);
+  } finally {
+    await linked.close();
+  }
+  // A linked path that does not exist is refused when the server starts.
+  await assert.rejects(startServer({ root: join(tree.base, 'root-link'), port: 0, linked: [join(tree.base, 'nowhere')] }));
+});
+
 // ---- the path mapping, fuzzed -------------------------------------------
 
 /** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
