@@ -473,24 +473,6 @@ fn the_emulator_stopping_mid_scan_or_a_refused_upload_leaves_the_old_output() {
     assert_eq!(read(&local_out), b"previous output\n");
 }
 
-/// The files of a folder, recursively, as (path relative to it, bytes).
-fn files_under(root: &std::path::Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
-                out.push((rel, read(&path)));
-            }
-        }
-    }
-    out
-}
-
 /// bedrock-chat's own table (written by its backend code) with its
 /// large-message bucket: `full` reads each large map from the bucket and
 /// gives the fixture's rows byte for byte; without the bucket, and with v2,

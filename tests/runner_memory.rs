@@ -53,24 +53,6 @@ fn archive_and_consolidate_spill_and_write_the_same_bytes() {
     }
 }
 
-/// Every file under `dir`, by relative path.
-fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push((p.strip_prefix(dir).unwrap().to_string_lossy().into_owned(), read(&p)));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn parquet_partitions_and_the_users_report_are_the_same_spilled() {
     let scratch = Scratch::new("memory-outputs");
@@ -84,7 +66,7 @@ fn parquet_partitions_and_the_users_report_are_the_same_spilled() {
     let (small, large) = (scratch.path("small"), scratch.path("large"));
     assert!(run(&small, "1K")["spilled_rows"].as_u64().unwrap() > 0);
     assert_eq!(run(&large, "512M")["spilled_rows"], 0);
-    let (a, b) = (tree(&small), tree(&large));
+    let (a, b) = (files_under(&small), files_under(&large));
     assert!(a.len() > 100 && a == b, "{} and {} files", a.len(), b.len());
 
     let bc = fixture("bedrock_chat/conversation_table.jsonl");

@@ -15,10 +15,7 @@ use support::*;
 
 /// pyarrow's Python, installed by `scripts/setup.sh`.
 fn pyarrow_python() -> PathBuf {
-    let tools = std::env::var_os("TALLY_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/tally"));
-    let python = tools.join("pyarrow/bin/python");
+    let python = tool("pyarrow/bin/python");
     assert!(python.exists(), "{} is missing: run scripts/setup.sh (it installs pyarrow)", python.display());
     python
 }

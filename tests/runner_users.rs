@@ -264,21 +264,3 @@ fn users_from_the_table_are_named_by_the_user_pool_and_written_to_s3() {
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("user pool"));
     assert!(rt.block_on(aws.get_optional(bucket, "x.csv")).is_none());
 }
-
-/// Every file under `root`: (relative key, bytes).
-fn files_under(root: &std::path::Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let key = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-                out.push((key, read(&path)));
-            }
-        }
-    }
-    out
-}

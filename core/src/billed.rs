@@ -228,7 +228,7 @@ fn text(v: Option<Value<'_>>) -> Option<String> {
 }
 
 /// A `create_time` in milliseconds (an int or a float).
-fn millis(v: Value<'_>) -> Option<f64> {
+pub(crate) fn millis(v: Value<'_>) -> Option<f64> {
     let ms = match v.kind() {
         Kind::Int(i) => i as f64,
         Kind::Float(f) => f,

@@ -376,14 +376,8 @@ fn percent(ratio: Decimal) -> String {
 /// The newest `create_time` of the turns, in seconds.
 fn last_turn_secs(map: &MessageMap<'_>, billing: &Billing) -> Option<i64> {
     let root = map.doc.as_ref()?.root();
-    let secs = |id: &str| {
-        let ms = match root.get(id)?.get("create_time")?.kind() {
-            crate::pyjson::Kind::Int(i) => i as f64,
-            crate::pyjson::Kind::Float(f) => f,
-            _ => return None,
-        };
-        (ms.is_finite() && ms.abs() < 1e17).then(|| (ms / 1000.0).floor() as i64)
-    };
+    let secs =
+        |id: &str| crate::billed::millis(root.get(id)?.get("create_time")?).map(|ms| (ms / 1000.0).floor() as i64);
     billing.turns.iter().filter_map(|t| secs(&t.id)).max()
 }
 

@@ -33,6 +33,7 @@ use std::io::{self, Write};
 
 use rust_decimal::Decimal;
 
+use crate::billed::millis;
 use crate::csv::{money6, push_field, write_lines, Row};
 use crate::dates::write_datetime;
 use crate::estimate::Tokens;
@@ -352,16 +353,6 @@ fn nodes<'d>(map: &'d MessageMap<'_>) -> Vec<(&'d [u8], Value<'d>)> {
         Some(doc) if map.status == MapStatus::Ok => doc.root().entries().filter(|(_, node)| node.is_dict()).collect(),
         _ => Vec::new(),
     }
-}
-
-/// A `create_time` in milliseconds (an int or a float).
-fn millis(v: Value<'_>) -> Option<f64> {
-    let ms = match v.kind() {
-        Kind::Int(i) => i as f64,
-        Kind::Float(f) => f,
-        _ => return None,
-    };
-    (ms.is_finite() && ms.abs() < 1e17).then_some(ms)
 }
 
 /// The `body` of each `text` block of a node's `content`.

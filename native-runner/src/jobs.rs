@@ -29,7 +29,7 @@ use crate::output::{write_rows, Format, Layout, Partitions};
 use crate::progress::Progress;
 use crate::s3::Sse;
 use crate::spill::{detail_order, settle, Sinks, Sorter};
-use crate::writer::stream_to;
+use crate::writer::{stream_to, write_lines};
 
 /// Lines handed to a worker at a time.
 const BATCH: usize = 256;
@@ -501,21 +501,7 @@ async fn finish_details(ctx: &Ctx, d: &DetailOut, details: DetailSinks) -> Resul
     .await
     .context("the detail rows stopped")??;
     let sorted = rows.into_sorted()?;
-    stream_to(ctx, &d.place, move |w| {
-        let mut text = String::with_capacity(1 << 17);
-        text.push_str(&detail_header());
-        text.push('\n');
-        for row in sorted {
-            push_detail(&mut text, &row?);
-            if text.len() >= 1 << 16 {
-                w.write_all(text.as_bytes())?;
-                text.clear();
-            }
-        }
-        w.write_all(text.as_bytes())?;
-        Ok(())
-    })
-    .await?;
+    stream_to(ctx, &d.place, move |w| write_lines(w, &detail_header(), sorted, push_detail)).await?;
     Ok(stats)
 }
 

@@ -23,7 +23,7 @@ use crate::jobs::{publish_bytes, read_place, Ctx};
 use crate::location::Place;
 use crate::s3::Piece;
 use crate::spill::Sorted;
-use crate::writer::stream_to;
+use crate::writer::{stream_to, write_lines};
 
 /// The output's file format.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -76,6 +76,19 @@ impl PartitionBy {
             PartitionBy::None => "none",
             PartitionBy::Day => "day",
             PartitionBy::Month => "month",
+        }
+    }
+
+    /// A number naming the partition of a row, cheap to compare row by row
+    /// (the day, or the month's number), in step with [`PartitionBy::value`].
+    fn key(self, create_date: Option<i64>) -> i64 {
+        let day = create_date.unwrap_or(0).div_euclid(86_400);
+        match self {
+            PartitionBy::Month => {
+                let (y, m, _) = Day(day).ymd();
+                y * 12 + m
+            }
+            _ => day,
         }
     }
 
@@ -230,28 +243,14 @@ pub async fn previous_rows(ctx: &Ctx, out: &Place, layout: Layout) -> Result<Opt
 /// they come; what a partitioned publish did, for the report.
 pub async fn write_rows(ctx: &Ctx, out: &Place, rows: Sorted<Row>, layout: Layout) -> Result<Option<Partitions>> {
     match (layout.format, layout.partition) {
-        (Format::Csv, _) => stream_to(ctx, out, move |w| write_csv_rows(w, rows)).await.map(|()| None),
+        (Format::Csv, _) => {
+            stream_to(ctx, out, move |w| write_lines(w, &HEADER.join(","), rows, push_row)).await.map(|()| None)
+        }
         (Format::Parquet, None | Some(PartitionBy::None)) => {
             stream_to(ctx, out, move |w| crate::parquet::rows_parquet_to(rows, w).map(|_| ())).await.map(|()| None)
         }
         (Format::Parquet, Some(by)) => publish_partitions(ctx, out, rows, by).await.map(Some),
     }
-}
-
-/// The seed's CSV of `rows` into `w`.
-fn write_csv_rows(w: &mut (dyn Write + Send), rows: impl Iterator<Item = Result<Row>>) -> Result<()> {
-    let mut text = String::with_capacity(1 << 17);
-    text.push_str(&HEADER.join(","));
-    text.push('\n');
-    for row in rows {
-        push_row(&mut text, &row?);
-        if text.len() >= 1 << 16 {
-            w.write_all(text.as_bytes())?;
-            text.clear();
-        }
-    }
-    w.write_all(text.as_bytes())?;
-    Ok(())
 }
 
 /// Where a changed partition is published.
@@ -337,12 +336,12 @@ async fn publish_partitions(ctx: &Ctx, folder: &Place, rows: Sorted<Row>, by: Pa
         let mut done = Partitions::default();
         let mut interim = false;
         loop {
-            let value = match rows.peek() {
+            let (key, value) = match rows.peek() {
                 None => break,
                 Some(Err(_)) => {
                     return Err(rows.next().and_then(Result::err).unwrap_or_else(|| anyhow::anyhow!("a row")))
                 }
-                Some(Ok(row)) => by.value(row.create_date),
+                Some(Ok(row)) => (by.key(row.create_date), by.value(row.create_date)),
             };
             if manifest.partitions.contains_key(&value) {
                 bail!("the rows of partition {value} are not together: dates before 1970 cannot be partitioned");
@@ -350,7 +349,7 @@ async fn publish_partitions(ctx: &Ctx, folder: &Place, rows: Sorted<Row>, by: Pa
             let (mut hash, mut count) = (0xcbf2_9ce4_8422_2325u64, 0u64);
             let mut line = String::new();
             let part = std::iter::from_fn(|| {
-                let same = matches!(rows.peek(), Some(Ok(r)) if by.value(r.create_date) == value);
+                let same = matches!(rows.peek(), Some(Ok(r)) if by.key(r.create_date) == key);
                 if !same && !matches!(rows.peek(), Some(Err(_))) {
                     return None;
                 }
@@ -423,6 +422,14 @@ mod tests {
         assert_eq!(PartitionBy::Month.value(Some(1_772_409_600)), "2026-03");
         assert_eq!(PartitionBy::Day.value(None), "1970-01-01");
         assert_eq!(PartitionBy::Day.value(Some(-1)), "1969-12-31");
+        // The keys split rows exactly where the values do.
+        for by in [PartitionBy::Day, PartitionBy::Month] {
+            for (a, b) in
+                [(1_772_409_599, 1_772_409_600), (1_772_323_200, 1_772_409_599), (1_769_817_599, 1_769_817_600)]
+            {
+                assert_eq!(by.key(Some(a)) == by.key(Some(b)), by.value(Some(a)) == by.value(Some(b)), "{a} {b}");
+            }
+        }
     }
 
     #[test]

@@ -499,7 +499,7 @@ fn merge<T: Spill>(mut sources: Vec<Source<T>>, cmp: fn(&T, &T) -> Ordering) -> 
 /// Where a merge reads values from.
 pub enum Source<T> {
     /// A run file.
-    File(BufReader<fs::File>),
+    File(BufReader<fs::File>, Vec<u8>),
     /// The values still in memory.
     Memory(std::vec::IntoIter<T>),
 }
@@ -507,7 +507,7 @@ pub enum Source<T> {
 impl<T> std::fmt::Debug for Source<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Source::File(_) => "Source::File",
+            Source::File(..) => "Source::File",
             Source::Memory(_) => "Source::Memory",
         })
     }
@@ -521,21 +521,22 @@ impl<T> std::fmt::Debug for Head<T> {
 
 impl<T: Spill> Source<T> {
     fn from_file(f: fs::File) -> Source<T> {
-        Source::File(BufReader::with_capacity(64 << 10, f))
+        Source::File(BufReader::with_capacity(64 << 10, f), Vec::new())
     }
 
     fn next(&mut self) -> Result<Option<T>> {
         match self {
             Source::Memory(it) => Ok(it.next()),
-            Source::File(r) => {
+            Source::File(r, bytes) => {
                 let mut len = [0u8; 8];
                 match r.read_exact(&mut len) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
                     Err(e) => return Err(e).context("reading a spill file"),
                 }
-                let mut bytes = vec![0u8; usize::try_from(u64::from_le_bytes(len))?];
-                r.read_exact(&mut bytes).context("reading a spill file")?;
+                // One buffer per run file, reused for each record.
+                bytes.resize(usize::try_from(u64::from_le_bytes(len))?, 0);
+                r.read_exact(bytes).context("reading a spill file")?;
                 let mut input = bytes.as_slice();
                 T::decode(&mut input).map(Some).context("a spill file is damaged")
             }
@@ -642,7 +643,13 @@ pub fn settle(keyed: Sorter<Keyed>, prefer: Option<Prefer>, mut out: Option<&mut
         };
         for k in kept {
             s.totals.add(&k.row)?;
-            *s.by_source.entry(k.row.source.clone()).or_insert(0) += 1;
+            // The few sources are counted without a copy of each row's name.
+            match s.by_source.get_mut(&k.row.source) {
+                Some(n) => *n += 1,
+                None => {
+                    s.by_source.insert(k.row.source.clone(), 1);
+                }
+            }
             if let Some(out) = out.as_deref_mut() {
                 out.push(k.row)?;
             }

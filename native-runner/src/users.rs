@@ -19,7 +19,7 @@ use crate::location::Place;
 use crate::output::Format;
 use crate::settings::{self, keys, Job, Layers};
 use crate::spill::{settle, Sorted};
-use crate::writer::stream_to;
+use crate::writer::{stream_to, write_lines};
 
 /// What a users run did.
 #[derive(Debug)]
@@ -94,18 +94,7 @@ async fn report(
         stream_to(ctx, out, move |w| {
             let mut users = users;
             match format {
-                Format::Csv => {
-                    let mut text = USERS_HEADER.join(",");
-                    text.push('\n');
-                    for u in users.by_ref() {
-                        push_user(&mut text, &u?);
-                        if text.len() >= 1 << 16 {
-                            w.write_all(text.as_bytes())?;
-                            text.clear();
-                        }
-                    }
-                    w.write_all(text.as_bytes())?;
-                }
+                Format::Csv => write_lines(w, &USERS_HEADER.join(","), users.by_ref(), push_user)?,
                 Format::Parquet => {
                     crate::parquet::users_parquet_to(users.by_ref(), &mut *w)?;
                 }

@@ -137,3 +137,30 @@ pub fn send_signal(pid: u32, signal: &str) {
 pub mod moto;
 pub mod proxy;
 pub mod runtime_api;
+
+/// Every file under `root`: (its path relative to `root`, with `/`, and its bytes), sorted.
+pub fn files_under(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+                out.push((rel, read(&path)));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A tool `scripts/setup.sh` installs under `$TALLY_TOOLS` (default `~/.cache/tally`).
+pub fn tool(rel: &str) -> PathBuf {
+    let tools = std::env::var_os("TALLY_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/tally"));
+    tools.join(rel)
+}

@@ -12,10 +12,7 @@ pub fn moto_server_path() -> PathBuf {
     if let Some(p) = std::env::var_os("TALLY_MOTO_SERVER") {
         return PathBuf::from(p);
     }
-    let tools = std::env::var_os("TALLY_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/tally"));
-    tools.join("moto/bin/moto_server")
+    crate::support::tool("moto/bin/moto_server")
 }
 
 /// A free loopback port.
