@@ -164,6 +164,15 @@ impl Interned {
         if !admit(bytes) {
             return None;
         }
+        let k = self.add(i, h, bytes);
+        if self.starts.len() * 4 > self.slots.len() * 3 {
+            self.grow();
+        }
+        Some(k)
+    }
+
+    /// Adds `bytes` (of hash `h`) in the free slot `i`: its new id.
+    fn add(&mut self, i: usize, h: u64, bytes: &[u8]) -> u32 {
         let k = self.starts.len() as u32;
         self.starts.push(self.arena.len() as u32);
         self.arena.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
@@ -172,10 +181,36 @@ impl Interned {
         let n = bytes.len().min(INLINE);
         slot.key[..n].copy_from_slice(&bytes[..n]);
         self.slots[i] = slot;
-        if self.starts.len() * 4 > self.slots.len() * 3 {
+        k
+    }
+
+    /// The ids of `keys` (each a range of `data`) into `out`, added if new:
+    /// [`Interned::id`] for a batch. Each key's slot is read once for all
+    /// of them before any is probed: a table larger than the caches costs a
+    /// trip to memory per key, and these trips then overlap instead of
+    /// following one another (WebAssembly has no prefetch instruction).
+    fn ids_of(&mut self, data: &[u8], keys: &[std::ops::Range<usize>], out: &mut Vec<u32>) {
+        if self.slots.is_empty() {
+            self.slots = vec![FREE_SLOT; 16];
+        }
+        // Room for all of them first, so that no slot moves within the batch.
+        while (self.starts.len() + keys.len()) * 4 > self.slots.len() * 3 {
             self.grow();
         }
-        Some(k)
+        let mask = self.slots.len() - 1;
+        let mut hashes = [0u64; BATCH];
+        let mut touched = 0u64;
+        for (h, key) in hashes.iter_mut().zip(keys) {
+            *h = (self.hasher)(&data[key.clone()]);
+            touched ^= self.slots[*h as usize & mask].hash;
+        }
+        std::hint::black_box(touched);
+        for (&h, key) in hashes.iter().zip(keys) {
+            let bytes = &data[key.clone()];
+            let i = self.probe(h, bytes);
+            let id = if self.slots[i].id == FREE { self.add(i, h, bytes) } else { self.slots[i].id };
+            out.push(id);
+        }
     }
 
     /// Twice the slots, every key moved to its new place.
@@ -233,23 +268,46 @@ pub(crate) struct DetailColumns {
     pub(crate) billed: Vec<i64>,
 }
 
-/// The users (`pk`) of the rows, interned as the file is read.
+/// Keys interned together by [`Interned::ids_of`].
+const BATCH: usize = 32;
+
+/// The users (`pk`) of the rows, interned as the file is read, a batch at a time.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Users {
     pub(crate) user: Vec<u32>,
     pub(crate) users: Interned,
+    /// Keys of the next rows not interned yet: ranges of the file's bytes.
+    pending: Vec<std::ops::Range<usize>>,
 }
 
 impl Users {
     pub(crate) fn with_capacity(rows: usize) -> Users {
-        Users { user: Vec::with_capacity(rows), users: Interned::default() }
+        Users { user: Vec::with_capacity(rows), users: Interned::default(), pending: Vec::with_capacity(BATCH) }
     }
 
-    /// The next row's user.
+    /// The next row's user, `pk`, read from `data` (the file's bytes; a
+    /// key unquoted into another buffer is interned at once, in its turn).
     #[inline]
-    pub(crate) fn push(&mut self, pk: &[u8]) {
-        let id = self.users.id(pk);
-        self.user.push(id);
+    pub(crate) fn push(&mut self, data: &[u8], pk: &[u8]) {
+        let start = (pk.as_ptr() as usize).wrapping_sub(data.as_ptr() as usize);
+        if start <= data.len() && data.len() - start >= pk.len() {
+            self.pending.push(start..start + pk.len());
+            if self.pending.len() == BATCH {
+                self.flush(data);
+            }
+        } else {
+            self.flush(data);
+            let id = self.users.id(pk);
+            self.user.push(id);
+        }
+    }
+
+    /// Interns the keys pending: at the end of the file, or before one out of it.
+    pub(crate) fn flush(&mut self, data: &[u8]) {
+        if !self.pending.is_empty() {
+            self.users.ids_of(data, &self.pending, &mut self.user);
+            self.pending.clear();
+        }
     }
 }
 

@@ -539,7 +539,7 @@ impl Table {
                 last_source = src;
                 let secs = row.create_date.unwrap_or(NO_DATE);
                 t.offset.push(offset);
-                users.push(row.pk);
+                users.push(&data, row.pk);
                 t.conversation.push(is_conversation_key(row.pk, row.sk));
                 t.secs.push(secs);
                 if secs == NO_DATE {
@@ -557,6 +557,7 @@ impl Table {
             Record::Placeholder => t.placeholder_rows += 1,
             Record::Bad(bad) => t.unreadable.push(bad),
         })?;
+        users.flush(&data);
         t.data = data;
         t.span = t.compute_span();
         t.keys.users = users;
