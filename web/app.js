@@ -127,8 +127,11 @@ async function load(source, name, origin) {
   setState('loading');
   byTestId('loading').hidden = false;
   showProgress({ stage: 'reading', loaded: 0, total: source.file?.size ?? 0 });
+  // The stages of an open, on the page's timeline (bench/browser/run.mjs reads them).
+  performance.mark('tally:open');
   try {
     const { info, bytes, parse_ms: parseMs } = await page.client.open(source, (p) => latest() && showProgress(p));
+    performance.mark('tally:parsed');
     // The scenarios need the catalog; the views do not, so a failed start still shows them.
     await page.ready.catch(() => {});
     if (!latest()) return;
@@ -145,6 +148,7 @@ async function load(source, name, origin) {
     await refreshAll();
     if (!latest()) return;
     setState('ready');
+    performance.mark('tally:ready');
   } catch (e) {
     if (!latest()) return;
     showError(`Could not open ${name}: ${e instanceof Error ? e.message : e}`);

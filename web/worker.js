@@ -4,18 +4,24 @@
 // It also checks the price catalog and typed prices by the core's rules, so
 // the page has no rules of its own about them.
 //
+// A file or a URL is parsed while it arrives: each chunk goes to the engine's
+// ExplorerBuilder, which reads the records it completes at once, so reading
+// and parsing overlap and the bytes are held once (in the engine), not twice.
+//
 // Protocol (see explorer.js): the page posts { id, op, args }; the worker
 // answers { id, ok: true, result } or { id, ok: false, error }, and sends
 // { id, progress: { stage, loaded, total } } while a file loads. A newer
 // `open` stops the one still reading (it answers "superseded by a newer file").
 
-import init, { Explorer, catalog, default_batch_multiplier, is_plain_price, version } from './pkg/tally_wasm.js';
+import init, { Explorer, ExplorerBuilder, catalog, default_batch_multiplier, is_plain_price, version } from './pkg/tally_wasm.js';
 import { bytes as showBytes } from './format.js';
 
 const ready = init();
 ready.catch(() => {}); // reported to the page by the first operation that needs it
 let explorer = null;
 let latestOpen = 0;
+/** When the last open's last byte was read (performance.now()). */
+let readAt = 0;
 /** Stops the load still reading, when a newer one starts. */
 let stopReading = null;
 
@@ -39,12 +45,14 @@ function tooLarge(size) {
 }
 
 /**
- * Reads a stream to one Uint8Array, reporting bytes read against `total`
- * (0: unknown). With `size`, the exact byte count when it is known, the bytes
- * go straight into one buffer of that size; otherwise (or when the stream
- * turns out longer) the chunks are kept and joined at the end. A stream
- * longer than MAX_LOAD_BYTES is cancelled (it may never end: the tab would
- * buffer it until it died), and so is one whose `signal` is aborted.
+ * Reads a stream into an ExplorerBuilder, reporting bytes read against
+ * `total` (0: unknown). With `size`, the exact byte count when it is known,
+ * the engine's memory is reserved up front and each chunk is parsed as it
+ * arrives; a stream of unknown size is held here until it ends, then parsed
+ * (growing the engine's memory as it arrives would need twice the file's
+ * size at each doubling). A stream longer than MAX_LOAD_BYTES is cancelled
+ * (it may never end: the tab would buffer it until it died), and so is one
+ * whose `signal` is aborted. Resolves to the Explorer.
  */
 async function readStream(stream, { total = 0, size = 0, signal }, report) {
   if (size > MAX_LOAD_BYTES) {
@@ -54,63 +62,72 @@ async function readStream(stream, { total = 0, size = 0, signal }, report) {
   const reader = stream.getReader();
   // A cancelled reader ends its pending read as if the stream were done: checked after the loop.
   signal?.addEventListener('abort', () => reader.cancel().catch(() => {}), { once: true });
-  let buffer = null;
-  if (size > 0) {
+  let builder = null;
+  try {
+    builder = size > 0 ? engine(() => new ExplorerBuilder(size), size) : null;
+    const held = [];
+    let loaded = 0;
+    let lastReport = -Infinity; // the first chunk is always reported
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (loaded + value.byteLength > MAX_LOAD_BYTES) {
+        await reader.cancel().catch(() => {});
+        throw new Error(`stopped after reading ${showBytes(loaded)}: the file is too large for the browser: ${LARGER_FILES}`);
+      }
+      loaded += value.byteLength;
+      if (builder) engine(() => builder.push(value), loaded);
+      else held.push(value);
+      const now = performance.now();
+      if (now - lastReport > 50) {
+        lastReport = now;
+        report({ stage: 'reading', loaded, total });
+      }
+    }
+    signal?.throwIfAborted();
+    report({ stage: 'reading', loaded, total });
+    report({ stage: 'parsing', loaded, total: loaded });
+    readAt = performance.now();
+    if (!builder) {
+      builder = engine(() => new ExplorerBuilder(loaded), loaded);
+      for (let i = 0; i < held.length; i++) {
+        engine(() => builder.push(held[i]), loaded);
+        held[i] = null; // parsed: the collector may take it back
+      }
+    }
+    const done = builder;
+    builder = null; // finish() uses it up, even when it fails
+    return engine(() => done.finish(), loaded);
+  } catch (e) {
+    await reader.cancel().catch(() => {});
+    throw e;
+  } finally {
+    // After the engine ran out of memory it cannot be freed (nor used again).
     try {
-      buffer = new Uint8Array(size);
-    } catch {
-      buffer = null; // too large to reserve up front: read in chunks
-    }
+      builder?.free();
+    } catch {}
   }
-  let chunks = buffer ? null : [];
-  let loaded = 0;
-  let lastReport = -Infinity; // the first chunk is always reported
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (loaded + value.byteLength > MAX_LOAD_BYTES) {
-      await reader.cancel().catch(() => {});
-      throw new Error(`stopped after reading ${showBytes(loaded)}: the file is too large for the browser: ${LARGER_FILES}`);
-    }
-    if (buffer && loaded + value.byteLength > buffer.byteLength) {
-      // Longer than announced: keep what was read as the first chunk and go on in chunks.
-      chunks = [buffer.subarray(0, loaded)];
-      buffer = null;
-    }
-    if (buffer) buffer.set(value, loaded);
-    else chunks.push(value);
-    loaded += value.byteLength;
-    const now = performance.now();
-    if (now - lastReport > 50) {
-      lastReport = now;
-      report({ stage: 'reading', loaded, total });
-    }
-  }
-  signal?.throwIfAborted();
-  report({ stage: 'reading', loaded, total });
-  if (buffer) return loaded === buffer.byteLength ? buffer : buffer.subarray(0, loaded);
-  return join(chunks, loaded);
-}
-
-/** The chunks as one Uint8Array of `length` bytes. */
-function join(chunks, length) {
-  if (chunks.length === 1 && chunks[0].byteLength === length) return chunks[0];
-  const bytes = new Uint8Array(length);
-  let at = 0;
-  for (let i = 0; i < chunks.length; i++) {
-    bytes.set(chunks[i], at);
-    at += chunks[i].byteLength;
-    chunks[i] = null; // copied: the collector may take it back before the rest is joined
-  }
-  return bytes;
 }
 
 /**
- * Fetches a URL's bytes. A redirect to another origin is refused: the page
+ * Runs an engine call on a file of `bytes`; a CSV the engine could not hold
+ * says so (the engine itself only says "unreachable").
+ */
+function engine(call, bytes) {
+  try {
+    return call();
+  } catch (e) {
+    if (e instanceof WebAssembly.RuntimeError) throw new Error(`the engine ran out of memory reading ${showBytes(bytes)}: the file is too large for the browser: ${LARGER_FILES}; reload the page before opening another file`);
+    throw e;
+  }
+}
+
+/**
+ * Fetches a URL into an Explorer, parsed as it arrives. A redirect to another origin is refused: the page
  * asked (or the user agreed) to read this origin, not whichever one it sends
  * us to.
  */
-async function fetchBytes(url, signal, report) {
+async function fetchExplorer(url, signal, report) {
   let response;
   try {
     response = await fetch(url, { signal });
@@ -133,18 +150,8 @@ async function fetchBytes(url, signal, report) {
   const total = Number(response.headers.get('Content-Length')) || 0;
   const encoding = (response.headers.get('Content-Encoding') ?? 'identity').trim().toLowerCase();
   const size = encoding === 'identity' ? total : 0;
-  if (!response.body) return new Uint8Array(await response.arrayBuffer());
-  return readStream(response.body, { total, size, signal }, report);
-}
-
-/** A CSV the engine could not hold says so (the engine itself only says "unreachable"). */
-function newExplorer(bytes) {
-  try {
-    return new Explorer(bytes);
-  } catch (e) {
-    if (e instanceof WebAssembly.RuntimeError) throw new Error(`the engine ran out of memory reading ${showBytes(bytes.byteLength)}: the file is too large for the browser: ${LARGER_FILES}; reload the page before opening another file`);
-    throw e;
-  }
+  const body = response.body ?? new Blob([await response.arrayBuffer()]).stream();
+  return readStream(body, { total, size, signal }, report);
 }
 
 const ops = {
@@ -155,23 +162,31 @@ const ops = {
     stopReading?.();
     const reading = new AbortController();
     stopReading = () => reading.abort(new Error(SUPERSEDED));
-    let bytes;
+    let next;
+    const started = performance.now();
     try {
       await ready;
-      if (file) bytes = await readStream(file.stream(), { total: file.size, size: file.size, signal: reading.signal }, report);
-      else if (url) bytes = await fetchBytes(url, reading.signal, report);
-      else bytes = new Uint8Array(buffer);
+      if (file) next = await readStream(file.stream(), { total: file.size, size: file.size, signal: reading.signal }, report);
+      else if (url) next = await fetchExplorer(url, reading.signal, report);
+      else {
+        const bytes = new Uint8Array(buffer);
+        report({ stage: 'parsing', loaded: bytes.byteLength, total: bytes.byteLength });
+        next = engine(() => new Explorer(bytes), bytes.byteLength);
+      }
     } catch (e) {
       throw reading.signal.aborted ? new Error(SUPERSEDED) : e;
     }
-    if (mine !== latestOpen) throw new Error(SUPERSEDED);
+    if (mine !== latestOpen) {
+      next.free();
+      throw new Error(SUPERSEDED);
+    }
     stopReading = null;
-    report({ stage: 'parsing', loaded: bytes.byteLength, total: bytes.byteLength });
-    const started = performance.now();
-    const next = newExplorer(bytes);
     explorer?.free();
     explorer = next;
-    return { info: explorer.info(), bytes: bytes.byteLength, parse_ms: performance.now() - started };
+    // parse_ms: from the first byte asked for to the table built (reading included);
+    // read_ms: to the last byte read (the bytes given: 0).
+    const read = buffer ? 0 : readAt - started;
+    return { info: explorer.info(), bytes: explorer.bytes(), parse_ms: performance.now() - started, read_ms: read };
   },
   views({ filter, topN }) {
     return loaded().views(JSON.stringify(filter), topN);

@@ -163,6 +163,7 @@ async function runEndToEnd(base, csvUrl, how, rows) {
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     let ms;
+    let started = 0; // the page's time when the file was chosen (url: its navigation, 0)
     if (how === 'url') {
       await page.goto(`${base}web/index.html?csv=${encodeURIComponent(csvUrl)}`);
       await page.waitForFunction(ready, String(rows), { timeout: 120_000, polling: 5 });
@@ -171,12 +172,14 @@ async function runEndToEnd(base, csvUrl, how, rows) {
       await page.goto(`${base}web/index.html`);
       await page.waitForFunction(() => document.body.dataset.pending === '0');
       const input = page.locator('[data-testid="file-input"]');
-      const started = await page.evaluate(() => performance.now());
+      started = await page.evaluate(() => performance.now());
       await input.setInputFiles(CSV);
       await page.waitForFunction(ready, String(rows), { timeout: 120_000, polling: 5 });
       ms = (await page.evaluate(() => performance.now())) - started;
     }
-    return ms;
+    // The page's own marks (web/app.js): when the open started, the table was built, every view shown.
+    const marks = await page.evaluate(() => Object.fromEntries(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('tally:')).map((m) => [m.name.slice(6), m.startTime])));
+    return { ms, marks, started };
   } finally {
     await close();
   }
@@ -399,6 +402,7 @@ if (csvUrl.startsWith('/..')) throw new Error(`--csv must be inside the reposito
 
 const results = [];
 const endToEnd = {};
+const endToEndStages = {};
 try {
   for (const mode of MODES) {
     for (let run = 1; run <= RUNS; run++) {
@@ -412,10 +416,18 @@ try {
   // The page itself, end to end (the worker path is the page's).
   if (MODES.includes('worker') && !PKG) {
     for (const how of ['url', 'picker']) {
-      const times = [];
-      for (let run = 1; run <= RUNS; run++) times.push(await runEndToEnd(server.url, csvUrl, how, stats.rows));
+      const runs = [];
+      for (let run = 1; run <= RUNS; run++) runs.push(await runEndToEnd(server.url, csvUrl, how, stats.rows));
+      const times = runs.map((r) => r.ms);
       endToEnd[how] = +median(times).toFixed(1);
-      console.error(`end to end (${how}): ${times.map((t) => t.toFixed(0)).join(', ')} ms`);
+      // Where the time went, median of each stage: to the open's start (url: from the navigation), to the table built, to every view shown.
+      const stage = (f) => +median(runs.map(f)).toFixed(1);
+      endToEndStages[how] = {
+        start: stage((r) => r.marks.open - r.started),
+        read_and_parse: stage((r) => r.marks.parsed - r.marks.open),
+        views: stage((r) => r.marks.ready - r.marks.parsed),
+      };
+      console.error(`end to end (${how}): ${times.map((t) => t.toFixed(0)).join(', ')} ms; stages ${JSON.stringify(endToEndStages[how])}`);
     }
   }
 } finally {
@@ -494,6 +506,7 @@ const doc = {
   targets_ms: TARGETS,
   summary,
   end_to_end_ms: endToEnd,
+  end_to_end_stages_ms: endToEndStages,
   results,
   ...(anchors ? { anchors } : {}),
 };

@@ -499,9 +499,21 @@ impl<'a> Records<'a> {
         Records { data, pos, line: 1, bounds: Vec::with_capacity(16), unquoted: Vec::new(), ends: vec![0; 16] }
     }
 
+    /// Reads `data` from `pos`, where a record (or blank line) of line
+    /// `line` starts: reading goes on where an earlier reading of the same
+    /// file's first bytes stopped.
+    pub fn resume(data: &'a [u8], pos: usize, line: u64) -> Records<'a> {
+        Records { pos, line, ..Records::new(data) }
+    }
+
     /// Byte offset where the next record (or blank line) starts.
     pub fn offset(&self) -> usize {
         self.pos
+    }
+
+    /// The line where the next record (or blank line) starts.
+    pub fn line(&self) -> u64 {
+        self.line
     }
 
     /// The next record: its starting line and byte offset, and its fields.

@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::breakdown::Keys;
-use crate::csv::{for_each_record_cells, BadRow, Columns, CsvError, Record, Records, HEADER};
+use crate::csv::{BadRow, Columns, CsvError, Fields, Record, Records, HEADER};
 use crate::dates::{format_datetime, Day};
 use crate::pricing::{div_half_even, fixed2, rounds_up, Prices};
 
@@ -468,11 +468,36 @@ pub fn reprice_micros(prices: &Prices, input: u64, output: u64) -> Option<i64> {
     row_cost(&Rate::new(prices.input_per_1k), &Rate::new(prices.output_per_1k), input, output)
 }
 
-impl Table {
-    /// Reads a CSV (any shape the Lambdas or Tally wrote).
-    pub fn from_csv(data: Vec<u8>) -> Result<Table, CsvError> {
+/// Bytes a record may hold back (a quoted field still open, a very long
+/// line) before it is read again only once the bytes held have doubled:
+/// each new try reads it from its start, and this keeps the reading linear.
+const RETRY_AFTER: usize = 1 << 16;
+
+/// A [`Table`] read as the file's bytes arrive ([`TableBuilder::push`]),
+/// so that reading a file and parsing it overlap: the same table as
+/// [`Table::from_csv`] of the whole file, whatever the chunks.
+#[derive(Debug)]
+pub struct TableBuilder {
+    t: Table,
+    users: crate::breakdown::Users,
+    last_source: u16,
+    /// Where the next record (or blank line) starts, and its line.
+    pos: usize,
+    line: u64,
+    /// Bytes to gather before parsing again.
+    wait_until: usize,
+}
+
+impl TableBuilder {
+    /// A builder expecting about `size` bytes (0: unknown).
+    pub fn with_capacity(size: usize) -> TableBuilder {
+        TableBuilder::over(Vec::with_capacity(size), size)
+    }
+
+    /// A builder whose first bytes are `data`, expecting about `size` in all.
+    fn over(data: Vec<u8>, size: usize) -> TableBuilder {
         let mut t = Table {
-            data: Vec::new(),
+            data,
             columns: None,
             offset: Vec::new(),
             conversation: Vec::new(),
@@ -489,7 +514,7 @@ impl Table {
             span: None,
             keys: Keys::default(),
         };
-        let rows = data.len() / 150 + 16;
+        let rows = size / 150 + 16;
         t.offset.reserve(rows);
         t.conversation.reserve(rows);
         t.secs.reserve(rows);
@@ -499,26 +524,111 @@ impl Table {
         t.output.reserve(rows);
         t.total.reserve(rows);
         t.source.reserve(rows);
-        let mut last_source = 0u16;
         // The users are interned while each row is in the cache: every file
         // shows its cost by user, and reading the keys back later costs a
         // trip to memory per row (about three times the interning itself).
-        let mut users = crate::breakdown::Users::with_capacity(rows);
-        {
-            let mut records = Records::new(&data);
-            if let Some((_, _, header)) = records.next_record() {
-                t.columns = Some(Columns::from_header(&header)?);
-            }
+        let users = crate::breakdown::Users::with_capacity(rows);
+        TableBuilder { t, users, last_source: 0, pos: 0, line: 1, wait_until: 0 }
+    }
+
+    /// Bytes taken so far.
+    pub fn len(&self) -> usize {
+        self.t.data.len()
+    }
+
+    /// Whether no byte was taken yet.
+    pub fn is_empty(&self) -> bool {
+        self.t.data.is_empty()
+    }
+
+    /// Takes the file's next bytes, and reads the records they complete.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), CsvError> {
+        self.t.data.extend_from_slice(chunk);
+        if self.t.data.len() < self.wait_until {
+            return Ok(());
         }
-        t.keys = for_each_record_cells(&data, Keys::from_header, |keys, offset, record, cells, line| match record {
+        self.read(false)
+    }
+
+    /// The end of the file: its last records, and the table.
+    pub fn finish(mut self) -> Result<Table, CsvError> {
+        self.read(true)?;
+        if self.t.columns.is_none() {
+            return Err(CsvError::Empty);
+        }
+        let mut t = self.t;
+        self.users.flush(&t.data);
+        t.span = t.compute_span();
+        t.keys.users = self.users;
+        Ok(t)
+    }
+
+    fn read(&mut self, at_end: bool) -> Result<(), CsvError> {
+        let data = std::mem::take(&mut self.t.data);
+        let read = self.read_in(&data, at_end);
+        self.t.data = data;
+        read
+    }
+
+    /// Reads the records of `data` from `pos` that the bytes after them
+    /// complete (all of them `at_end`).
+    fn read_in(&mut self, data: &[u8], at_end: bool) -> Result<(), CsvError> {
+        // Until the header is read, from the start (a BOM is skipped there only).
+        let mut records =
+            if self.t.columns.is_none() { Records::new(data) } else { Records::resume(data, self.pos, self.line) };
+        self.wait_until = 0;
+        loop {
+            let (pos, line) = (records.offset(), records.line());
+            let Some((line_of, offset, fields)) = records.next_record() else {
+                // Blank lines to the end, and more may come: read again from them.
+                if !at_end {
+                    self.hold(pos, line, data.len());
+                }
+                return Ok(());
+            };
+            // A record reaching the end of the bytes, or whose quotes have not
+            // closed yet, may be completed by the next bytes.
+            if !at_end && (fields.next_offset() >= data.len() || fields.is_unterminated()) {
+                self.hold(pos, line, data.len());
+                return Ok(());
+            }
+            match &self.t.columns {
+                None => {
+                    self.t.columns = Some(Columns::from_header(&fields)?);
+                    self.t.keys = Keys::from_header(&fields);
+                }
+                Some(columns) => {
+                    let record = columns.record(&fields, line_of);
+                    self.take(data, offset, record, &fields, line_of);
+                }
+            }
+            (self.pos, self.line) = (records.offset(), records.line());
+        }
+    }
+
+    /// Reading stops at `pos` (line `line`) until more bytes arrive; after
+    /// many bytes held, until they have doubled.
+    fn hold(&mut self, pos: usize, line: u64, len: usize) {
+        (self.pos, self.line) = (pos, line);
+        let held = len - pos;
+        if held > RETRY_AFTER {
+            self.wait_until = len + held;
+        }
+    }
+
+    /// One record after the header.
+    fn take(&mut self, data: &[u8], offset: usize, record: Record<'_>, cells: &Fields<'_>, line: u64) {
+        let t = &mut self.t;
+        match record {
             Record::Row(row) => {
-                if let Err(bad) = keys.push(cells, line) {
+                if let Err(bad) = t.keys.push(cells, line) {
                     t.unreadable.push(bad);
                     return;
                 }
                 // Few sources, mostly runs of one: the last one, then a scan.
-                let src = if t.sources.get(last_source as usize).is_some_and(|s| s == row.source) {
-                    last_source
+                let last = self.last_source;
+                let src = if t.sources.get(last as usize).is_some_and(|s| s == row.source) {
+                    last
                 } else {
                     match t.sources.iter().position(|s| s == row.source) {
                         Some(k) => k as u16,
@@ -536,10 +646,10 @@ impl Table {
                         },
                     }
                 };
-                last_source = src;
+                self.last_source = src;
                 let secs = row.create_date.unwrap_or(NO_DATE);
                 t.offset.push(offset);
-                users.push(&data, row.pk);
+                self.users.push(data, row.pk);
                 t.conversation.push(is_conversation_key(row.pk, row.sk));
                 t.secs.push(secs);
                 if secs == NO_DATE {
@@ -556,17 +666,25 @@ impl Table {
             }
             Record::Placeholder => t.placeholder_rows += 1,
             Record::Bad(bad) => t.unreadable.push(bad),
-        })?;
-        users.flush(&data);
-        t.data = data;
-        t.span = t.compute_span();
-        t.keys.users = users;
-        Ok(t)
+        }
+    }
+}
+
+impl Table {
+    /// Reads a CSV (any shape the Lambdas or Tally wrote).
+    pub fn from_csv(data: Vec<u8>) -> Result<Table, CsvError> {
+        let size = data.len();
+        TableBuilder::over(data, size).finish()
     }
 
     /// Rows read.
     pub fn len(&self) -> usize {
         self.secs.len()
+    }
+
+    /// The file's size in bytes.
+    pub fn bytes(&self) -> usize {
+        self.data.len()
     }
 
     /// Whether no row was read.
@@ -1097,6 +1215,64 @@ mod tests {
 
     fn table() -> Table {
         Table::from_csv(CSV.as_bytes().to_vec()).expect("table")
+    }
+
+    /// Every byte pushed alone, and every two-chunk split: the table of the whole file.
+    #[test]
+    fn a_table_read_in_chunks_is_the_whole_files() {
+        let detail = crate::detail::DETAIL_COLUMNS.join(",");
+        let row = "2025-12-01 10:00:00,10,20,0.000030,0.000300,0.000330,u1,u1#CONV#a,new_table";
+        let dated = "2025-12-01 10:00:00,10,20,0.000030,0.000300,0.000330";
+        let header = HEADER.join(",");
+        let files = [
+            // A BOM, CRLF, blank lines (\r\n and lone \r), a quoted key across
+            // lines, a placeholder, an unreadable date, another source.
+            format!(
+                "\u{feff}{header}\r\n\r\n{row}\r\n\r\r\n{dated},\"u\n2\",\"u2#CONV#b\",new_table\r\n\
+                 {dated},\"u,1\",s,old_table\n2025-13-01 00:00:00,1,1,0,0,0,u3,s,x\n{row}\n\
+                 sin_datos,1,1,0,0,0,sin_datos,s,new_table\n\r"
+            ),
+            // A quote that never closes: one unreadable record, then the rest.
+            format!("{header}\n{row}\n\"open,1,2,3\n{row}\n{row}"),
+            // A detail CSV.
+            format!("{header},{detail}\n{row},b1,m1,m1,1,,0.5,1,2,0.000001\n{row},,m2,m2,1,,,1,2,0.1\n"),
+        ];
+        for file in files {
+            let bytes = file.as_bytes();
+            let whole = format!("{:?}", Table::from_csv(bytes.to_vec()).expect("whole"));
+            let mut builder = TableBuilder::with_capacity(bytes.len());
+            for b in bytes {
+                builder.push(std::slice::from_ref(b)).expect("byte");
+            }
+            assert_eq!(format!("{:?}", builder.finish().expect("bytes")), whole, "byte by byte: {file:?}");
+            for cut in 0..=bytes.len() {
+                let mut builder = TableBuilder::with_capacity(0);
+                builder.push(&bytes[..cut]).expect("first");
+                builder.push(&bytes[cut..]).expect("second");
+                assert_eq!(format!("{:?}", builder.finish().expect("split")), whole, "cut at {cut}: {file:?}");
+            }
+        }
+    }
+
+    /// A quote that never closes early in a large file: read once more only
+    /// when the bytes held have doubled (not at every chunk: that would be quadratic).
+    #[test]
+    fn an_open_quote_is_read_again_only_as_the_bytes_held_double() {
+        let row = "2025-12-01 10:00:00,10,20,0.000030,0.000300,0.000330,u1,u1#CONV#a,new_table\n";
+        let mut file = format!("{}\n\"{row}", HEADER.join(","));
+        file.push_str(&row.repeat(20_000));
+        let mut builder = TableBuilder::with_capacity(0);
+        let mut reads = 0;
+        for chunk in file.as_bytes().chunks(1024) {
+            let before = builder.wait_until;
+            builder.push(chunk).expect("chunk");
+            reads += usize::from(builder.len() >= before);
+        }
+        assert!(reads < 100, "{reads} readings of {} chunks", file.len() / 1024);
+        let table = builder.finish().expect("table");
+        assert_eq!(format!("{table:?}"), format!("{:?}", Table::from_csv(file.into_bytes()).expect("whole")));
+        assert_eq!(table.unreadable().len(), 1);
+        assert_eq!(table.len(), 20_000);
     }
 
     #[test]

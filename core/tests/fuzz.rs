@@ -384,6 +384,29 @@ fn explorer_row() -> impl Strategy<Value = String> {
 proptest! {
     #![proptest_config(config())]
 
+    /// Random CSVs read in random chunks (as the page reads a file while it
+    /// arrives): the table of the whole file.
+    #[test]
+    fn explorer_table_in_chunks_is_the_whole_files(
+        rows in proptest::collection::vec(explorer_row(), 0..40),
+        ends in prop_oneof![Just("\n"), Just("\r\n"), Just("\r")],
+        chunk in 1usize..300,
+    ) {
+        use tally_core::whatif::{Table, TableBuilder};
+        let mut csv = tally_core::csv::HEADER.join(",");
+        csv.push_str(ends);
+        for r in &rows {
+            csv += r;
+            csv.push_str(ends);
+        }
+        let whole = format!("{:?}", Table::from_csv(csv.clone().into_bytes()).unwrap());
+        let mut builder = TableBuilder::with_capacity(0);
+        for part in csv.as_bytes().chunks(chunk) {
+            builder.push(part).unwrap();
+        }
+        prop_assert_eq!(format!("{:?}", builder.finish().unwrap()), whole);
+    }
+
     /// The explorer's engine on random CSVs: loading, every view, what-ifs
     /// (with filters, batch and extreme prices) and the export never panic,
     /// and every record is accounted for.

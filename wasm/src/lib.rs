@@ -9,7 +9,7 @@ use serde::Deserialize;
 use tally_core::breakdown::By;
 use tally_core::dates::Day;
 use tally_core::pricing::{parse_price, Prices};
-use tally_core::whatif::{Filter, Scenario, Table, BATCH_MULTIPLIER};
+use tally_core::whatif::{Filter, Scenario, Table, TableBuilder, BATCH_MULTIPLIER};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -114,6 +114,40 @@ fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\":{:?}}}", e.to_string()))
 }
 
+/// A CSV read as its bytes arrive: [`ExplorerBuilder::push`] each chunk
+/// (its complete records are read at once, while the next bytes are on
+/// their way), then [`ExplorerBuilder::finish`]; the same [`Explorer`] as
+/// `new Explorer(bytes)` of the whole file.
+#[derive(Debug)]
+#[wasm_bindgen]
+pub struct ExplorerBuilder {
+    builder: TableBuilder,
+}
+
+#[wasm_bindgen]
+impl ExplorerBuilder {
+    /// A builder for a file of about `size` bytes (0: unknown).
+    #[wasm_bindgen(constructor)]
+    pub fn new(size: usize) -> ExplorerBuilder {
+        ExplorerBuilder { builder: TableBuilder::with_capacity(size) }
+    }
+
+    /// The file's next bytes.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), JsError> {
+        self.builder.push(chunk).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// Bytes taken so far.
+    pub fn bytes(&self) -> usize {
+        self.builder.len()
+    }
+
+    /// The end of the file: the explorer (this builder is used up).
+    pub fn finish(self) -> Result<Explorer, JsError> {
+        self.builder.finish().map(|table| Explorer { table }).map_err(|e| JsError::new(&e.to_string()))
+    }
+}
+
 /// A loaded CSV, ready to answer the explorer's queries.
 #[derive(Debug)]
 #[wasm_bindgen]
@@ -132,6 +166,11 @@ impl Explorer {
     /// Rows read.
     pub fn rows(&self) -> usize {
         self.table.len()
+    }
+
+    /// The file's size in bytes.
+    pub fn bytes(&self) -> usize {
+        self.table.bytes()
     }
 
     /// JSON `TableInfo`: rows, dropped placeholders, unreadable lines, sources, day span.
