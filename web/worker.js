@@ -1,12 +1,15 @@
-// The module worker that owns the engine: loads the wasm, reads the CSV's
-// bytes (from a File, a URL or an ArrayBuffer, reporting progress), keeps the
-// Explorer and answers the page's queries, so the page never runs them itself.
+// The module worker that owns the engine: loads the wasm, parses the CSV's
+// bytes (from a File or a URL, read by reader.js, or an ArrayBuffer),
+// reporting progress, keeps the Explorer and answers the page's queries, so
+// the page never runs them itself.
 // It also checks the price catalog and typed prices by the core's rules, so
 // the page has no rules of its own about them.
 //
-// A file or a URL is parsed while it arrives: each chunk goes to the engine's
-// ExplorerBuilder, which reads the records it completes at once, so reading
-// and parsing overlap and the bytes are held once (in the engine), not twice.
+// A file or a URL is parsed while it arrives: reader.js, a worker of this
+// worker's, reads it on a thread of its own and sends the chunks here; each
+// goes to the engine's ExplorerBuilder, which reads the records it completes
+// at once. Reading and parsing overlap, and the bytes are held once (in the
+// engine), not twice.
 //
 // Protocol (see explorer.js): the page posts { id, op, args }; the worker
 // answers { id, ok: true, result } or { id, ok: false, error }, and sends
@@ -15,6 +18,7 @@
 
 import init, { Explorer, ExplorerBuilder, catalog, default_batch_multiplier, is_plain_price, version } from './pkg/tally_wasm.js';
 import { bytes as showBytes } from './format.js';
+import { LARGER_FILES } from './limits.js';
 
 const ready = init();
 ready.catch(() => {}); // reported to the page by the first operation that needs it
@@ -27,86 +31,96 @@ let stopReading = null;
 
 const SUPERSEDED = 'superseded by a newer file';
 
-/**
- * The largest CSV the page opens, in bytes. The engine is 32-bit WebAssembly:
- * 4 GiB of memory in all, holding a copy of the file's bytes plus about 45
- * bytes of columns per row (and their growth while reading). Measured in
- * Chromium: 1.5 GB of 93-byte rows and 1.9 GB of 169-byte rows (Tally's are
- * 150 to 200) load; 2.2 GB runs out of memory. Larger files: `tally whatif`.
- */
-const MAX_LOAD_BYTES = 1_500_000_000;
+/** reader.js, started with the first file or URL. */
+let reader = null;
+let lastRead = 0;
+/** The reads in progress, by id: their message handlers, and what to do if the reader fails. */
+const reads = new Map();
 
-/** What to do instead, said with every "too large". */
-const LARGER_FILES = `the explorer holds at most ${showBytes(MAX_LOAD_BYTES)} (tally whatif, on the command line, re-prices files of any size)`;
-
-/** The error for a file whose size, known before reading, is over the limit. */
-function tooLarge(size) {
-  return new Error(`the file is ${showBytes(size)}, too large for the browser: ${LARGER_FILES}`);
+function startReader() {
+  if (reader) return reader;
+  reader = new Worker(new URL('./reader.js', import.meta.url), { type: 'module' });
+  reader.onmessage = ({ data }) => reads.get(data.id)?.receive(data);
+  reader.onerror = (event) => {
+    event.preventDefault();
+    for (const read of reads.values()) read.fail(new Error(`the file reader failed: ${event.message || 'unknown error'}`));
+  };
+  return reader;
 }
 
 /**
- * Reads a stream into an ExplorerBuilder, reporting bytes read against
- * `total` (0: unknown). With `size`, the exact byte count when it is known,
- * the engine's memory is reserved up front and each chunk is parsed as it
- * arrives; a stream of unknown size is held here until it ends, then parsed
- * (growing the engine's memory as it arrives would need twice the file's
- * size at each doubling). A stream longer than MAX_LOAD_BYTES is cancelled
- * (it may never end: the tab would buffer it until it died), and so is one
- * whose `signal` is aborted. Resolves to the Explorer.
+ * Reads { file } or { url } through reader.js into an ExplorerBuilder,
+ * reporting the bytes parsed against the reader's `total` (0: unknown).
+ * With the exact size known, the engine's memory is reserved up front and
+ * each chunk is parsed as it arrives; a stream of unknown size is held here
+ * until it ends, then parsed (growing the engine's memory as it arrives
+ * would need twice the file's size at each doubling). Resolves to the
+ * Explorer; `signal` stops the reading (and frees what was built).
  */
-async function readStream(stream, { total = 0, size = 0, signal }, report) {
-  if (size > MAX_LOAD_BYTES) {
-    await stream.cancel().catch(() => {});
-    throw tooLarge(size);
-  }
-  const reader = stream.getReader();
-  // A cancelled reader ends its pending read as if the stream were done: checked after the loop.
-  signal?.addEventListener('abort', () => reader.cancel().catch(() => {}), { once: true });
-  let builder = null;
-  try {
-    builder = size > 0 ? engine(() => new ExplorerBuilder(size), size) : null;
-    const held = [];
+function readThrough(source, signal, report) {
+  const id = ++lastRead;
+  const worker = startReader();
+  return new Promise((resolve, reject) => {
+    let builder = null;
+    let held = null;
     let loaded = 0;
+    let total = 0;
     let lastReport = -Infinity; // the first chunk is always reported
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (loaded + value.byteLength > MAX_LOAD_BYTES) {
-        await reader.cancel().catch(() => {});
-        throw new Error(`stopped after reading ${showBytes(loaded)}: the file is too large for the browser: ${LARGER_FILES}`);
+    const stop = () => {
+      reads.delete(id);
+      try {
+        builder?.free(); // after the engine ran out of memory it cannot be freed (nor used again)
+      } catch {}
+      builder = null;
+    };
+    const fail = (e) => {
+      worker.postMessage({ id, cancel: true });
+      stop();
+      reject(e);
+    };
+    const receive = (message) => {
+      try {
+        if (message.error !== undefined) throw new Error(message.error);
+        if (message.start) {
+          total = message.start.total;
+          const { size } = message.start;
+          if (size > 0) builder = engine(() => new ExplorerBuilder(size), size);
+          else held = [];
+        } else if (message.chunk) {
+          const value = new Uint8Array(message.chunk);
+          loaded += value.byteLength;
+          if (builder) engine(() => builder.push(value), loaded);
+          else held.push(value);
+          worker.postMessage({ id, ack: loaded });
+          const now = performance.now();
+          if (now - lastReport > 50) {
+            lastReport = now;
+            report({ stage: 'reading', loaded, total });
+          }
+        } else if (message.end) {
+          report({ stage: 'reading', loaded, total });
+          report({ stage: 'parsing', loaded, total: loaded });
+          readAt = performance.now();
+          if (!builder) {
+            builder = engine(() => new ExplorerBuilder(loaded), loaded);
+            for (let i = 0; i < held.length; i++) {
+              engine(() => builder.push(held[i]), loaded);
+              held[i] = null; // parsed: the collector may take it back
+            }
+          }
+          const done = builder;
+          builder = null; // finish() uses it up, even when it fails
+          reads.delete(id);
+          resolve(engine(() => done.finish(), loaded));
+        }
+      } catch (e) {
+        fail(e);
       }
-      loaded += value.byteLength;
-      if (builder) engine(() => builder.push(value), loaded);
-      else held.push(value);
-      const now = performance.now();
-      if (now - lastReport > 50) {
-        lastReport = now;
-        report({ stage: 'reading', loaded, total });
-      }
-    }
-    signal?.throwIfAborted();
-    report({ stage: 'reading', loaded, total });
-    report({ stage: 'parsing', loaded, total: loaded });
-    readAt = performance.now();
-    if (!builder) {
-      builder = engine(() => new ExplorerBuilder(loaded), loaded);
-      for (let i = 0; i < held.length; i++) {
-        engine(() => builder.push(held[i]), loaded);
-        held[i] = null; // parsed: the collector may take it back
-      }
-    }
-    const done = builder;
-    builder = null; // finish() uses it up, even when it fails
-    return engine(() => done.finish(), loaded);
-  } catch (e) {
-    await reader.cancel().catch(() => {});
-    throw e;
-  } finally {
-    // After the engine ran out of memory it cannot be freed (nor used again).
-    try {
-      builder?.free();
-    } catch {}
-  }
+    };
+    reads.set(id, { receive, fail });
+    signal.addEventListener('abort', () => fail(signal.reason), { once: true });
+    worker.postMessage({ id, ...source });
+  });
 }
 
 /**
@@ -122,38 +136,6 @@ function engine(call, bytes) {
   }
 }
 
-/**
- * Fetches a URL into an Explorer, parsed as it arrives. A redirect to another origin is refused: the page
- * asked (or the user agreed) to read this origin, not whichever one it sends
- * us to.
- */
-async function fetchExplorer(url, signal, report) {
-  let response;
-  try {
-    response = await fetch(url, { signal });
-  } catch (e) {
-    if (signal.aborted) throw e;
-    // fetch() says only "Failed to fetch" for these, on purpose.
-    throw new Error(`could not fetch ${url}: ${e.message}: no answer, a server that does not let this page read it (CORS), or an address this page may not read`);
-  }
-  const origin = new URL(url).origin;
-  if (response.url && new URL(response.url).origin !== origin) {
-    await response.body?.cancel().catch(() => {});
-    throw new Error(`${url} redirected to another site (${new URL(response.url).origin}); open that address instead if you trust it`);
-  }
-  if (!response.ok) {
-    await response.body?.cancel().catch(() => {});
-    throw new Error(`could not fetch ${url}: HTTP ${response.status}`);
-  }
-  // Content-Length counts the bytes sent: the file's size only when they are not
-  // compressed (it still serves as the progress's total; the page caps the fraction).
-  const total = Number(response.headers.get('Content-Length')) || 0;
-  const encoding = (response.headers.get('Content-Encoding') ?? 'identity').trim().toLowerCase();
-  const size = encoding === 'identity' ? total : 0;
-  const body = response.body ?? new Blob([await response.arrayBuffer()]).stream();
-  return readStream(body, { total, size, signal }, report);
-}
-
 const ops = {
   async open({ file, url, buffer }, report) {
     // Files are read asynchronously: when a newer open starts meanwhile, it
@@ -166,8 +148,7 @@ const ops = {
     const started = performance.now();
     try {
       await ready;
-      if (file) next = await readStream(file.stream(), { total: file.size, size: file.size, signal: reading.signal }, report);
-      else if (url) next = await fetchExplorer(url, reading.signal, report);
+      if (file || url) next = await readThrough(file ? { file } : { url }, reading.signal, report);
       else {
         const bytes = new Uint8Array(buffer);
         report({ stage: 'parsing', loaded: bytes.byteLength, total: bytes.byteLength });

@@ -543,7 +543,16 @@ impl TableBuilder {
 
     /// Takes the file's next bytes, and reads the records they complete.
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), CsvError> {
-        self.t.data.extend_from_slice(chunk);
+        self.push_with(chunk.len(), |room| room.copy_from_slice(chunk))
+    }
+
+    /// Takes the file's next `n` bytes, which `fill` writes in place (the
+    /// browser's copies them from its own memory straight into the table's),
+    /// and reads the records they complete.
+    pub fn push_with(&mut self, n: usize, fill: impl FnOnce(&mut [u8])) -> Result<(), CsvError> {
+        let len = self.t.data.len();
+        self.t.data.resize(len + n, 0);
+        fill(&mut self.t.data[len..]);
         if self.t.data.len() < self.wait_until {
             return Ok(());
         }

@@ -132,9 +132,10 @@ impl ExplorerBuilder {
         ExplorerBuilder { builder: TableBuilder::with_capacity(size) }
     }
 
-    /// The file's next bytes.
-    pub fn push(&mut self, chunk: &[u8]) -> Result<(), JsError> {
-        self.builder.push(chunk).map_err(|e| JsError::new(&e.to_string()))
+    /// The file's next bytes, copied once: from the page's memory into the table's.
+    pub fn push(&mut self, chunk: &js_sys::Uint8Array) -> Result<(), JsError> {
+        let n = chunk.length() as usize;
+        self.builder.push_with(n, |room| chunk.copy_to(room)).map_err(|e| JsError::new(&e.to_string()))
     }
 
     /// Bytes taken so far.
