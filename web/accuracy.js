@@ -5,7 +5,7 @@
 
 import { byTestId, clear, el } from './dom.js';
 import { count, percent, percentRange } from './format.js';
-import { dataTable, moneyText } from './tables.js';
+import { PHONE_ROWS, dataTable, moneyText } from './tables.js';
 import { table } from './views.js';
 
 /** The tiles: [data-kpi, label, the result's field, how it reads]. */
@@ -65,7 +65,7 @@ export function renderAccuracy(root, accuracy) {
   renderHistogramTable(byTestId('histogram-table', root), accuracy.histogram);
   const rows = accuracy.most_different;
   clear(byTestId('most-different', root)).append(
-    rows.length ? dataTable(MOST_DIFFERENT, rows, { rowTestId: 'different-row' }) : el('p', { class: 'muted', text: 'No conversation with a recorded price matches the filter.' }),
+    rows.length ? dataTable(MOST_DIFFERENT, rows, { rowTestId: 'different-row', fold: PHONE_ROWS }) : el('p', { class: 'muted', text: 'No conversation with a recorded price matches the filter.' }),
   );
 }
 

@@ -12,7 +12,7 @@ import { Busy } from './busy.js';
 import { ExplorerClient } from './explorer.js';
 import { el, byTestId } from './dom.js';
 import { bytes as showBytes, count, readableMoney } from './format.js';
-import { loadCatalog, emptyCatalog, emptyFilter, defaultScenario, readState, writeState, engineScenario, isMapping, MAX_SCENARIOS } from './scenario.js';
+import { loadCatalog, emptyCatalog, emptyFilter, cheapestFor, defaultScenario, firstCandidates, fromModel, readState, writeState, engineScenario, isMapping, MAX_SCENARIOS } from './scenario.js';
 import { ESTIMATED, buildHeadline, hoursOfDay, renderFileInfo, renderKeyChoices, renderSourceChoices, renderSuggestions, renderViews } from './views.js';
 import { buildGrouping, buildPresets, markUnit, periodTitle, renderGrouping, renderPresets, renderTrendTable, sumPeriods, trendRange, unitFor } from './trends.js';
 import { isIsoDay, presetRange, previousRange } from './periods.js';
@@ -55,6 +55,7 @@ const page = {
   loadGeneration: 0,
   ready: null,
   dismissConfirm: null, // answers "no" to the ?csv= confirmation, while it is shown
+  autoScenario: false, // the one card is the page's own choice (the link held none, none was touched): each file chooses it again
 };
 
 // ---- work in flight ------------------------------------------------------
@@ -141,6 +142,9 @@ async function load(source, name, origin) {
     page.detail = info.detail;
     page.file = { detail: info.detail, models: info.models };
     for (const card of page.cards) card.setFile(page.file);
+    // Should the candidates not be priced, the list price's choice stays.
+    await chooseFirstScenario().catch(() => {});
+    if (!latest()) return;
     setupFilterControls(info);
     showRealCost(info.detail);
     page.loaded = true;
@@ -156,6 +160,26 @@ async function load(source, name, origin) {
   } finally {
     if (latest()) byTestId('loading').hidden = true;
   }
+}
+
+/**
+ * The first scenario, while it is the page's own choice (the link held none,
+ * and no card was touched since): the catalog model cheapest for the file
+ * just opened, every candidate priced over the whole file in one engine pass
+ * (none when the catalog leaves one candidate).
+ */
+async function chooseFirstScenario() {
+  if (!page.autoScenario || page.cards.length !== 1) return;
+  const models = firstCandidates(page.catalog);
+  if (models.length < 2) return;
+  const totals = await page.client.whatifTotals({}, models.map((m) => engineScenario(fromModel(m, false), page.catalog)));
+  const best = cheapestFor(models, totals);
+  if (!page.autoScenario || page.cards.length !== 1 || !best || best.id === page.cards[0].scenario.model) return;
+  dropCard(page.cards[0]);
+  page.cards = [];
+  addCard(fromModel(best, false));
+  page.autoScenario = true; // still the page's choice: the next file chooses again
+  saveState();
 }
 
 function openFile(file) {
@@ -415,11 +439,11 @@ async function refreshViews() {
   const previous = previousPeriod();
   const [views, before] = await Promise.all([
     page.client.views(filter, TOP_N),
-    previous ? page.client.views({ ...filter, from: previous.from, to: previous.to }, 0) : null,
+    previous ? page.client.headline({ ...filter, from: previous.from, to: previous.to }) : null,
   ]);
   if (!token.isLatest()) return;
   page.views = views;
-  const comparison = before ? { previous: before.headline, ...previous } : null;
+  const comparison = before ? { previous: before, ...previous } : null;
   renderViews(byTestId('results'), views, comparison);
   const h = views.headline;
   announce('views', `Figures updated: ${count(h.records)} items (${count(h.conversations)} conversations), total cost ${readableMoney(h.total_cost)} (${ESTIMATED}).`);
@@ -603,11 +627,13 @@ function addCard(scenario) {
     work: (fn) => page.busy.run(fn),
     onChange: (c, { typing }) => {
       if (c.destroyed) return;
+      page.autoScenario = false;
       saveState();
       // While prices are typed, wait for a pause; a picked model re-prices at once.
       schedule(`card-${c.id}`, () => refreshCard(c), typing ? 120 : 0);
     },
     onRemove: (c) => {
+      page.autoScenario = false;
       page.cards = page.cards.filter((x) => x !== c);
       dropCard(c);
       placeCards();
@@ -661,6 +687,7 @@ async function applyHash() {
   for (const card of page.cards) dropCard(card);
   page.cards = [];
   for (const s of scenarios.length ? scenarios : [defaultScenario(page.catalog)]) addCard(s);
+  page.autoScenario = scenarios.length === 0;
   showFilter();
   saveState();
   if (page.loaded) schedule('all', refreshAll);
@@ -668,6 +695,7 @@ async function applyHash() {
 
 function setupScenarios() {
   byTestId('add-scenario').addEventListener('click', () => {
+    page.autoScenario = false;
     const last = page.cards.at(-1);
     const card = addCard(last ? { ...last.scenario } : defaultScenario(page.catalog));
     saveState();

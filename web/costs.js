@@ -4,7 +4,7 @@
 
 import { byTestId, clear, el } from './dom.js';
 import { count } from './format.js';
-import { dataTable, moneyText } from './tables.js';
+import { PHONE_ROWS, dataTable, moneyText } from './tables.js';
 
 const NOUN = { user: ['user', 'users'], bot: ['bot', 'bots'], model: ['model', 'models'] };
 const KEY = {
@@ -60,7 +60,7 @@ export function renderCosts(root, { breakdown, search = '', sort, onSort, onPick
   clear(note).append(el('span', { class: 'basis', text: BASIS[money] }), ' ', ...summary(breakdown, search));
   const empty = search ? `No ${NOUN[by][0]} matches “${search}”.` : 'No conversations match the filter.';
   clear(byTestId(`${by}-table`, root)).append(
-    groups.length ? dataTable(columns(by, money, onPick), groups, { rowTestId: `${by}-row`, sort, onSort }) : el('p', { class: 'muted', text: empty }),
+    groups.length ? dataTable(columns(by, money, onPick), groups, { rowTestId: `${by}-row`, sort, onSort, fold: PHONE_ROWS }) : el('p', { class: 'muted', text: empty }),
   );
 }
 

@@ -60,6 +60,11 @@ export class ExplorerClient {
     return JSON.parse(await this.#call('views', { filter, topN }));
   }
 
+  /** Explorer.headline(filter), parsed: the headline of views(filter) alone, for less work. */
+  async headline(filter) {
+    return JSON.parse(await this.#call('headline', { filter }));
+  }
+
   /**
    * Explorer.breakdown(filter, by, top, search), parsed: the `top` most
    * expensive users, bots or models (`by`) whose name contains `search`.
@@ -76,6 +81,11 @@ export class ExplorerClient {
   /** Explorer.whatif(filter, scenario), parsed; scenario = { input_per_1k, output_per_1k, batch, batch_multiplier }. */
   async whatif(filter, scenario) {
     return JSON.parse(await this.#call('whatif', { filter, scenario }));
+  }
+
+  /** Explorer.whatif_totals(filter, scenarios), parsed: each scenario's total cost (a decimal string), null for one that cannot be priced. */
+  async whatifTotals(filter, scenarios) {
+    return JSON.parse(await this.#call('whatifTotals', { filter, scenarios }));
   }
 
   /** The re-priced rows as CSV bytes (a Uint8Array). */

@@ -64,27 +64,57 @@ export function findModel(catalog, id) {
 }
 
 /**
- * The first scenario of a page with none: the cheapest catalog model (the
- * lowest input + output price per 1K tokens, exactly; of the prices still
- * listed, those without a `valid_until`, when there are any; ties: the
- * catalog's order). Not the seed's own price (the catalog's `default`),
- * which would compare the file with itself. Without a catalog: empty custom
- * prices, which the card asks for.
+ * The first scenario of a page with none: the cheapest catalog model by list
+ * price until a file is open (cheapestFor), then the cheapest for the file
+ * (the page asks the engine for the candidates' totals). Of the prices still
+ * listed, those without a `valid_until`, when there are any. Not the seed's
+ * own price (the catalog's `default`), which would compare the file with
+ * itself. Without a catalog: empty custom prices, which the card asks for.
  */
 export function defaultScenario(catalog) {
-  const current = catalog.models.filter((x) => !x.valid_until);
-  const m = cheapest(current.length ? current : catalog.models);
+  const m = cheapestFor(firstCandidates(catalog));
   return m ? fromModel(m, false) : { model: CUSTOM, input_per_1k: '', output_per_1k: '', batch: false };
 }
 
-/** The model whose input + output price is the lowest (the first of equals); undefined for none. */
-function cheapest(models) {
+/** A model's list price: input + output per 1K tokens, exactly. */
+const listPrice = (m) => sumDecimals([m.input_per_1k, m.output_per_1k]);
+
+/**
+ * The catalog models that can be the cheapest for some file, in the
+ * catalog's order: those still listed (without `valid_until`, when there are
+ * any), less each one that another prices at or below it on both input and
+ * output with a lower list price, or the same list price earlier in the
+ * catalog. Such a model never costs less (a row's cost grows with each price),
+ * nor wins a tie (cheapestFor's). With today's catalog one model is left,
+ * and no file needs pricing to choose.
+ */
+export function firstCandidates(catalog) {
+  const current = catalog.models.filter((x) => !x.valid_until);
+  const models = current.length ? current : catalog.models;
+  const beats = (a, ia, b, ib) => {
+    // Prices as the catalog writes them (" .5 ", "3."): compared as the decimals they are.
+    const above = (x, y) => compareDecimal(sumDecimals([x]), sumDecimals([y])) > 0;
+    if (above(a.input_per_1k, b.input_per_1k) || above(a.output_per_1k, b.output_per_1k)) return false;
+    const list = compareDecimal(listPrice(a), listPrice(b));
+    return list < 0 || (list === 0 && ia < ib);
+  };
+  return models.filter((m, i) => !models.some((other, j) => j !== i && beats(other, j, m, i)));
+}
+
+/**
+ * Of `models`, the one whose `totals[i]` (a decimal string; null: cannot be
+ * priced, never chosen) is the lowest; without totals, by list price. Ties:
+ * the lower list price, then the catalog's order. Undefined for none.
+ */
+export function cheapestFor(models, totals = null) {
   let best;
-  let bestSum = '';
-  for (const m of models) {
-    const sum = sumDecimals([m.input_per_1k, m.output_per_1k]);
-    if (best === undefined || compareDecimal(sum, bestSum) < 0) [best, bestSum] = [m, sum];
-  }
+  let bestKey = null;
+  models.forEach((m, i) => {
+    if (totals && (totals[i] === null || totals[i] === undefined)) return;
+    const key = [totals ? totals[i] : '0', listPrice(m)];
+    const better = bestKey === null || compareDecimal(key[0], bestKey[0]) < 0 || (compareDecimal(key[0], bestKey[0]) === 0 && compareDecimal(key[1], bestKey[1]) < 0);
+    if (better) [best, bestKey] = [m, key];
+  });
   return best;
 }
 

@@ -71,14 +71,21 @@ function cell(column, value) {
   return el('td', { class: kind.cls, data: { col: column.key, value: String(value) } }, kind.show(value, column));
 }
 
+/** Rows a long table shows on a phone before its "Show all" button. */
+export const PHONE_ROWS = 5;
+
+/** The folded tables the user opened, by their rows' data-testid: they stay open when redrawn. */
+const unfolded = new Set();
+
 /**
  * A table of `rows` (each row's cells carry data-col and data-value), each
  * <tr> with data-testid `rowTestId`; with `onSort(sort)`, its headings are
  * buttons that ask for another `sort` ({ key, descending }), shown here.
+ * With `fold`, folded on a phone (foldable).
  */
-export function dataTable(columns, rows, { rowTestId, sort = null, onSort = null }) {
+export function dataTable(columns, rows, { rowTestId, sort = null, onSort = null, fold = 0 }) {
   const shown = sort ? sortRows(rows, columns, sort) : rows;
-  return el(
+  const table = el(
     'table',
     { class: 'data' },
     el('thead', {}, el('tr', {}, columns.map((c) => headCell(c, sort, onSort)))),
@@ -88,4 +95,41 @@ export function dataTable(columns, rows, { rowTestId, sort = null, onSort = null
       shown.map((row) => el('tr', { data: { testid: rowTestId } }, columns.map((c) => cell(c, row[c.key])))),
     ),
   );
+  return fold ? foldable(table, rowTestId, fold) : table;
+}
+
+/**
+ * A long `table` as a phone (the stylesheet's narrow screens) shows it: its
+ * first `fold` rows, and a button for the rest (data-testid fold-toggle,
+ * aria-expanded); every row stays in the page (and in its text), and a wide
+ * screen shows them all. `name`: the table's, so that one the user opened
+ * stays open when redrawn. Returns the table, or it and its button.
+ */
+export function foldable(table, name, fold = PHONE_ROWS) {
+  const rows = table.tBodies[0]?.rows ?? [];
+  if (rows.length <= fold) return table;
+  for (let i = fold; i < rows.length; i++) rows[i].classList.add('folded');
+  table.classList.add('foldable');
+  const label = (open) => (open ? `Show the first ${fold}` : `Show all ${count(rows.length)} rows`);
+  const open = unfolded.has(name);
+  table.classList.toggle('unfolded', open);
+  const toggle = el('button', {
+    type: 'button',
+    class: 'fold-toggle',
+    data: { testid: 'fold-toggle' },
+    attrs: { 'aria-expanded': String(open) },
+    text: label(open),
+    on: {
+      click: () => {
+        const now = table.classList.toggle('unfolded');
+        if (now) unfolded.add(name);
+        else unfolded.delete(name);
+        toggle.setAttribute('aria-expanded', String(now));
+        toggle.textContent = label(now);
+      },
+    },
+  });
+  const both = document.createDocumentFragment();
+  both.append(table, toggle);
+  return both;
 }

@@ -9,7 +9,7 @@
 import { el, clear, byTestId } from './dom.js';
 import { count, groupDigits, money as exactMoney, percent } from './format.js';
 import { percentChange } from './decimal.js';
-import { keyText, moneyText } from './tables.js';
+import { foldable, keyText, moneyText } from './tables.js';
 
 const MAX_UNREADABLE_SHOWN = 200;
 
@@ -187,7 +187,7 @@ export function renderHourly(root, views) {
     ['avg_output', 'Avg output tokens', 'num', orDash(groupDigits)],
     ['avg_cost', 'Avg cost (USD)', 'num', orDash(money)],
   ];
-  clear(root).append(table(columns, hoursOfDay(views.hourly), () => ({ data: { testid: 'hour-row' } })));
+  clear(root).append(foldable(table(columns, hoursOfDay(views.hourly), () => ({ data: { testid: 'hour-row' } })), 'hour-row'));
 }
 
 export function renderTop(root, views) {

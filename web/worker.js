@@ -172,6 +172,9 @@ const ops = {
   views({ filter, topN }) {
     return loaded().views(JSON.stringify(filter), topN);
   },
+  headline({ filter }) {
+    return loaded().headline(JSON.stringify(filter));
+  },
   breakdown({ filter, by, top, search }) {
     return loaded().breakdown(JSON.stringify(filter), by, top, search);
   },
@@ -180,6 +183,9 @@ const ops = {
   },
   whatif({ filter, scenario }) {
     return loaded().whatif(JSON.stringify(filter), JSON.stringify(scenario));
+  },
+  whatifTotals({ filter, scenarios }) {
+    return loaded().whatif_totals(JSON.stringify(filter), JSON.stringify(scenarios));
   },
   whatifCsv({ filter, scenario }) {
     return loaded().whatif_csv(JSON.stringify(filter), JSON.stringify(scenario));

@@ -192,6 +192,23 @@ pub struct Headline {
     pub avg_cost: String,
 }
 
+impl Headline {
+    /// The figures of `records` rows (of which `conversations`) and their sums.
+    fn of(records: u64, input: u128, output: u128, cost: i128, conversations: u64, conversation_cost: i128) -> Headline {
+        Headline {
+            records,
+            input_tokens: input,
+            output_tokens: output,
+            total_tokens: input + output,
+            total_cost: micros_text(cost),
+            avg_cost: micros_text(div_half_even(cost, i128::from(records))),
+            conversations,
+            other_items: records - conversations,
+            avg_cost_per_conversation: micros_text(div_half_even(conversation_cost, i128::from(conversations))),
+        }
+    }
+}
+
 /// One source's figures (the seed's queries 1 and 5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SourceView {
@@ -839,17 +856,7 @@ impl Table {
             }
         };
         Views {
-            headline: Headline {
-                records: all.records,
-                input_tokens: all.input,
-                output_tokens: all.output,
-                total_tokens: all.input + all.output,
-                total_cost: micros_text(all.cost),
-                avg_cost: micros_text(div_half_even(all.cost, all.records as i128)),
-                conversations,
-                other_items: all.records - conversations,
-                avg_cost_per_conversation: micros_text(div_half_even(conversation_cost, i128::from(conversations))),
-            },
+            headline: Headline::of(all.records, all.input, all.output, all.cost, conversations, conversation_cost),
             sources: self.sources.clone(),
             by_source: per_source
                 .iter()
@@ -888,6 +895,29 @@ impl Table {
                 .collect(),
             top: top.into_iter().filter_map(|(_, i)| self.top_row(i)).collect(),
         }
+    }
+
+    /// The headline figures alone for `filter` (what [`Table::views`] gives
+    /// as its headline, for a fraction of its work: the page's change
+    /// against the previous period).
+    pub fn headline(&self, filter: &Filter) -> Headline {
+        let keep = self.selector(filter);
+        let (mut records, mut input, mut output, mut cost) = (0u64, 0u128, 0u128, Sum128::default());
+        let (mut conversations, mut conversation_cost) = (0u64, Sum128::default());
+        for i in 0..self.len() {
+            if !keep(i) {
+                continue;
+            }
+            records += 1;
+            input += u128::from(self.input[i]);
+            output += u128::from(self.output[i]);
+            cost.add(self.total[i]);
+            if self.conversation[i] {
+                conversations += 1;
+                conversation_cost.add(self.total[i]);
+            }
+        }
+        Headline::of(records, input, output, cost.get(), conversations, conversation_cost.get())
     }
 
     /// Re-reads row `i` from the CSV for display.
@@ -986,6 +1016,31 @@ impl Table {
             costs.push(Some(cost));
         }
         Ok((costs, carried))
+    }
+
+    /// The total cost of the filtered rows under each scenario, in one pass
+    /// (the page ranks the catalog's models for the file just opened):
+    /// [`WhatIf::whatif_cost`] of each, or `None` for one that cannot be
+    /// priced (a row whose cost at its prices would not fit).
+    pub fn whatif_totals(&self, filter: &Filter, scenarios: &[Scenario]) -> Vec<Option<String>> {
+        let basis = self.basis();
+        let keep = self.selector(filter);
+        let mut rates: Vec<Option<Rates>> = scenarios.iter().map(|s| self.rates(s).ok()).collect();
+        let mut totals = vec![Sum128::default(); scenarios.len()];
+        for i in 0..self.len() {
+            if !keep(i) {
+                continue;
+            }
+            for (rate, total) in rates.iter_mut().zip(&mut totals) {
+                if let Some(r) = rate {
+                    match Self::cost_of(&basis, i, r) {
+                        Ok((cost, _, _)) => total.add(cost),
+                        Err(_) => *rate = None,
+                    }
+                }
+            }
+        }
+        rates.iter().zip(totals).map(|(rate, total)| rate.as_ref().map(|_| micros_text(total.get()))).collect()
     }
 
     /// The cost of the filtered rows under `scenario`, beside the actual cost.
@@ -1305,6 +1360,52 @@ mod tests {
         assert_eq!(t.views(&f, 0).headline.records, 1);
         let f = Filter { sources: Some(vec!["old_table".into()]), ..Filter::default() };
         assert_eq!(t.views(&f, 0).headline.records, 2);
+    }
+
+    /// The headline call gives the views' headline, for every filter (a
+    /// `#BOT#` item among them: counted apart from the conversations).
+    #[test]
+    fn the_headline_alone_is_the_views_headline() {
+        let t = Table::from_csv(format!("{CSV}2025-12-01 12:00:00,5,5,0,0,0.000500,a,a#BOT#x,new_table\n").into_bytes())
+            .expect("table");
+        let day = |d: &str| Day::parse(d);
+        let filters = [
+            Filter::default(),
+            Filter { from: day("2025-12-01"), to: day("2025-12-01"), ..Filter::default() },
+            Filter { from: day("2026-01-01"), ..Filter::default() },
+            Filter { sources: Some(vec!["old_table".into()]), ..Filter::default() },
+            Filter { users: Some(vec!["a".into()]), ..Filter::default() },
+        ];
+        for f in filters {
+            assert_eq!(t.headline(&f), t.views(&f, 0).headline, "{f:?}");
+        }
+        let h = t.headline(&Filter { from: day("2025-12-01"), ..Filter::default() });
+        assert_eq!((h.records, h.conversations, h.other_items, h.total_cost.as_str()), (3, 2, 1, "0.033548"));
+        assert_eq!(h.avg_cost_per_conversation, "0.016524");
+    }
+
+    /// Every scenario's total in one pass is its what-if's; one that cannot be priced is `None`.
+    #[test]
+    fn whatif_totals_are_each_whatifs_cost() {
+        let t = table();
+        let scenario = |i: &str, o: &str, batch| Scenario {
+            prices: Prices { input_per_1k: parse_price(i).expect("p"), output_per_1k: parse_price(o).expect("p") },
+            batch,
+            ..Scenario::default()
+        };
+        let scenarios = [
+            scenario("0.00025", "0.00125", None),
+            scenario("0.003", "0.015", Some(BATCH_MULTIPLIER)),
+            scenario("9223372036854775807", "0", None),
+            scenario("0", "0", None),
+        ];
+        for f in [Filter::default(), Filter { sources: Some(vec!["old_table".into()]), ..Filter::default() }] {
+            let totals = t.whatif_totals(&f, &scenarios);
+            let each: Vec<Option<String>> = scenarios.iter().map(|s| t.whatif(&f, s).ok().map(|w| w.whatif_cost)).collect();
+            assert_eq!(totals, each, "{f:?}");
+            assert_eq!(totals[2], None);
+        }
+        assert_eq!(t.whatif_totals(&Filter::default(), &scenarios)[3].as_deref(), Some("0.013080"));
     }
 
     #[test]

@@ -6,14 +6,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FIXTURES, WEB, cheapestModel, kpis, openFile, readJson, screenshot, useBrowser, waitIdle, whatifTotal } from './helpers.mjs';
 
 const CONSOLIDATED = join(FIXTURES, 'expected_consolidated.csv');
 const TOTAL = '[data-kpi="whatif_total_cost"]';
 
-const suite = useBrowser();
+const suite = useBrowser('catalog');
 
 /** A page whose web/prices.json is `body` (text) instead of the real one. */
 async function pageWithCatalog(body, status = 200) {
@@ -188,4 +188,47 @@ test('web/prices.json carries the price table\'s caveats', { skip: !existsSync(P
     if (source.note) assert.ok((m.note ?? '').includes(source.note), m.id);
     if (source.extended_access) assert.ok(m.valid_until || m.valid_from, m.id);
   }
+});
+
+test('the first scenario is the model cheapest for the file opened, until a card is touched', async () => {
+  // "cheap-in" costs less for a file of mostly input, "cheap-out" for mostly output;
+  // "worse" is dearer than both on both prices, "old" no longer listed.
+  const catalog = {
+    models: [
+      { id: 'old', name: 'Old', input_per_1k: '0', output_per_1k: '0', valid_until: '2025-01-01' },
+      { id: 'worse', name: 'Worse', input_per_1k: '0.2', output_per_1k: '0.2' },
+      { id: 'cheap-in', name: 'Cheap input', input_per_1k: '0.0001', output_per_1k: '0.05' },
+      { id: 'cheap-out', name: 'Cheap output', input_per_1k: '0.05', output_per_1k: '0.0001' },
+    ],
+  };
+  const header = 'create_date,input_token,output_token,precio_token_input,precio_token_output,total_price,pk,sk,source\n';
+  const rows = (input, output) => Array.from({ length: 30 }, (_, k) => `2026-01-0${1 + (k % 9)} 10:00:00,${input + k},${output + k},0,0,0.000001,u${k % 4},u${k % 4}#CONV#${k},new_table\n`).join('');
+  const files = { 'mostly-output.csv': header + rows(10, 5000), 'mostly-input.csv': header + rows(5000, 10) };
+  for (const [name, text] of Object.entries(files)) await writeFile(join(suite.dir, name), text);
+  const page = await pageWithCatalog(JSON.stringify(catalog));
+  await page.goto(suite.browser.base);
+  await waitIdle(page);
+  const card = page.locator('[data-testid="scenario"]').first();
+  const model = () => card.locator('[data-testid="model"]').inputValue();
+  // Before any file: by list price, and the two tie (0.0501): the catalog's order.
+  assert.equal(await model(), 'cheap-in');
+
+  await openFile(page, join(suite.dir, 'mostly-output.csv'));
+  assert.equal(await model(), 'cheap-out');
+  assert.equal(await value(page.locator(TOTAL)), whatifTotal(files['mostly-output.csv'], '0.05', '0.0001'));
+  assert.match(decodeURIComponent(new URL(page.url()).hash), /cheap-out/);
+  // Each file chooses again while the page's choice stands.
+  await openFile(page, join(suite.dir, 'mostly-input.csv'));
+  assert.equal(await model(), 'cheap-in');
+  assert.equal(await value(page.locator(TOTAL)), whatifTotal(files['mostly-input.csv'], '0.0001', '0.05'));
+  // A model the user picked stays, whatever the next file.
+  await card.locator('[data-testid="model"]').selectOption('worse');
+  await waitIdle(page);
+  await openFile(page, join(suite.dir, 'mostly-output.csv'));
+  assert.equal(await model(), 'worse');
+  assert.equal(await value(page.locator(TOTAL)), whatifTotal(files['mostly-output.csv'], '0.2', '0.2'));
+  assert.deepEqual(page.events.errors, []);
+  // Today's catalog leaves one candidate (it is the cheapest on both prices): no file needs pricing to choose.
+  const { firstCandidates } = await import(join(WEB, 'scenario.js'));
+  assert.deepEqual(firstCandidates(await readJson(join(WEB, 'prices.json'))).map((m) => m.id), [cheapestModel(await readJson(join(WEB, 'prices.json'))).id]);
 });

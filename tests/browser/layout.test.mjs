@@ -62,6 +62,26 @@ async function check(page, label, { width, height }) {
   const hourly = await page.locator('[data-testid="hourly-table"]').evaluate((n) => n.scrollHeight - n.clientHeight);
   assert.ok(hourly <= 1, `${label}: the hourly table scrolls by ${hourly}px`);
 
+  // Long tables show their first rows on a phone, and the rest a tap away; every row on a wide screen.
+  for (const table of await page.locator('table.foldable').all()) {
+    const visible = () => table.locator('tbody tr').evaluateAll((rows) => rows.filter((r) => r.getClientRects().length > 0).length);
+    const rows = await table.locator('tbody tr').count();
+    const toggle = table.locator('xpath=following-sibling::button[@data-testid="fold-toggle"]');
+    if (width >= 600) {
+      assert.equal(await visible(), rows, `${label}: every row of a long table on a wide screen`);
+      assert.equal(await toggle.isVisible(), false, label);
+      continue;
+    }
+    assert.ok(rows > 5, label);
+    assert.equal(await visible(), 5, `${label}: a long table shows 5 of its ${rows} rows on a phone`);
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'false', label);
+    await toggle.click();
+    assert.equal(await visible(), rows, `${label}: the button shows every row`);
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'true', label);
+    await toggle.click();
+    assert.equal(await visible(), 5, label);
+  }
+
   // The what-if is one tap away: the nav is at hand at the top, and stays there.
   await page.evaluate(() => scrollTo(0, 0));
   const nav = page.locator('[data-testid="section-nav"]');
@@ -98,6 +118,13 @@ for (const kind of ['seed', 'detail']) {
       const label = `${kind} ${viewport.width}×${viewport.height}`;
       await check(page, label, viewport);
       await screenshot(page, `layout-${kind}-${viewport.width}`);
+      const height = await page.evaluate(() => document.documentElement.scrollHeight);
+      console.log(`# ${label}: the page is ${height} px long`);
+      if (kind === 'detail' && viewport.width < 600) {
+        // 10,979 px before long tables folded on a phone; 9,483 after.
+        assert.ok(height < 10_000, `${label}: the page is ${height} px long`);
+        assert.ok((await page.locator('table.foldable').count()) >= 3, label);
+      }
     }
     assert.deepEqual(page.events.errors, []);
   });

@@ -84,6 +84,10 @@ fn filter(json: &str) -> Result<Filter, JsError> {
 
 fn scenario(json: &str) -> Result<Scenario, JsError> {
     let spec: ScenarioSpec = serde_json::from_str(json).map_err(|e| JsError::new(&format!("scenario: {e}")))?;
+    scenario_of(spec)
+}
+
+fn scenario_of(spec: ScenarioSpec) -> Result<Scenario, JsError> {
     let price = |t: &str, what: &str| parse_price(t).map_err(|e| JsError::new(&format!("{what}: {e}")));
     Ok(Scenario {
         prices: Prices {
@@ -193,6 +197,20 @@ impl Explorer {
     /// JSON `Views` for a JSON `FilterSpec`, with the `top_n` most expensive rows.
     pub fn views(&self, filter_json: &str, top_n: usize) -> Result<String, JsError> {
         Ok(json(&self.table.views(&filter(filter_json)?, top_n)))
+    }
+
+    /// JSON `Headline` for a JSON `FilterSpec`: the views' headline alone.
+    pub fn headline(&self, filter_json: &str) -> Result<String, JsError> {
+        Ok(json(&self.table.headline(&filter(filter_json)?)))
+    }
+
+    /// The total cost under each of a JSON array of `ScenarioSpec`s, in one
+    /// pass: a JSON array of decimal strings, `null` for one that cannot be priced.
+    pub fn whatif_totals(&self, filter_json: &str, scenarios_json: &str) -> Result<String, JsError> {
+        let specs: Vec<ScenarioSpec> =
+            serde_json::from_str(scenarios_json).map_err(|e| JsError::new(&format!("scenarios: {e}")))?;
+        let scenarios = specs.into_iter().map(scenario_of).collect::<Result<Vec<_>, _>>()?;
+        Ok(json(&self.table.whatif_totals(&filter(filter_json)?, &scenarios)))
     }
 
     /// JSON `WhatIf` for a JSON `FilterSpec` and `ScenarioSpec`.
