@@ -986,8 +986,11 @@ mod tests {
             "create_date,input_token,output_token,precio_token_input,precio_token_output,total_price,pk,sk,source\n",
         );
         for row in 0..21_000 {
-            let (user, tokens, price) =
-                if row % 21 == 0 { ("small", "1", "0.000001") } else { ("big", "999999999999999", "9999999999.999999") };
+            let (user, tokens, price) = if row % 21 == 0 {
+                ("small", "1", "0.000001")
+            } else {
+                ("big", "999999999999999", "9999999999.999999")
+            };
             csv.push_str(&format!("2026-01-01 10:00:00,{tokens},1,0,0,{price},{user},{user}#CONV#{row},n\n"));
         }
         let t = Table::from_csv(csv.into_bytes()).expect("table");

@@ -194,7 +194,14 @@ pub struct Headline {
 
 impl Headline {
     /// The figures of `records` rows (of which `conversations`) and their sums.
-    fn of(records: u64, input: u128, output: u128, cost: i128, conversations: u64, conversation_cost: i128) -> Headline {
+    fn of(
+        records: u64,
+        input: u128,
+        output: u128,
+        cost: i128,
+        conversations: u64,
+        conversation_cost: i128,
+    ) -> Headline {
         Headline {
             records,
             input_tokens: input,
@@ -1366,8 +1373,9 @@ mod tests {
     /// `#BOT#` item among them: counted apart from the conversations).
     #[test]
     fn the_headline_alone_is_the_views_headline() {
-        let t = Table::from_csv(format!("{CSV}2025-12-01 12:00:00,5,5,0,0,0.000500,a,a#BOT#x,new_table\n").into_bytes())
-            .expect("table");
+        let t =
+            Table::from_csv(format!("{CSV}2025-12-01 12:00:00,5,5,0,0,0.000500,a,a#BOT#x,new_table\n").into_bytes())
+                .expect("table");
         let day = |d: &str| Day::parse(d);
         let filters = [
             Filter::default(),
@@ -1401,7 +1409,8 @@ mod tests {
         ];
         for f in [Filter::default(), Filter { sources: Some(vec!["old_table".into()]), ..Filter::default() }] {
             let totals = t.whatif_totals(&f, &scenarios);
-            let each: Vec<Option<String>> = scenarios.iter().map(|s| t.whatif(&f, s).ok().map(|w| w.whatif_cost)).collect();
+            let each: Vec<Option<String>> =
+                scenarios.iter().map(|s| t.whatif(&f, s).ok().map(|w| w.whatif_cost)).collect();
             assert_eq!(totals, each, "{f:?}");
             assert_eq!(totals[2], None);
         }
