@@ -63,6 +63,11 @@ rows = [
     (f"explorer, {int(f['browser.rows']):,}-row CSV ({f['browser.mb']} MB), headless Chromium, the page's worker path",
      "`node bench/browser/run.mjs --runs 3`",
      f"all views (cost by user included) {f['browser.all_views_ms']} ms, one what-if {f['browser.whatif_ms']} ms (medians); wasm {f['wasm_gzip_kib']} KiB gzipped"),
+    ("the same file opened in the page, end to end (a fresh browser at 1440x900, until every view is shown): chosen in the "
+     "file picker, and through `?csv=` (the path `scripts/explore.sh` uses) from `web/tools/serve.mjs`",
+     "`node bench/browser/run.mjs --runs 3`",
+     "; ".join(f"{label} {f[f'browser.open_{how}_ms']} ms (to the open's start {f[f'browser.open_{how}.start_ms']}, read and parsed {f[f'browser.open_{how}.read_and_parse_ms']}, "
+               f"views {f[f'browser.open_{how}.views_ms']})" for how, label in (("picker", "picker"), ("url", "`?csv=`")))),
     ("explorer engine natively, same file", "`cargo bench -p tally-core --bench explorer`",
      f"load {f['load_ms']} ms (the users interned as it reads), views {f['views_ms']} ms, what-if {f['whatif_ms']} ms, cost by user {f['by_user_ms']} ms"),
     (f"explorer, {int(f['browser_detail.rows']):,}-row detail CSV ({f['browser_detail.mb']} MB: bedrock-chat's detail rows repeated), headless Chromium, worker path",

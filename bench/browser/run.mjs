@@ -566,6 +566,7 @@ const worker = summary.worker ?? summary[MODES[0]];
 const fig = DETAIL ? 'browser_detail' : 'browser';
 lines.push(`figure: ${fig}.all_views_ms=${worker.all_views}`, `figure: ${fig}.whatif_ms=${worker.whatif_recompute}`);
 for (const [how, ms] of Object.entries(endToEnd)) lines.push(`figure: ${fig}.open_${how}_ms=${ms}`);
+for (const [how, stages] of Object.entries(endToEndStages)) for (const [stage, ms] of Object.entries(stages)) lines.push(`figure: ${fig}.open_${how}.${stage}_ms=${ms}`);
 lines.push(`figure: ${fig}.rows=${doc.rows}`, `figure: ${fig}.mb=${(stats.bytes / 1e6).toFixed(0)}`, `figure: wasm_gzip_kib=${gzKb.toFixed(0)}`);
 if (anchors) {
   for (const [name, row] of Object.entries(anchors.table)) {
