@@ -1,6 +1,6 @@
 // The module worker that reads a CSV's bytes for the engine (worker.js
 // starts it): reading goes on at full speed on this thread while the
-// engine's parses what already arrived. A file is read in slices, a few at
+// engine parses what already arrived. A file is read in slices, a few at
 // a time (faster than its stream); a URL is fetched and its body streamed.
 // Nothing here looks at the bytes.
 //
@@ -66,11 +66,16 @@ async function readFile(file, read) {
     asked.push(file.slice(at, Math.min(file.size, at + SLICE)).arrayBuffer());
   };
   while (next < Math.min(IN_FLIGHT, slices)) ask();
-  while (asked.length) {
-    const buffer = await asked.shift();
-    read.signal.throwIfAborted();
-    if (next < slices) ask();
-    await read.send(buffer);
+  try {
+    while (asked.length) {
+      const buffer = await asked.shift();
+      read.signal.throwIfAborted();
+      if (next < slices) ask();
+      await read.send(buffer);
+    }
+  } finally {
+    // Slices still asked for when the reading stops: their failures are nobody's.
+    for (const pending of asked) pending.catch(() => {});
   }
 }
 
