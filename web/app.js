@@ -143,7 +143,7 @@ async function load(source, name, origin) {
     page.file = { detail: info.detail, models: info.models };
     for (const card of page.cards) card.setFile(page.file);
     // Should the candidates not be priced, the list price's choice stays.
-    await chooseFirstScenario().catch(() => {});
+    await chooseFirstScenario(latest).catch(() => {});
     if (!latest()) return;
     setupFilterControls(info);
     showRealCost(info.detail);
@@ -166,15 +166,17 @@ async function load(source, name, origin) {
  * The first scenario, while it is the page's own choice (the link held none,
  * and no card was touched since): the catalog model cheapest for the file
  * just opened, every candidate priced over the whole file in one engine pass
- * (none when the catalog leaves one candidate).
+ * (none when the catalog leaves one candidate). It is not written in the
+ * URL (saveState): a reload chooses again.
  */
-async function chooseFirstScenario() {
+async function chooseFirstScenario(latest) {
   if (!page.autoScenario || page.cards.length !== 1) return;
   const models = firstCandidates(page.catalog);
   if (models.length < 2) return;
   const totals = await page.client.whatifTotals({}, models.map((m) => engineScenario(fromModel(m, false), page.catalog)));
   const best = cheapestFor(models, totals);
-  if (!page.autoScenario || page.cards.length !== 1 || !best || best.id === page.cards[0].scenario.model) return;
+  // A newer file, or a card touched meanwhile, decides instead.
+  if (!latest() || !page.autoScenario || page.cards.length !== 1 || !best || best.id === page.cards[0].scenario.model) return;
   dropCard(page.cards[0]);
   page.cards = [];
   addCard(fromModel(best, false));
@@ -611,7 +613,9 @@ function setupNav() {
 }
 
 function saveState() {
-  const hash = writeState({ scenarios: page.cards.map((c) => c.scenario), filter: page.filter, group: page.grouping });
+  // The page's own first scenario is not written: a reload, or a link opened elsewhere, chooses it again for its file.
+  const scenarios = page.autoScenario ? [] : page.cards.map((c) => c.scenario);
+  const hash = writeState({ scenarios, filter: page.filter, group: page.grouping });
   history.replaceState(history.state, '', `${location.pathname}${location.search}#${hash}`);
 }
 

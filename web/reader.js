@@ -63,19 +63,16 @@ async function readFile(file, read) {
   let next = 0;
   const ask = () => {
     const at = next++ * SLICE;
-    asked.push(file.slice(at, Math.min(file.size, at + SLICE)).arrayBuffer());
+    const slice = file.slice(at, Math.min(file.size, at + SLICE)).arrayBuffer();
+    slice.catch(() => {}); // a failure is seen when it is awaited, in its turn (or is nobody's, once the reading stopped)
+    asked.push(slice);
   };
   while (next < Math.min(IN_FLIGHT, slices)) ask();
-  try {
-    while (asked.length) {
-      const buffer = await asked.shift();
-      read.signal.throwIfAborted();
-      if (next < slices) ask();
-      await read.send(buffer);
-    }
-  } finally {
-    // Slices still asked for when the reading stops: their failures are nobody's.
-    for (const pending of asked) pending.catch(() => {});
+  while (asked.length) {
+    const buffer = await asked.shift();
+    read.signal.throwIfAborted();
+    if (next < slices) ask();
+    await read.send(buffer);
   }
 }
 

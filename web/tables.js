@@ -1,4 +1,5 @@
-// Tables of the real-cost views (costs.js, accuracy.js). A column is
+// Tables of the real-cost views (costs.js, accuracy.js), and the folding of
+// any long table on a phone (views.js's too). A column is
 // { key, label, kind, empty?, onPick?, pickEmpty? }: its kind says how a
 // value reads and sorts. Money reads at people's precision (format.js) with
 // the exact value in title and data-value; keys from the file (users, bots,
@@ -101,8 +102,8 @@ export function dataTable(columns, rows, { rowTestId, sort = null, onSort = null
 /**
  * A long `table` as a phone (the stylesheet's narrow screens) shows it: its
  * first `fold` rows, and a button for the rest (data-testid fold-toggle,
- * aria-expanded); every row stays in the page (and in its text), and a wide
- * screen shows them all. `name`: the table's, so that one the user opened
+ * aria-expanded, which screen readers announce); every row stays in the
+ * document (hidden, until the button, on a phone), and a wide screen shows them all. `name`: the table's, so that one the user opened
  * stays open when redrawn. Returns the table, or it and its button.
  */
 export function foldable(table, name, fold = PHONE_ROWS) {

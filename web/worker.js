@@ -9,7 +9,7 @@
 // worker's, reads it on a thread of its own and sends the chunks here; each
 // goes to the engine's ExplorerBuilder, which reads the records it completes
 // at once. Reading and parsing overlap, and the bytes are held once (in the
-// engine), not twice.
+// engine), not twice; only a stream of unknown size is held here first.
 //
 // Protocol (see explorer.js): the page posts { id, op, args }; the worker
 // answers { id, ok: true, result } or { id, ok: false, error }, and sends
@@ -41,10 +41,17 @@ function startReader() {
   if (reader) return reader;
   reader = new Worker(new URL('./reader.js', import.meta.url), { type: 'module' });
   reader.onmessage = ({ data }) => reads.get(data.id)?.receive(data);
+  // A reader that failed (to load, or to pass a message) is dropped: the next file starts another.
+  const failed = (what) => {
+    for (const read of reads.values()) read.fail(new Error(`the file reader failed: ${what}`));
+    reader?.terminate();
+    reader = null;
+  };
   reader.onerror = (event) => {
     event.preventDefault();
-    for (const read of reads.values()) read.fail(new Error(`the file reader failed: ${event.message || 'unknown error'}`));
+    failed(event.message || 'unknown error');
   };
+  reader.onmessageerror = () => failed('a message could not be read');
   return reader;
 }
 
@@ -59,6 +66,8 @@ function startReader() {
  */
 function readThrough(source, signal, report) {
   const id = ++lastRead;
+  // Superseded while the engine was starting: nothing to read.
+  if (signal.aborted) return Promise.reject(signal.reason);
   const worker = startReader();
   return new Promise((resolve, reject) => {
     let builder = null;

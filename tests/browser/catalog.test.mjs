@@ -216,14 +216,20 @@ test('the first scenario is the model cheapest for the file opened, until a card
   await openFile(page, join(suite.dir, 'mostly-output.csv'));
   assert.equal(await model(), 'cheap-out');
   assert.equal(await value(page.locator(TOTAL)), whatifTotal(files['mostly-output.csv'], '0.05', '0.0001'));
-  assert.match(decodeURIComponent(new URL(page.url()).hash), /cheap-out/);
+  // The page's own choice is not written in the URL: a reload chooses again.
+  assert.doesNotMatch(decodeURIComponent(new URL(page.url()).hash), /s=/);
   // Each file chooses again while the page's choice stands.
   await openFile(page, join(suite.dir, 'mostly-input.csv'));
   assert.equal(await model(), 'cheap-in');
   assert.equal(await value(page.locator(TOTAL)), whatifTotal(files['mostly-input.csv'], '0.0001', '0.05'));
-  // A model the user picked stays, whatever the next file.
+  // After a reload, the page still chooses for the next file.
+  await page.reload();
+  await openFile(page, join(suite.dir, 'mostly-output.csv'));
+  assert.equal(await model(), 'cheap-out');
+  // A model the user picked stays, whatever the next file (and is in the URL).
   await card.locator('[data-testid="model"]').selectOption('worse');
   await waitIdle(page);
+  assert.match(decodeURIComponent(new URL(page.url()).hash), /s=worse~/);
   await openFile(page, join(suite.dir, 'mostly-output.csv'));
   assert.equal(await model(), 'worse');
   assert.equal(await value(page.locator(TOTAL)), whatifTotal(files['mostly-output.csv'], '0.2', '0.2'));

@@ -12,7 +12,7 @@ import { csvServer, FIXTURES, ROOT, WEB, kpis, readJson, screenshot, useBrowser,
 
 const CONSOLIDATED = join(FIXTURES, 'expected_consolidated.csv');
 const OTHER = 'https://other.example:8443';
-/** The worker's MAX_LOAD_BYTES, as the page shows it. */
+/** web/limits.js's MAX_LOAD_BYTES, as the page shows it. */
 const LIMIT = '1.5 GB';
 
 
