@@ -318,19 +318,14 @@ impl Run {
         self.push_with_map(item, None);
     }
 
-    /// Takes one item read at `place` (a dump line, a scan element), which
-    /// names it in the problem list if it cannot be processed.
-    pub fn push_from(&mut self, item: &Item, place: &str) {
-        self.push_at(item, Some(place), None);
-    }
-
-    /// [`Run::push_from`] and [`Run::push_with_map`] together: an item read
-    /// at `place`, with its whole map when it was fetched separately.
-    pub fn push_at(&mut self, item: &Item, place: Option<&str>, large_map: Option<&str>) {
+    /// [`Run::push_with_map`] of an item read at `place()` (a dump line),
+    /// which names it in the problem list if it cannot be processed (the
+    /// place is made only then: most items are processed).
+    pub fn push_at(&mut self, item: &Item, place: impl FnOnce() -> String, large_map: Option<&str>) {
         let before = self.error_items.len();
         self.push_with_map(item, large_map);
-        if let (Some(place), Some(problem)) = (place, self.error_items.get_mut(before)) {
-            problem.at = format!("{place} ({})", problem.at);
+        if let Some(problem) = self.error_items.get_mut(before) {
+            problem.at = format!("{} ({})", place(), problem.at);
         }
     }
 

@@ -74,8 +74,9 @@ pub fn scan_dump(
                         match item_from_export_line(line) {
                             Ok(item) => {
                                 let map = wholes.map(&run, &item)?;
-                                let place = if multi { format!("{}: line {n}", name()) } else { format!("line {n}") };
-                                run.push_at(&item, Some(&place), map.as_deref());
+                                let place =
+                                    || if multi { format!("{}: line {n}", name()) } else { format!("line {n}") };
+                                run.push_at(&item, place, map.as_deref());
                             }
                             Err(message) => {
                                 let place = if multi { DumpPlace::FileLine(name(), n) } else { DumpPlace::Line(n) };
