@@ -360,83 +360,6 @@ impl Keys {
     }
 }
 
-/// A group's sums: rows, input and output tokens, cost (the billed price of
-/// a detail CSV, else the estimate), the seed's estimate, the recorded price.
-#[derive(Debug, Clone, Copy, Default)]
-struct Acc {
-    rows: u64,
-    input: u128,
-    output: u128,
-    cost: i128,
-    seed: i128,
-    recorded: i128,
-}
-
-/// [`Acc`] in 64 bits.
-#[derive(Debug, Clone, Copy, Default)]
-struct Narrow {
-    rows: u64,
-    input: u64,
-    output: u64,
-    cost: i64,
-    seed: i64,
-    recorded: i64,
-}
-
-impl Narrow {
-    fn wide(&self) -> Acc {
-        Acc {
-            rows: self.rows,
-            input: u128::from(self.input),
-            output: u128::from(self.output),
-            cost: i128::from(self.cost),
-            seed: i128::from(self.seed),
-            recorded: i128::from(self.recorded),
-        }
-    }
-}
-
-/// A group's sums, one row at a time.
-trait Sums: Copy + Default {
-    /// Adds a row; `true` when a sum no longer fits.
-    fn add(&mut self, input: u64, output: u64, cost: i64, seed: i64, recorded: i64) -> bool;
-}
-
-impl Sums for Acc {
-    #[inline]
-    fn add(&mut self, input: u64, output: u64, cost: i64, seed: i64, recorded: i64) -> bool {
-        self.rows += 1;
-        self.input += u128::from(input);
-        self.output += u128::from(output);
-        self.cost += i128::from(cost);
-        self.seed += i128::from(seed);
-        self.recorded += i128::from(recorded);
-        false
-    }
-}
-
-impl Sums for Narrow {
-    #[inline]
-    fn add(&mut self, input: u64, output: u64, cost: i64, seed: i64, recorded: i64) -> bool {
-        let o;
-        (self.input, o) = self.input.overflowing_add(input);
-        let mut over = o;
-        let o;
-        (self.output, o) = self.output.overflowing_add(output);
-        over |= o;
-        let o;
-        (self.cost, o) = self.cost.overflowing_add(cost);
-        over |= o;
-        let o;
-        (self.seed, o) = self.seed.overflowing_add(seed);
-        over |= o;
-        let o;
-        (self.recorded, o) = self.recorded.overflowing_add(recorded);
-        self.rows += 1;
-        over | o
-    }
-}
-
 /// What a breakdown groups by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -617,18 +540,45 @@ impl Table {
             _ => return Err(BreakdownError::NoDetail),
         };
         let count = names.len();
-        // In 64 bits (half the memory to visit, and WebAssembly has no
-        // 128-bit adds); again in 128 bits in the rare file whose sums do not fit.
-        let (narrow, wide, total) = match self.group_sums::<Narrow>(filter, ids, count) {
-            Some((acc, total)) => (acc, Vec::new(), total),
-            None => {
-                let (acc, total) = self.group_sums::<Acc>(filter, ids, count).unwrap_or_default();
-                (Vec::new(), acc, total)
+        #[derive(Clone, Copy, Default)]
+        struct Acc {
+            rows: u64,
+            input: u128,
+            output: u128,
+            cost: i128,
+            seed: i128,
+            recorded: i128,
+        }
+        let mut acc = vec![Acc::default(); count];
+        let mut total = 0i128;
+        let keep = self.selector(filter);
+        for i in 0..self.len() {
+            if !keep(i) {
+                continue;
             }
-        };
-        let acc = |k: u32| narrow.get(k as usize).map_or_else(|| wide[k as usize], Narrow::wide);
+            let a = &mut acc[ids[i] as usize];
+            a.rows += 1;
+            a.seed += i128::from(self.total[i]);
+            let cost = match detail {
+                Some(d) => {
+                    a.input += u128::from(d.billed_input[i]);
+                    a.output += u128::from(d.billed_output[i]);
+                    if d.recorded[i] != NO_PRICE {
+                        a.recorded += i128::from(d.recorded[i]);
+                    }
+                    i128::from(d.billed[i])
+                }
+                None => {
+                    a.input += u128::from(self.input[i]);
+                    a.output += u128::from(self.output[i]);
+                    i128::from(self.total[i])
+                }
+            };
+            a.cost += cost;
+            total += cost;
+        }
         let needle = search.to_lowercase();
-        let mut groups: Vec<u32> = (0..count as u32).filter(|&k| acc(k).rows > 0).collect();
+        let mut groups: Vec<u32> = (0..count as u32).filter(|&k| acc[k as usize].rows > 0).collect();
         let total_groups = groups.len() as u64;
         if !needle.is_empty() {
             groups.retain(|&k| names.name(k).to_lowercase().contains(&needle));
@@ -637,7 +587,7 @@ impl Table {
         // Most expensive first; equal costs keep first-seen order (ids are
         // first-seen order). Only the top are sorted: a file of 200,000
         // users ranks 20 of them.
-        let rank = |&k: &u32| (std::cmp::Reverse(acc(k).cost), k);
+        let rank = |&k: &u32| (std::cmp::Reverse(acc[k as usize].cost), k);
         if groups.len() > top && top > 0 {
             groups.select_nth_unstable_by_key(top - 1, rank);
         }
@@ -645,7 +595,7 @@ impl Table {
         groups.sort_unstable_by_key(rank);
         let groups = groups
             .into_iter()
-            .map(|k| (k, acc(k)))
+            .map(|k| (k, acc[k as usize]))
             .map(|(k, a)| Group {
                 key: names.name(k),
                 conversations: a.rows,
@@ -665,29 +615,6 @@ impl Table {
             matched_groups,
             total_cost: micros_text(total),
         })
-    }
-
-    /// The sums of the filtered rows of each of `count` groups (`ids`: each
-    /// row's) and their total cost; `None` when a sum does not fit `S`.
-    fn group_sums<S: Sums>(&self, filter: &Filter, ids: &[u32], count: usize) -> Option<(Vec<S>, i128)> {
-        let detail = self.keys.detail.as_ref();
-        let mut acc = vec![S::default(); count];
-        let mut total = 0i128;
-        let mut overflow = false;
-        let keep = self.selector(filter);
-        for i in 0..self.len() {
-            if !keep(i) {
-                continue;
-            }
-            let (input, output, cost, recorded) = match detail {
-                Some(d) => (d.billed_input[i], d.billed_output[i], d.billed[i], d.recorded[i]),
-                None => (self.input[i], self.output[i], self.total[i], NO_PRICE),
-            };
-            let recorded = if recorded == NO_PRICE { 0 } else { recorded };
-            overflow |= acc[ids[i] as usize].add(input, output, cost, self.total[i], recorded);
-            total += i128::from(cost);
-        }
-        (!overflow).then_some((acc, total))
     }
 
     /// The filtered rows under `scenario`, grouped `by`: the `top` groups
@@ -979,7 +906,7 @@ mod tests {
     }
 
     /// Sums past 64 bits (20,000 rows of ten billion dollars and 10^15
-    /// tokens each): summed again in 128 bits, to the exact figures.
+    /// tokens each): exact, in 128 bits.
     #[test]
     fn group_sums_too_large_for_64_bits_stay_exact() {
         let mut csv = String::from(
