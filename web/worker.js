@@ -24,8 +24,6 @@ const ready = init();
 ready.catch(() => {}); // reported to the page by the first operation that needs it
 let explorer = null;
 let latestOpen = 0;
-/** When the last open's last byte was read (performance.now()). */
-let readAt = 0;
 /** Stops the load still reading, when a newer one starts. */
 let stopReading = null;
 
@@ -109,7 +107,6 @@ function readThrough(source, signal, report) {
         } else if (message.end) {
           report({ stage: 'reading', loaded, total });
           report({ stage: 'parsing', loaded, total: loaded });
-          readAt = performance.now();
           if (!builder) {
             builder = engine(() => new ExplorerBuilder(loaded), loaded);
             for (let i = 0; i < held.length; i++) {
@@ -173,10 +170,8 @@ const ops = {
     stopReading = null;
     explorer?.free();
     explorer = next;
-    // parse_ms: from the first byte asked for to the table built (reading included);
-    // read_ms: to the last byte read (the bytes given: 0).
-    const read = buffer ? 0 : readAt - started;
-    return { info: explorer.info(), bytes: explorer.bytes(), parse_ms: performance.now() - started, read_ms: read };
+    // parse_ms: from the first byte asked for to the table built (reading included).
+    return { info: explorer.info(), bytes: explorer.bytes(), parse_ms: performance.now() - started };
   },
   views({ filter, topN }) {
     return loaded().views(JSON.stringify(filter), topN);

@@ -790,6 +790,12 @@ pub fn count_records(data: &[u8]) -> u64 {
     counter.records()
 }
 
+/// Bytes a record may hold back (a quoted field still open, a very long
+/// line) before a reading as the bytes arrive tries it again only once the
+/// bytes held have doubled: each try reads it from its start, and this
+/// keeps the reading linear ([`RecordStream`], the explorer's `TableBuilder`).
+pub(crate) const RETRY_AFTER: usize = 1 << 16;
+
 /// Reads a CSV's records as its bytes arrive, so that a file of any size
 /// is read in bounded memory: a record is handed over once the bytes after
 /// it have arrived (its line end seen), with the line where it starts; the
@@ -851,11 +857,9 @@ impl RecordStream {
 
     fn drain<F: FnMut(Record<'_>) + ?Sized>(&mut self, at_end: bool, f: &mut F) -> Result<(), CsvError> {
         let data = std::mem::take(&mut self.carry);
-        let mut records = Records::new(&data);
-        if self.lines_before > 0 || self.columns.is_some() {
-            // Only the file's first bytes may hold a BOM.
-            records.pos = 0;
-        }
+        // Only the file's first bytes may hold a BOM.
+        let later = self.lines_before > 0 || self.columns.is_some();
+        let mut records = if later { Records::resume(&data, 0, 1) } else { Records::new(&data) };
         let keep_from;
         self.wait_until = 0;
         loop {
@@ -873,7 +877,7 @@ impl RecordStream {
                 keep_from = start;
                 self.lines_before += line - 1;
                 let held = data.len() - start;
-                if held > 1 << 16 {
+                if held > RETRY_AFTER {
                     let limit = if self.max_held == 0 { usize::MAX } else { self.max_held + 1 };
                     self.wait_until = held.saturating_mul(2).min(limit.max(held + 1));
                 }

@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::breakdown::Keys;
-use crate::csv::{BadRow, Columns, CsvError, Fields, Record, Records, HEADER};
+use crate::csv::{BadRow, Columns, CsvError, Fields, Record, Records, HEADER, RETRY_AFTER};
 use crate::dates::{format_datetime, Day};
 use crate::pricing::{div_half_even, fixed2, rounds_up, Prices};
 
@@ -491,11 +491,6 @@ fn row_cost(rin: &Rate, rout: &Rate, input: u64, output: u64) -> Option<i64> {
 pub fn reprice_micros(prices: &Prices, input: u64, output: u64) -> Option<i64> {
     row_cost(&Rate::new(prices.input_per_1k), &Rate::new(prices.output_per_1k), input, output)
 }
-
-/// Bytes a record may hold back (a quoted field still open, a very long
-/// line) before it is read again only once the bytes held have doubled:
-/// each new try reads it from its start, and this keeps the reading linear.
-const RETRY_AFTER: usize = 1 << 16;
 
 /// A [`Table`] read as the file's bytes arrive ([`TableBuilder::push`]),
 /// so that reading a file and parsing it overlap: the same table as

@@ -142,11 +142,6 @@ impl ExplorerBuilder {
         self.builder.push_with(n, |room| chunk.copy_to(room)).map_err(|e| JsError::new(&e.to_string()))
     }
 
-    /// Bytes taken so far.
-    pub fn bytes(&self) -> usize {
-        self.builder.len()
-    }
-
     /// The end of the file: the explorer (this builder is used up).
     pub fn finish(self) -> Result<Explorer, JsError> {
         self.builder.finish().map(|table| Explorer { table }).map_err(|e| JsError::new(&e.to_string()))
