@@ -8,16 +8,18 @@
 // A file or a URL is parsed while it arrives: reader.js, a worker of this
 // worker's, reads it on a thread of its own and sends the chunks here; each
 // goes to the engine's ExplorerBuilder, which reads the records it completes
-// at once. Reading and parsing overlap, and the bytes are held once (in the
-// engine), not twice; only a stream of unknown size is held here first.
+// at once and lets the bytes go. Reading and parsing overlap, and the bytes
+// are held once, here (heldfile.js), where the engine reads rows back when
+// it shows them; a stream of unknown size is parsed once it has ended.
 //
 // Protocol (see explorer.js): the page posts { id, op, args }; the worker
 // answers { id, ok: true, result } or { id, ok: false, error }, and sends
 // { id, progress: { stage, loaded, total } } while a file loads. A newer
 // `open` stops the one still reading (it answers "superseded by a newer file").
 
-import init, { Explorer, ExplorerBuilder, catalog, default_batch_multiplier, is_plain_price, version } from './pkg/tally_wasm.js';
+import init, { ExplorerBuilder, catalog, default_batch_multiplier, is_plain_price, version } from './pkg/tally_wasm.js';
 import { bytes as showBytes } from './format.js';
+import { HeldFile } from './heldfile.js';
 import { LARGER_FILES } from './limits.js';
 
 const ready = init();
@@ -56,11 +58,12 @@ function startReader() {
 /**
  * Reads { file } or { url } through reader.js into an ExplorerBuilder,
  * reporting the bytes parsed against the reader's `total` (0: unknown).
- * With the exact size known, the engine's memory is reserved up front and
- * each chunk is parsed as it arrives; a stream of unknown size is held here
- * until it ends, then parsed (growing the engine's memory as it arrives
- * would need twice the file's size at each doubling). Resolves to the
- * Explorer; `signal` stops the reading (and frees what was built).
+ * The chunks are held here (the engine reads rows back from them). With the
+ * exact size known, the engine's room for the rows is reserved up front and
+ * each chunk is parsed as it arrives; a stream of unknown size is parsed
+ * once it ends (growing the engine's columns as it arrives would need twice
+ * their size at each doubling). Resolves to the Explorer; `signal` stops
+ * the reading (and frees what was built).
  */
 function readThrough(source, signal, report) {
   const id = ++lastRead;
@@ -69,7 +72,7 @@ function readThrough(source, signal, report) {
   const worker = startReader();
   return new Promise((resolve, reject) => {
     let builder = null;
-    let held = null;
+    const held = new HeldFile();
     let loaded = 0;
     let total = 0;
     let lastReport = -Infinity; // the first chunk is always reported
@@ -91,13 +94,12 @@ function readThrough(source, signal, report) {
         if (message.start) {
           total = message.start.total;
           const { size } = message.start;
-          if (size > 0) builder = engine(() => new ExplorerBuilder(size), size);
-          else held = [];
+          if (size > 0) builder = engine(() => new ExplorerBuilder(size, held), size);
         } else if (message.chunk) {
           const value = new Uint8Array(message.chunk);
           loaded += value.byteLength;
+          held.push(value);
           if (builder) engine(() => builder.push(value), loaded);
-          else held.push(value);
           worker.postMessage({ id, ack: loaded });
           const now = performance.now();
           if (now - lastReport > 50) {
@@ -108,11 +110,8 @@ function readThrough(source, signal, report) {
           report({ stage: 'reading', loaded, total });
           report({ stage: 'parsing', loaded, total: loaded });
           if (!builder) {
-            builder = engine(() => new ExplorerBuilder(loaded), loaded);
-            for (let i = 0; i < held.length; i++) {
-              engine(() => builder.push(held[i]), loaded);
-              held[i] = null; // parsed: the collector may take it back
-            }
+            builder = engine(() => new ExplorerBuilder(loaded, held), loaded);
+            for (const chunk of held.chunks) engine(() => builder.push(chunk), loaded);
           }
           const done = builder;
           builder = null; // finish() uses it up, even when it fails
@@ -127,6 +126,25 @@ function readThrough(source, signal, report) {
     signal.addEventListener('abort', () => fail(signal.reason), { once: true });
     worker.postMessage({ id, ...source });
   });
+}
+
+/** Bytes the engine reads at a time from a file already in memory. */
+const WINDOW = 8 << 20;
+
+/** The Explorer of a file already here: held here, read a window at a time. */
+function parseHeld(bytes) {
+  const held = new HeldFile();
+  held.push(bytes);
+  const builder = new ExplorerBuilder(bytes.byteLength, held);
+  try {
+    for (let at = 0; at < bytes.byteLength; at += WINDOW) builder.push(bytes.subarray(at, at + WINDOW));
+  } catch (e) {
+    try {
+      builder.free();
+    } catch {}
+    throw e;
+  }
+  return builder.finish();
 }
 
 /**
@@ -158,7 +176,7 @@ const ops = {
       else {
         const bytes = new Uint8Array(buffer);
         report({ stage: 'parsing', loaded: bytes.byteLength, total: bytes.byteLength });
-        next = engine(() => new Explorer(bytes), bytes.byteLength);
+        next = engine(() => parseHeld(bytes), bytes.byteLength);
       }
     } catch (e) {
       throw reading.signal.aborted ? new Error(SUPERSEDED) : e;

@@ -704,10 +704,11 @@ impl Table {
                 conversations: bins[k],
             })
             .collect();
+        let mut file = self.rereader();
         let most_different = worst
             .into_iter()
             .filter_map(|(_, i)| {
-                let row = self.top_row(i)?;
+                let row = self.top_row(&mut file, i)?;
                 let (r, b) = (d.recorded[i], d.billed[i]);
                 Some(Difference {
                     pk: row.pk,

@@ -80,9 +80,9 @@ fn is_conversation_key(pk: &[u8], sk: &[u8]) -> bool {
 pub const PROJECTION_DAYS: i128 = 30;
 
 /// The rows of a consolidated CSV, by column.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Table {
-    data: Vec<u8>,
+    file: FileBytes,
     columns: Option<Columns>,
     offset: Vec<usize>,
     secs: Vec<i64>,
@@ -100,6 +100,91 @@ pub struct Table {
     span: Option<(Day, Day)>,
     /// Users, and the detail columns of a detail CSV ([`crate::breakdown`]).
     pub(crate) keys: Keys,
+}
+
+/// Where a table that did not keep its file's bytes reads a row back
+/// from (its most expensive rows' keys, an export): the browser's copy of
+/// the file, outside the engine's memory.
+pub trait FileSource: std::fmt::Debug {
+    /// Copies the file's bytes from `offset` into `out`: how many (fewer
+    /// than `out` holds only at the end of the file).
+    fn read_at(&self, offset: usize, out: &mut [u8]) -> usize;
+}
+
+/// The bytes of a table's file: kept, or read back from where they are.
+enum FileBytes {
+    Kept(Vec<u8>),
+    Outside { len: usize, source: Box<dyn FileSource> },
+}
+
+impl FileBytes {
+    fn len(&self) -> usize {
+        match self {
+            FileBytes::Kept(data) => data.len(),
+            FileBytes::Outside { len, .. } => *len,
+        }
+    }
+}
+
+/// The length only: two tables of the same file are equal whether they
+/// kept its bytes or not.
+impl std::fmt::Debug for FileBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FileBytes({})", self.len())
+    }
+}
+
+/// Bytes read back from a [`FileSource`] at a time (more for a longer record).
+const REREAD_BLOCK: usize = 1 << 20;
+
+/// Reads rows back from a table's file by their offsets: from the bytes
+/// kept, or a block at a time from the file's source (rows read in the
+/// file's order, as an export does, come from one block after another).
+pub(crate) struct Rereader<'t> {
+    file: &'t FileBytes,
+    block: Vec<u8>,
+    /// The file offset of `block[0]`.
+    start: usize,
+}
+
+impl<'t> Rereader<'t> {
+    fn new(file: &'t FileBytes) -> Rereader<'t> {
+        Rereader { file, block: Vec::new(), start: 0 }
+    }
+
+    /// The bytes from `offset`, the whole record there in them.
+    fn from(&mut self, offset: usize) -> &[u8] {
+        let (len, source) = match self.file {
+            FileBytes::Kept(data) => return data.get(offset..).unwrap_or_default(),
+            FileBytes::Outside { len, source } => (*len, source),
+        };
+        let end = self.start + self.block.len();
+        let held = offset >= self.start && offset < end;
+        if !(held && whole_record(&self.block[offset - self.start..], end == len)) {
+            let mut want = REREAD_BLOCK;
+            loop {
+                self.block.resize(want.min(len.saturating_sub(offset)), 0);
+                let got = source.read_at(offset, &mut self.block);
+                self.block.truncate(got);
+                self.start = offset;
+                let short = got < want.min(len.saturating_sub(offset));
+                if short || offset + got >= len || whole_record(&self.block, false) {
+                    break;
+                }
+                want *= 2;
+            }
+        }
+        &self.block[offset - self.start..]
+    }
+}
+
+/// Whether `bytes` hold the whole record at their start, as reading more
+/// could not change it (the same rule as [`TableBuilder`]'s).
+fn whole_record(bytes: &[u8], at_end: bool) -> bool {
+    at_end
+        || Records::new(bytes)
+            .next_record()
+            .is_some_and(|(_, _, fields)| fields.next_offset() < bytes.len() && !fields.is_unterminated())
 }
 
 /// Which rows a view looks at.
@@ -500,23 +585,38 @@ pub struct TableBuilder {
     t: Table,
     users: crate::breakdown::Users,
     last_source: u16,
-    /// Where the next record (or blank line) starts, and its line.
+    /// The bytes not read yet (all the file's, for a builder that keeps them).
+    window: Vec<u8>,
+    /// The file offset of `window[0]`.
+    base: usize,
+    /// Where the file is read back from once its bytes are let go (`None`: they are kept).
+    source: Option<Box<dyn FileSource>>,
+    /// Where the next record (or blank line) starts in the window, and its line.
     pos: usize,
     line: u64,
-    /// Bytes to gather before parsing again.
+    /// Window bytes to gather before parsing again.
     wait_until: usize,
 }
 
 impl TableBuilder {
-    /// A builder expecting about `size` bytes (0: unknown).
+    /// A builder expecting about `size` bytes (0: unknown), keeping them.
     pub fn with_capacity(size: usize) -> TableBuilder {
-        TableBuilder::over(Vec::with_capacity(size), size)
+        TableBuilder::over(Vec::with_capacity(size), size, None)
+    }
+
+    /// A builder expecting about `size` bytes that lets each go once its
+    /// records are read, the table reading rows back from `source` (the same
+    /// bytes, kept elsewhere). Memory written for the first time costs about
+    /// as much as reading the bytes into it (page faults, in the browser
+    /// too): a window reused chunk after chunk is written once.
+    pub fn letting_go(size: usize, source: Box<dyn FileSource>) -> TableBuilder {
+        TableBuilder::over(Vec::new(), size, Some(source))
     }
 
     /// A builder whose first bytes are `data`, expecting about `size` in all.
-    fn over(data: Vec<u8>, size: usize) -> TableBuilder {
+    fn over(data: Vec<u8>, size: usize, source: Option<Box<dyn FileSource>>) -> TableBuilder {
         let mut t = Table {
-            data,
+            file: FileBytes::Kept(Vec::new()),
             columns: None,
             offset: Vec::new(),
             conversation: Vec::new(),
@@ -547,17 +647,17 @@ impl TableBuilder {
         // shows its cost by user, and reading the keys back later costs a
         // trip to memory per row (about three times the interning itself).
         let users = crate::breakdown::Users::with_capacity(rows);
-        TableBuilder { t, users, last_source: 0, pos: 0, line: 1, wait_until: 0 }
+        TableBuilder { t, users, last_source: 0, window: data, base: 0, source, pos: 0, line: 1, wait_until: 0 }
     }
 
     /// Bytes taken so far.
     pub fn len(&self) -> usize {
-        self.t.data.len()
+        self.base + self.window.len()
     }
 
     /// Whether no byte was taken yet.
     pub fn is_empty(&self) -> bool {
-        self.t.data.is_empty()
+        self.len() == 0
     }
 
     /// Takes the file's next bytes, and reads the records they complete.
@@ -569,10 +669,10 @@ impl TableBuilder {
     /// browser's copies them from its own memory straight into the table's),
     /// and reads the records they complete.
     pub fn push_with(&mut self, n: usize, fill: impl FnOnce(&mut [u8])) -> Result<(), CsvError> {
-        let len = self.t.data.len();
-        self.t.data.resize(len + n, 0);
-        fill(&mut self.t.data[len..]);
-        if self.t.data.len() < self.wait_until {
+        let len = self.window.len();
+        self.window.resize(len + n, 0);
+        fill(&mut self.window[len..]);
+        if self.window.len() < self.wait_until {
             return Ok(());
         }
         self.read(false)
@@ -585,16 +685,29 @@ impl TableBuilder {
             return Err(CsvError::Empty);
         }
         let mut t = self.t;
-        self.users.flush(&t.data);
+        t.file = match self.source {
+            None => FileBytes::Kept(self.window),
+            Some(source) => FileBytes::Outside { len: self.base + self.window.len(), source },
+        };
         t.span = t.compute_span();
         t.keys.users = self.users;
         Ok(t)
     }
 
     fn read(&mut self, at_end: bool) -> Result<(), CsvError> {
-        let data = std::mem::take(&mut self.t.data);
-        let read = self.read_in(&data, at_end);
-        self.t.data = data;
+        let window = std::mem::take(&mut self.window);
+        let read = self.read_in(&window, at_end);
+        // The keys waiting to be interned are ranges of this window.
+        self.users.flush(&window);
+        self.window = window;
+        // Once the header is read (line numbers count from it), the bytes
+        // read are let go, unless kept.
+        if self.source.is_some() && self.t.columns.is_some() && self.pos > 0 {
+            self.window.drain(..self.pos);
+            self.base += self.pos;
+            self.wait_until = self.wait_until.saturating_sub(self.pos);
+            self.pos = 0;
+        }
         read
     }
 
@@ -676,7 +789,7 @@ impl TableBuilder {
                 };
                 self.last_source = src;
                 let secs = row.create_date.unwrap_or(NO_DATE);
-                t.offset.push(offset);
+                t.offset.push(self.base + offset);
                 self.users.push(data, row.pk);
                 t.conversation.push(is_conversation_key(row.pk, row.sk));
                 t.secs.push(secs);
@@ -702,7 +815,7 @@ impl Table {
     /// Reads a CSV (any shape the Lambdas or Tally wrote).
     pub fn from_csv(data: Vec<u8>) -> Result<Table, CsvError> {
         let size = data.len();
-        TableBuilder::over(data, size).finish()
+        TableBuilder::over(data, size, None).finish()
     }
 
     /// Rows read.
@@ -712,7 +825,7 @@ impl Table {
 
     /// The file's size in bytes.
     pub fn bytes(&self) -> usize {
-        self.data.len()
+        self.file.len()
     }
 
     /// Whether no row was read.
@@ -895,7 +1008,10 @@ impl Table {
                     avg_cost: micros_text(div_half_even(h.3, h.0 as i128)),
                 })
                 .collect(),
-            top: top.into_iter().filter_map(|(_, i)| self.top_row(i)).collect(),
+            top: {
+                let mut file = self.rereader();
+                top.into_iter().filter_map(|(_, i)| self.top_row(&mut file, i)).collect()
+            },
         }
     }
 
@@ -922,10 +1038,15 @@ impl Table {
         Headline::of(records, input, output, cost.get(), conversations, conversation_cost.get())
     }
 
+    /// Reads rows back from the file.
+    pub(crate) fn rereader(&self) -> Rereader<'_> {
+        Rereader::new(&self.file)
+    }
+
     /// Re-reads row `i` from the CSV for display.
-    pub(crate) fn top_row(&self, i: usize) -> Option<TopRow> {
+    pub(crate) fn top_row(&self, file: &mut Rereader<'_>, i: usize) -> Option<TopRow> {
         let columns = self.columns?;
-        let mut records = Records::new(self.data.get(self.offset[i]..)?);
+        let mut records = Records::new(file.from(self.offset[i]));
         let (_, _, fields) = records.next_record()?;
         let Record::Row(row) = columns.record(&fields, 0) else {
             return None;
@@ -1170,15 +1291,16 @@ impl Table {
         let rates = self.rates(scenario)?;
         let basis = self.basis();
         let (costs, _) = self.repriced(filter, scenario)?;
-        let mut out = String::with_capacity(self.data.len() / 2 + 256);
+        let mut out = String::with_capacity(self.file.len() / 2 + 256);
         out.push_str(&HEADER.join(","));
         out.push_str(",actual_total_price\n");
         let Some(columns) = self.columns else {
             return Ok(out.into_bytes());
         };
+        let mut file = self.rereader();
         for (i, cost) in costs.iter().enumerate() {
             let Some(cost) = cost else { continue };
-            let mut records = Records::new(&self.data[self.offset[i]..]);
+            let mut records = Records::new(file.from(self.offset[i]));
             let Some((_, _, fields)) = records.next_record() else {
                 continue;
             };
@@ -1316,8 +1438,78 @@ mod tests {
                 builder.push(&bytes[..cut]).expect("first");
                 builder.push(&bytes[cut..]).expect("second");
                 assert_eq!(format!("{:?}", builder.finish().expect("split")), whole, "cut at {cut}: {file:?}");
+                // The same, letting the bytes go as they are read.
+                let mut builder = TableBuilder::letting_go(0, Box::new(Bytes::of(bytes)));
+                builder.push(&bytes[..cut]).expect("first");
+                builder.push(&bytes[cut..]).expect("second");
+                assert_eq!(format!("{:?}", builder.finish().expect("split")), whole, "let go, cut at {cut}: {file:?}");
             }
+            let mut builder = TableBuilder::letting_go(bytes.len(), Box::new(Bytes::of(bytes)));
+            for b in bytes {
+                builder.push(std::slice::from_ref(b)).expect("byte");
+            }
+            assert_eq!(format!("{:?}", builder.finish().expect("bytes")), whole, "let go, byte by byte: {file:?}");
         }
+    }
+
+    /// A file's bytes kept elsewhere, counting the reads back.
+    #[derive(Debug)]
+    struct Bytes {
+        data: Vec<u8>,
+        reads: std::rc::Rc<std::cell::Cell<usize>>,
+    }
+
+    impl Bytes {
+        fn of(data: &[u8]) -> Bytes {
+            Bytes { data: data.to_vec(), reads: Default::default() }
+        }
+    }
+
+    impl FileSource for Bytes {
+        fn read_at(&self, offset: usize, out: &mut [u8]) -> usize {
+            self.reads.set(self.reads.get() + 1);
+            let n = out.len().min(self.data.len().saturating_sub(offset));
+            out[..n].copy_from_slice(&self.data[offset..offset + n]);
+            n
+        }
+    }
+
+    /// A table that let its file's bytes go reads its rows back from the
+    /// source: the same most expensive rows and export as a table that kept
+    /// them, a block at a time (not a read per row), and a record longer
+    /// than a block whole.
+    #[test]
+    fn a_table_that_let_its_bytes_go_reads_rows_back_from_the_source() {
+        let long = "k".repeat(3 * REREAD_BLOCK);
+        let mut file = format!("{}\n", HEADER.join(","));
+        for k in 0..30_000 {
+            file.push_str(&format!(
+                "2025-12-01 10:00:00,{k},20,0.000030,0.000300,0.000330,u{k},u{k}#CONV#a,new_table\n"
+            ));
+        }
+        file.push_str(&format!("2025-12-02 10:00:00,1,1,0,0,9.000000,\"{long}\n\",u#CONV#b,new_table\n"));
+        file.push_str("2025-12-03 10:00:00,1,1,0,0,8.000000,last,last#CONV#c,new_table");
+        let kept = Table::from_csv(file.clone().into_bytes()).expect("kept");
+        let source = Bytes::of(file.as_bytes());
+        let reads = source.reads.clone();
+        let mut builder = TableBuilder::letting_go(file.len(), Box::new(source));
+        for chunk in file.as_bytes().chunks(100_000) {
+            builder.push(chunk).expect("chunk");
+            assert!(builder.window.len() < 4 * REREAD_BLOCK, "the window holds {} bytes", builder.window.len());
+        }
+        let let_go = builder.finish().expect("let go");
+        assert_eq!(reads.get(), 0, "nothing read back while reading");
+        assert_eq!(let_go.bytes(), file.len());
+        let (a, b) = (kept.views(&Filter::default(), 5), let_go.views(&Filter::default(), 5));
+        assert_eq!(b.top.len(), 5);
+        assert_eq!(b.top[0].pk, format!("{long}\n"));
+        assert_eq!(b.top[1].pk, "last");
+        assert_eq!(a, b);
+        let scenario = Scenario::on_demand(Prices::default());
+        reads.set(0);
+        let export = let_go.whatif_csv(&Filter::default(), &scenario).expect("export");
+        assert_eq!(export, kept.whatif_csv(&Filter::default(), &scenario).expect("export"));
+        assert!(reads.get() <= file.len() / REREAD_BLOCK + 4, "{} reads back for the export", reads.get());
     }
 
     /// A quote that never closes early in a large file: read once more only
@@ -1332,7 +1524,7 @@ mod tests {
         for chunk in file.as_bytes().chunks(1024) {
             let before = builder.wait_until;
             builder.push(chunk).expect("chunk");
-            reads += usize::from(builder.len() >= before);
+            reads += usize::from(builder.window.len() >= before);
         }
         assert!(reads < 100, "{reads} readings of {} chunks", file.len() / 1024);
         let table = builder.finish().expect("table");

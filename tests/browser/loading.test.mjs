@@ -301,3 +301,74 @@ test('a large file loads off the main thread, with progress', async () => {
   assert.ok(watch.overall < 1500, report);
   await screenshot(page, 'loading-large');
 });
+
+test('the most expensive conversations of a large file are read back whole where they straddle its chunks', async () => {
+  // ~26 MB of cheap rows, with five dear ones (hostile keys: quotes, commas,
+  // a line break) placed across the reader's 8 MiB slices and elsewhere:
+  // the engine lets each chunk go once read, and reads these rows back from
+  // the worker's copy of the file when it shows them.
+  const header = 'create_date,input_token,output_token,precio_token_input,precio_token_output,total_price,pk,sk,source\n';
+  const cheap = (k) => `2025-12-01 10:00:00,1,1,0.000001,0.000001,0.000002,u${k % 5000},u${k % 5000}#CONV#${k},new_table\n`;
+  const dear = [
+    { cost: '9.000000', pk: 'a "quoted", user\nacross lines', sk: 'a#CONV#1' },
+    { cost: '8.000000', pk: 'b,user', sk: 'b,user#CONV#"2"' },
+    { cost: '7.000000', pk: 'c user', sk: 'c user#CONV#3' },
+    { cost: '6.000000', pk: '=cmd|x', sk: '=cmd|x#CONV#4' },
+    { cost: '5.000000', pk: 'e', sk: 'e#CONV#5' },
+  ];
+  const quote = (s) => (/[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
+  const dearLine = (d) => `2025-12-02 11:00:00,100,200,0.300000,3.000000,${d.cost},${quote(d.pk)},${quote(d.sk)},new_table\n`;
+  const MiB = 1 << 20;
+  // Where each dear row should start: 30 bytes before the 8 and 16 MiB slices' ends, and three other places.
+  const at = [8 * MiB - 30, 16 * MiB - 30, 3 * MiB + 7, 24 * MiB + 1, 11 * MiB];
+  const order = at.map((offset, k) => ({ offset, k })).sort((x, y) => x.offset - y.offset);
+  const parts = [header];
+  let size = header.length;
+  let k = 0;
+  for (const { offset, k: which } of order) {
+    while (size + 200 < offset) {
+      const line = cheap(k++);
+      parts.push(line);
+      size += line.length;
+    }
+    // One more cheap row, its sk padded so that the dear one starts at `offset` exactly.
+    const last = cheap(k++);
+    const pad = offset - size - last.length;
+    parts.push(last.replace('#CONV#', `#CONV#${'x'.repeat(pad)}`));
+    size = offset;
+    const line = dearLine(dear[which]);
+    parts.push(line);
+    size += Buffer.byteLength(line);
+  }
+  for (let n = 0; n < 20_000; n++) parts.push(cheap(k++));
+  const body = Buffer.from(parts.join(''));
+  const big = join(suite.dir, 'dear.csv');
+  await writeFile(big, body);
+  const rows = k + dear.length;
+
+  // Chunked transfer (no Content-Length): the unknown-size path, in uneven writes.
+  const server = await csvServer(async (req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/csv', 'Access-Control-Allow-Origin': '*' });
+    for (let from = 0; from < body.length; from += 1_000_003) res.write(body.subarray(from, from + 1_000_003));
+    res.end();
+  });
+  try {
+    for (const how of ['picker', 'url']) {
+      const page = await suite.browser.newPage();
+      await page.goto(suite.browser.base + (how === 'url' ? `?csv=${encodeURIComponent(`${server.url}dear.csv`)}` : ''));
+      if (how === 'url') {
+        await confirmOtherOrigin(page);
+        await waitReady(page);
+      } else await openFile(page, big);
+      assert.equal((await kpis(page)).records, String(rows), how);
+      const top = await page.$$eval('[data-testid="top-row"]', (trs) =>
+        trs.slice(0, 5).map((tr) => ['total_price', 'pk', 'sk'].map((c) => tr.querySelector(`[data-col="${c}"]`).dataset.value)),
+      );
+      assert.deepEqual(top, dear.map((d) => [d.cost, d.pk, d.sk]), how);
+      assert.deepEqual(page.events.errors, [], how);
+      await page.close();
+    }
+  } finally {
+    await server.close();
+  }
+});
