@@ -678,16 +678,21 @@ impl Table {
                 continue;
             }
             with += 1;
-            let (r, b) = (i128::from(r), i128::from(d.billed[i]));
+            let b = d.billed[i];
+            if r > 0 {
+                // Bin k holds errors in [-100 + 10k, -90 + 10k) %; bin 20 all
+                // from +100 %: floor(10 (b - r) / r), in 64 bits when it fits
+                // (wasm32 divides 128-bit numbers in software).
+                let floor = match b.checked_sub(r).and_then(|x| x.checked_mul(10)) {
+                    Some(x) => i128::from(x.div_euclid(r)),
+                    None => ((i128::from(b) - i128::from(r)) * 10).div_euclid(i128::from(r)),
+                };
+                bins[(floor + 10).clamp(0, 20) as usize] += 1;
+            }
+            let (r, b) = (i128::from(r), i128::from(b));
             recorded += r;
             billed += b;
             seed += i128::from(self.total[i]);
-            if r > 0 {
-                // Bin k holds errors in [-100 + 10k, -90 + 10k) %; bin 20 all from +100 %.
-                let tenths = (b - r) * 10 / r; // toward zero
-                let floor = if (b - r) * 10 < tenths * r { tenths - 1 } else { tenths };
-                bins[(floor + 10).clamp(0, 20) as usize] += 1;
-            }
             if top > 0 {
                 let diff = (b - r).abs();
                 if worst.len() < top || diff > worst[worst.len() - 1].0 {
@@ -780,6 +785,29 @@ mod tests {
         assert_eq!(t.breakdown(&sonnet, By::User, 10, "").expect("model").total_cost, "0.045000");
         let no_bot = Filter { bots: Some(vec![String::new()]), users: Some(vec!["ana".into()]), ..Filter::default() };
         assert_eq!(t.breakdown(&no_bot, By::Model, 10, "").expect("bot").total_cost, "0.011000");
+    }
+
+    /// An error right on a bin's edge is in the bin it opens (floor, not
+    /// toward zero): -10 % in [-10, 0), +10 % in [10, 20), -100 % in the
+    /// first, -10.0001 % in [-20, -10), +100 % in the last.
+    #[test]
+    fn errors_on_a_bins_edge_open_it() {
+        let rows: Vec<String> = [
+            ("0.100000", "0.090000"),
+            ("0.100000", "0.110000"),
+            ("0.100000", "0.000000"),
+            ("1.000000", "0.899999"),
+            ("0.100000", "0.200000"),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(k, (r, b))| format!("2026-01-01 10:00:00,1,1,0,0,0,u,u#CONV#{k},new_table,,m,m,1,,{r},1,1,{b}"))
+        .collect();
+        let t = Table::from_csv(format!("{HEAD}{}\n", rows.join("\n")).into_bytes()).expect("table");
+        let a = t.accuracy(&Filter::default(), 0).expect("accuracy");
+        let bins: Vec<(i32, u64)> =
+            a.histogram.iter().filter(|b| b.conversations > 0).map(|b| (b.from_pct, b.conversations)).collect();
+        assert_eq!(bins, [(-100, 1), (-20, 1), (-10, 1), (10, 1), (100, 1)]);
     }
 
     #[test]

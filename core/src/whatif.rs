@@ -49,6 +49,26 @@ impl Sum128 {
     }
 }
 
+/// A sum of u64 values kept exactly in 128 bits at the cost of 64-bit adds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct SumU128 {
+    lo: u64,
+    hi: u64,
+}
+
+impl SumU128 {
+    #[inline]
+    fn add(&mut self, x: u64) {
+        let (sum, wrapped) = self.lo.overflowing_add(x);
+        self.lo = sum;
+        self.hi += u64::from(wrapped);
+    }
+
+    fn get(self) -> u128 {
+        (u128::from(self.hi) << 64) | u128::from(self.lo)
+    }
+}
+
 /// Why a scenario cannot be priced.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WhatIfError {
@@ -860,6 +880,16 @@ impl Table {
         Some((Day(lo as i64), Day(hi as i64)))
     }
 
+    /// Dense (day, source) cells for sums by day: the first day and the
+    /// number of days, when the file's days are close enough together for
+    /// `per_day` cells a day to stay small (else sums go to a map by day).
+    fn day_slots(&self, per_day: usize) -> Option<(i32, usize)> {
+        const MAX_CELLS: usize = 1 << 18;
+        let (lo, hi) = self.day_span()?;
+        let days = usize::try_from(hi.0 - lo.0 + 1).ok()?;
+        (days.saturating_mul(per_day.max(1)) <= MAX_CELLS).then_some((lo.0 as i32, days))
+    }
+
     pub(crate) fn selector(&self, f: &Filter) -> impl Fn(usize) -> bool + '_ {
         let lo = f.from.map_or(i32::MIN, |d| d.0.clamp(i32::MIN as i64 + 1, i32::MAX as i64) as i32);
         let hi = f.to.map_or(i32::MAX, |d| d.0.clamp(i32::MIN as i64, i32::MAX as i64) as i32);
@@ -883,7 +913,12 @@ impl Table {
             (Some(a), Some(ids)) => a[ids[i] as usize],
             (Some(_), None) => false,
         };
+        // No filter (the page's first views): every row, without looking.
+        let every = !dated_only && f.sources.is_none() && !by_key;
         move |i| {
+            if every {
+                return true;
+            }
             let d = self.day[i];
             allowed[self.source[i] as usize]
                 && (if d == i32::MIN { !dated_only } else { d >= lo && d <= hi })
@@ -898,59 +933,79 @@ impl Table {
     pub fn views(&self, filter: &Filter, top_n: usize) -> Views {
         let keep = self.selector(filter);
         let ns = self.sources.len();
+        // Sums in 64-bit words (wasm32 has no 128-bit adds), per source
+        // only: the whole file's are the sources' added up.
         #[derive(Clone, Copy)]
         struct Acc {
             records: u64,
-            input: u128,
-            output: u128,
-            cost: i128,
+            input: SumU128,
+            output: SumU128,
+            cost: Sum128,
             first: i64,
             last: i64,
         }
-        let empty = Acc { records: 0, input: 0, output: 0, cost: 0, first: i64::MAX, last: i64::MIN };
-        let mut all = empty;
-        let (mut conversations, mut conversation_cost) = (0u64, 0i128);
+        let empty = Acc {
+            records: 0,
+            input: SumU128::default(),
+            output: SumU128::default(),
+            cost: Sum128::default(),
+            first: i64::MAX,
+            last: i64::MIN,
+        };
+        let (mut conversations, mut conversation_cost) = (0u64, Sum128::default());
         let mut per_source = vec![empty; ns];
-        let mut hours = [(0u64, 0u128, 0u128, 0i128); 24];
-        let mut days: BTreeMap<i32, (u64, Vec<i128>)> = BTreeMap::new();
+        let mut hours = [(0u64, SumU128::default(), SumU128::default(), Sum128::default()); 24];
+        // Each day's rows and cost by source: in dense cells of (day,
+        // source), or (days too far apart) in a map by day, the last day's
+        // entry at hand (rows mostly come in runs of a day).
+        let dense = self.day_slots(ns);
+        let (base, slots) = dense.unwrap_or((0, 0));
+        let mut cells = vec![(0u64, Sum128::default()); slots * ns];
+        let mut days: BTreeMap<i32, (u64, Vec<Sum128>)> = BTreeMap::new();
         let top_n = top_n.min(self.len());
         let mut top: Vec<(i64, usize)> = Vec::with_capacity(top_n + 1);
         let mut last_day = i32::MIN;
-        let mut day_acc: Option<&mut (u64, Vec<i128>)> = None;
+        let mut day_acc: Option<&mut (u64, Vec<Sum128>)> = None;
         for i in 0..self.len() {
             if !keep(i) {
                 continue;
             }
-            let (inp, out, cost, secs) = (self.input[i], self.output[i], self.total[i] as i128, self.secs[i]);
+            let (inp, out, cost, secs) = (self.input[i], self.output[i], self.total[i], self.secs[i]);
             if self.conversation[i] {
                 conversations += 1;
-                conversation_cost += cost;
+                conversation_cost.add(cost);
             }
-            for acc in [&mut all, &mut per_source[self.source[i] as usize]] {
-                acc.records += 1;
-                acc.input += u128::from(inp);
-                acc.output += u128::from(out);
-                acc.cost += cost;
-                if secs != NO_DATE {
-                    acc.first = acc.first.min(secs);
-                    acc.last = acc.last.max(secs);
-                }
+            let src = self.source[i] as usize;
+            let acc = &mut per_source[src];
+            acc.records += 1;
+            acc.input.add(inp);
+            acc.output.add(out);
+            acc.cost.add(cost);
+            if secs != NO_DATE {
+                acc.first = acc.first.min(secs);
+                acc.last = acc.last.max(secs);
             }
             let h = self.hour[i];
             if h != u8::MAX {
                 let slot = &mut hours[h as usize];
                 slot.0 += 1;
-                slot.1 += inp as u128;
-                slot.2 += out as u128;
-                slot.3 += cost;
+                slot.1.add(inp);
+                slot.2.add(out);
+                slot.3.add(cost);
                 let d = self.day[i];
-                if d != last_day || day_acc.is_none() {
-                    last_day = d;
-                    day_acc = Some(days.entry(d).or_insert_with(|| (0, vec![0; ns])));
-                }
-                if let Some(acc) = day_acc.as_deref_mut() {
-                    acc.0 += 1;
-                    acc.1[self.source[i] as usize] += cost;
+                if dense.is_some() {
+                    let cell = &mut cells[(d - base) as usize * ns + src];
+                    cell.0 += 1;
+                    cell.1.add(cost);
+                } else {
+                    if d != last_day || day_acc.is_none() {
+                        last_day = d;
+                        day_acc = Some(days.entry(d).or_insert_with(|| (0, vec![Sum128::default(); ns])));
+                    }
+                    if let Some(acc) = day_acc.as_deref_mut() {
+                        acc.0 += 1;
+                        acc.1[src].add(cost);
+                    }
                 }
             }
             if top_n > 0 {
@@ -963,6 +1018,15 @@ impl Table {
                 }
             }
         }
+        for (slot, day) in cells.chunks_exact(ns.max(1)).enumerate() {
+            let rows: u64 = day.iter().map(|c| c.0).sum();
+            if rows > 0 {
+                days.insert(base + slot as i32, (rows, day.iter().map(|c| c.1).collect()));
+            }
+        }
+        let all = per_source.iter().fold((0u64, 0u128, 0u128, 0i128), |t, a| {
+            (t.0 + a.records, t.1 + a.input.get(), t.2 + a.output.get(), t.3 + a.cost.get())
+        });
         let date = |s: i64| {
             if s == NO_DATE || s == i64::MAX || s == i64::MIN {
                 String::new()
@@ -971,7 +1035,7 @@ impl Table {
             }
         };
         Views {
-            headline: Headline::of(all.records, all.input, all.output, all.cost, conversations, conversation_cost),
+            headline: Headline::of(all.0, all.1, all.2, all.3, conversations, conversation_cost.get()),
             sources: self.sources.clone(),
             by_source: per_source
                 .iter()
@@ -980,9 +1044,9 @@ impl Table {
                 .map(|(k, a)| SourceView {
                     source: self.sources[k].clone(),
                     records: a.records,
-                    input_tokens: a.input,
-                    output_tokens: a.output,
-                    total_cost: micros_text(a.cost),
+                    input_tokens: a.input.get(),
+                    output_tokens: a.output.get(),
+                    total_cost: micros_text(a.cost.get()),
                     earliest: date(a.first),
                     latest: date(a.last),
                 })
@@ -992,8 +1056,8 @@ impl Table {
                 .map(|(d, (records, costs))| DayView {
                     day: Day(d as i64).to_string(),
                     records,
-                    total_cost: micros_text(costs.iter().sum()),
-                    cost_by_source: costs.into_iter().map(micros_text).collect(),
+                    total_cost: micros_text(costs.iter().map(|c| c.get()).sum()),
+                    cost_by_source: costs.into_iter().map(|c| micros_text(c.get())).collect(),
                 })
                 .collect(),
             hourly: hours
@@ -1003,9 +1067,9 @@ impl Table {
                 .map(|(hour, h)| HourView {
                     hour: hour as u8,
                     records: h.0,
-                    avg_input: fixed2(h.1 as i128, h.0 as i128),
-                    avg_output: fixed2(h.2 as i128, h.0 as i128),
-                    avg_cost: micros_text(div_half_even(h.3, h.0 as i128)),
+                    avg_input: fixed2(h.1.get() as i128, h.0 as i128),
+                    avg_output: fixed2(h.2.get() as i128, h.0 as i128),
+                    avg_cost: micros_text(div_half_even(h.3.get(), h.0 as i128)),
                 })
                 .collect(),
             top: {
@@ -1185,10 +1249,9 @@ impl Table {
             actual: Sum128,
             whatif: Sum128,
         }
-        let span = self.day_span();
-        let dense = span.filter(|(lo, hi)| hi.0 - lo.0 < 200_000);
-        let (base, slots) = dense.map_or((0, 0), |(lo, hi)| (lo.0 as i32, (hi.0 - lo.0 + 1) as usize));
         let sources = self.sources.len().max(1);
+        let dense = self.day_slots(sources);
+        let (base, slots) = dense.unwrap_or((0, 0));
         let mut cells = vec![Cell::default(); (slots + 1) * sources];
         let mut sparse: BTreeMap<i32, (Sum128, Sum128)> = BTreeMap::new();
         for i in 0..self.len() {
@@ -1547,6 +1610,31 @@ mod tests {
         assert_eq!(v.top.iter().map(|t| t.pk.as_str()).collect::<Vec<_>>(), vec!["a", "d"]);
     }
 
+    /// Days too far apart for dense cells by day are summed by day all the
+    /// same: the views and what-if of a file with one more row, 8,000 years
+    /// later, are the file's days and that one.
+    #[test]
+    fn days_far_apart_are_summed_by_day_too() {
+        let near = table();
+        let far =
+            Table::from_csv(format!("{CSV}9999-12-31 10:00:00,1,1,0,0,0.000001,e,e#CONV#5,new_table\n").into_bytes())
+                .expect("table");
+        assert!(near.day_slots(2).is_some() && far.day_slots(2).is_none());
+        let (a, b) = (near.views(&Filter::default(), 0), far.views(&Filter::default(), 0));
+        assert_eq!(b.daily.len(), a.daily.len() + 1);
+        assert_eq!(b.daily[..a.daily.len()], a.daily[..]);
+        let last = &b.daily[a.daily.len()];
+        assert_eq!((last.day.as_str(), last.records), ("9999-12-31", 1));
+        assert_eq!(last.cost_by_source, ["0.000001", "0.000000"]);
+        let scenario = Scenario::on_demand(Prices::default());
+        let (a, b) = (
+            near.whatif(&Filter::default(), &scenario).expect("a"),
+            far.whatif(&Filter::default(), &scenario).expect("b"),
+        );
+        assert_eq!(b.daily.len(), a.daily.len() + 1);
+        assert_eq!(b.daily[..a.daily.len()], a.daily[..]);
+    }
+
     #[test]
     fn filters_by_day_and_source() {
         let t = table();
@@ -1663,6 +1751,23 @@ mod tests {
         let f = Filter { from: Day::parse("2026-11-08"), ..Filter::default() };
         let w = t.whatif(&f, &Scenario::on_demand(Prices::default())).expect("priced");
         assert_eq!((w.window_days, w.monthly_actual.as_str()), (3, "30.000000"));
+    }
+
+    #[test]
+    fn token_sums_past_64_bits_stay_exact() {
+        // 20,000 rows of 10^15 tokens (the most a cell holds) in one hour of
+        // one source: 2 x 10^19, past what u64 holds (1.8 x 10^19).
+        let mut csv = HEADER.join(",");
+        csv.push('\n');
+        for k in 0..20_000 {
+            csv +=
+                &format!("2026-11-01 10:00:00,1000000000000000,999999999999999,0,0,0,p{k},p{k}#CONV#{k},new_table\n");
+        }
+        let v = Table::from_csv(csv.into_bytes()).expect("table").views(&Filter::default(), 0);
+        assert_eq!(v.headline.input_tokens, 20_000_000_000_000_000_000);
+        assert_eq!(v.headline.output_tokens, 19_999_999_999_999_980_000);
+        assert_eq!(v.by_source[0].input_tokens, 20_000_000_000_000_000_000);
+        assert_eq!(v.hourly[0].avg_output, "999999999999999.00");
     }
 
     #[test]
