@@ -8,9 +8,10 @@
 // A file or a URL is parsed while it arrives: reader.js, a worker of this
 // worker's, reads it on a thread of its own and sends the chunks here; each
 // goes to the engine's ExplorerBuilder, which reads the records it completes
-// at once and lets the bytes go. Reading and parsing overlap, and the bytes
-// are held once, here (heldfile.js), where the engine reads rows back when
-// it shows them; a stream of unknown size is parsed once it has ended.
+// at once and lets the bytes go. Reading and parsing overlap; the engine
+// reads the rows it shows back from the chosen file itself, or from the
+// chunks of a download kept here (filebytes.js); a stream of unknown size is
+// parsed once it has ended.
 //
 // Protocol (see explorer.js): the page posts { id, op, args }; the worker
 // answers { id, ok: true, result } or { id, ok: false, error }, and sends
@@ -19,12 +20,14 @@
 
 import init, { ExplorerBuilder, catalog, default_batch_multiplier, is_plain_price, version } from './pkg/tally_wasm.js';
 import { bytes as showBytes } from './format.js';
-import { HeldFile } from './heldfile.js';
+import { ChosenFile, HeldFile } from './filebytes.js';
 import { LARGER_FILES } from './limits.js';
 
 const ready = init();
 ready.catch(() => {}); // reported to the page by the first operation that needs it
 let explorer = null;
+/** Where the explorer reads its rows back from (filebytes.js). */
+let explorerBytes = null;
 let latestOpen = 0;
 /** Stops the load still reading, when a newer one starts. */
 let stopReading = null;
@@ -58,12 +61,13 @@ function startReader() {
 /**
  * Reads { file } or { url } through reader.js into an ExplorerBuilder,
  * reporting the bytes parsed against the reader's `total` (0: unknown).
- * The chunks are held here (the engine reads rows back from them). With the
- * exact size known, the engine's room for the rows is reserved up front and
- * each chunk is parsed as it arrives; a stream of unknown size is parsed
- * once it ends (growing the engine's columns as it arrives would need twice
- * their size at each doubling). Resolves to the Explorer; `signal` stops
- * the reading (and frees what was built).
+ * A download's chunks are kept here (the engine reads rows back from them;
+ * a chosen file is read back from itself). With the exact size known, the
+ * engine's room for the rows is reserved up front and each chunk is parsed
+ * as it arrives; a stream of unknown size is parsed once it ends (growing
+ * the engine's columns as it arrives would need twice their size at each
+ * doubling). Resolves to { explorer, bytes } (where its rows are read back
+ * from); `signal` stops the reading (and frees what was built).
  */
 function readThrough(source, signal, report) {
   const id = ++lastRead;
@@ -72,7 +76,10 @@ function readThrough(source, signal, report) {
   const worker = startReader();
   return new Promise((resolve, reject) => {
     let builder = null;
-    const held = new HeldFile();
+    const kept = source.file ? null : new HeldFile();
+    const bytes = kept ?? new ChosenFile(source.file);
+    /** The chunks of a stream of unknown size, parsed once it ends. */
+    let waiting = null;
     let loaded = 0;
     let total = 0;
     let lastReport = -Infinity; // the first chunk is always reported
@@ -94,12 +101,14 @@ function readThrough(source, signal, report) {
         if (message.start) {
           total = message.start.total;
           const { size } = message.start;
-          if (size > 0) builder = engine(() => new ExplorerBuilder(size, held), size);
+          if (size > 0) builder = engine(() => new ExplorerBuilder(size, bytes), size);
+          else waiting = [];
         } else if (message.chunk) {
           const value = new Uint8Array(message.chunk);
           loaded += value.byteLength;
-          held.push(value);
+          kept?.push(value);
           if (builder) engine(() => builder.push(value), loaded);
+          else waiting.push(value);
           worker.postMessage({ id, ack: loaded });
           const now = performance.now();
           if (now - lastReport > 50) {
@@ -110,13 +119,14 @@ function readThrough(source, signal, report) {
           report({ stage: 'reading', loaded, total });
           report({ stage: 'parsing', loaded, total: loaded });
           if (!builder) {
-            builder = engine(() => new ExplorerBuilder(loaded, held), loaded);
-            for (const chunk of held.chunks) engine(() => builder.push(chunk), loaded);
+            builder = engine(() => new ExplorerBuilder(loaded, bytes), loaded);
+            for (const chunk of waiting) engine(() => builder.push(chunk), loaded);
+            waiting = null;
           }
           const done = builder;
           builder = null; // finish() uses it up, even when it fails
           reads.delete(id);
-          resolve(engine(() => done.finish(), loaded));
+          resolve({ explorer: engine(() => done.finish(), loaded), bytes });
         }
       } catch (e) {
         fail(e);
@@ -131,7 +141,7 @@ function readThrough(source, signal, report) {
 /** Bytes the engine reads at a time from a file already in memory. */
 const WINDOW = 8 << 20;
 
-/** The Explorer of a file already here: held here, read a window at a time. */
+/** The Explorer of a file already here ({ explorer, bytes }): kept here, read a window at a time. */
 function parseHeld(bytes) {
   const held = new HeldFile();
   held.push(bytes);
@@ -144,7 +154,7 @@ function parseHeld(bytes) {
     } catch {}
     throw e;
   }
-  return builder.finish();
+  return { explorer: builder.finish(), bytes: held };
 }
 
 /**
@@ -182,12 +192,12 @@ const ops = {
       throw reading.signal.aborted ? new Error(SUPERSEDED) : e;
     }
     if (mine !== latestOpen) {
-      next.free();
+      next.explorer.free();
       throw new Error(SUPERSEDED);
     }
     stopReading = null;
     explorer?.free();
-    explorer = next;
+    ({ explorer, bytes: explorerBytes } = next);
     // parse_ms: from the first byte asked for to the table built (reading included).
     return { info: explorer.info(), bytes: explorer.bytes(), parse_ms: performance.now() - started };
   },
@@ -240,7 +250,10 @@ self.onmessage = async ({ data: { id, op, args } }) => {
   const report = (progress) => self.postMessage({ id, progress });
   try {
     if (!Object.hasOwn(ops, op)) throw new Error(`unknown operation: ${op}`);
+    if (explorerBytes) explorerBytes.failed = null;
     const result = await ops[op](args ?? {}, report);
+    // A row the engine read back could not be: its answer lacks it.
+    if (explorerBytes?.failed) throw new Error(explorerBytes.failed);
     const transfer = result instanceof Uint8Array ? [result.buffer] : [];
     self.postMessage({ id, ok: true, result }, transfer);
   } catch (e) {

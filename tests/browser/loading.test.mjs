@@ -372,3 +372,23 @@ test('the most expensive conversations of a large file are read back whole where
     await server.close();
   }
 });
+
+test('a chosen file changed on disk after it was opened says so when its rows are read back', async () => {
+  // The engine reads the rows it shows back from the chosen file itself.
+  const text = await readFile(join(FIXTURES, 'expected_consolidated.csv'), 'utf8');
+  const path = join(suite.dir, 'changing.csv');
+  await writeFile(path, text);
+  const page = await suite.browser.newPage();
+  await page.goto(suite.browser.base);
+  await openFile(page, path);
+  assert.ok((await page.locator('[data-testid="top-row"]').count()) > 0);
+  assert.equal(await page.locator('[data-testid="error"]').isHidden(), true);
+  // Rewritten in place (another export saved over it), a second later.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  await writeFile(path, text.replaceAll('new_table', 'NEW_TABLE'));
+  await page.locator('[data-testid="preset-all"]').click();
+  await page.locator('[data-testid="preset-30d"]').click();
+  await page.waitForFunction(() => !document.querySelector('[data-testid="error"]').hidden);
+  assert.match(await page.locator('[data-testid="error"]').textContent(), /^changing\.csv can no longer be read: it changed on disk \(or was removed\) after it was opened\. Open it again\.$/);
+  await screenshot(page, 'loading-file-changed');
+});

@@ -1,10 +1,41 @@
-// The bytes of a file as the chunks it arrived in, held by the engine's
-// worker: the engine reads each chunk once and lets it go, and reads rows
-// back from here when it shows them (its most expensive conversations, an
-// export). Writing the file into the engine's memory as well would hold it
-// twice, and memory written the first time costs about 1 ms a MB.
+// Where the engine reads a file's rows back from: it reads each chunk once
+// and lets it go, and reads the rows it shows (its most expensive
+// conversations, an export) back from here by their offsets. Writing the
+// whole file into the engine's memory would cost about 1 ms a MB (memory
+// written the first time) and hold the file in the tab.
+//
+// A chosen file is read back from the file itself (ChosenFile: the tab
+// holds none of it); a downloaded one is kept as the chunks it arrived in
+// (HeldFile). Both answer read(offset, length) with a Uint8Array.
 
+/**
+ * A file chosen on this machine, read back a slice at a time (the worker
+ * may read synchronously). If the file can no longer be read (changed or
+ * removed on disk), `failed` says so and the rows read back are missing:
+ * the worker reports it after the engine's call.
+ */
+export class ChosenFile {
+  #file;
+  failed = null;
+
+  constructor(file) {
+    this.#file = file;
+  }
+
+  read(offset, length) {
+    try {
+      return new Uint8Array(new FileReaderSync().readAsArrayBuffer(this.#file.slice(offset, offset + length)));
+    } catch {
+      this.failed = `${this.#file.name} can no longer be read: it changed on disk (or was removed) after it was opened. Open it again.`;
+      return new Uint8Array(0);
+    }
+  }
+}
+
+/** A file as the chunks it arrived in, kept. */
 export class HeldFile {
+  failed = null;
+
   /** The chunks, and where each starts in the file. */
   #chunks = [];
   #starts = [];
