@@ -252,6 +252,12 @@ test('cards replaced by a new hash are not refreshed after they are gone', async
   await page.evaluate(() => {
     location.hash = 's=custom~0.00025~0.00125~0';
   });
+  // The hash applied (on a loaded machine this can take a while), then time
+  // for the typed price's refresh, were it still to come, and the work done.
+  await page.waitForFunction(() => {
+    const cards = document.querySelectorAll('[data-testid="scenario"]');
+    return cards.length === 1 && cards[0].querySelector('[data-testid="price-input"]').value === '0.00025';
+  });
   await page.waitForTimeout(400);
   await waitIdle(page);
   assert.equal(await page.locator('[data-testid="scenario"]').count(), 1);
