@@ -11,8 +11,8 @@
 /**
  * A file chosen on this machine, read back a slice at a time (the worker
  * may read synchronously). If the file can no longer be read (changed or
- * removed on disk), `failed` says so and the rows read back are missing:
- * the worker reports it after the engine's call.
+ * removed on disk), `failed` says so and the read answers no bytes: the
+ * engine's call fails, and the worker reports this message instead.
  */
 export class ChosenFile {
   #file;
@@ -25,8 +25,11 @@ export class ChosenFile {
   read(offset, length) {
     try {
       return new Uint8Array(new FileReaderSync().readAsArrayBuffer(this.#file.slice(offset, offset + length)));
-    } catch {
-      this.failed = `${this.#file.name} can no longer be read: it changed on disk (or was removed) after it was opened. Open it again.`;
+    } catch (e) {
+      const gone = e instanceof DOMException && (e.name === 'NotReadableError' || e.name === 'NotFoundError');
+      this.failed = gone
+        ? `${this.#file.name} can no longer be read: it changed on disk (or was removed) after it was opened. Open it again.`
+        : `${this.#file.name} could not be read back: ${e instanceof Error ? e.message : e}`;
       return new Uint8Array(0);
     }
   }

@@ -5,11 +5,14 @@
 import { bytes as showBytes } from './format.js';
 
 /**
- * The largest CSV the page opens, in bytes. The engine is 32-bit WebAssembly:
- * 4 GiB of memory in all, holding the file's bytes plus about 45 bytes of
- * columns per row (and their growth while reading). Measured in Chromium:
- * 1.5 GB of 93-byte rows and 1.9 GB of 169-byte rows (Tally's are 150 to
- * 200) load; 2.2 GB runs out of memory. Larger files: `tally whatif`.
+ * The largest CSV the page opens, in bytes. The engine is 32-bit WebAssembly
+ * (4 GiB of memory, offsets into the file in 32 bits); it keeps about 50
+ * bytes of columns per row (90 for a detail CSV) and the users, not the
+ * file, which a chosen file leaves on disk and a download keeps in the tab
+ * (filebytes.js). Measured in Chromium when the engine still held the file
+ * too: 1.5 GB of 93-byte rows and 1.9 GB of 169-byte rows (Tally's are 150
+ * to 200) loaded, 2.2 GB ran out of memory; the limit stays there. Larger
+ * files: `tally whatif`.
  */
 export const MAX_LOAD_BYTES = 1_500_000_000;
 

@@ -248,15 +248,17 @@ function loaded() {
 
 self.onmessage = async ({ data: { id, op, args } }) => {
   const report = (progress) => self.postMessage({ id, progress });
+  // The file this call may read rows back from: when it could not, its
+  // reader's reason (naming the file) is the error, not the engine's.
+  const bytes = explorerBytes;
+  if (bytes) bytes.failed = null;
   try {
     if (!Object.hasOwn(ops, op)) throw new Error(`unknown operation: ${op}`);
-    if (explorerBytes) explorerBytes.failed = null;
     const result = await ops[op](args ?? {}, report);
-    // A row the engine read back could not be: its answer lacks it.
-    if (explorerBytes?.failed) throw new Error(explorerBytes.failed);
+    if (bytes?.failed) throw new Error(bytes.failed);
     const transfer = result instanceof Uint8Array ? [result.buffer] : [];
     self.postMessage({ id, ok: true, result }, transfer);
   } catch (e) {
-    self.postMessage({ id, ok: false, error: e instanceof Error ? e.message : String(e) });
+    self.postMessage({ id, ok: false, error: bytes?.failed ?? (e instanceof Error ? e.message : String(e)) });
   }
 };

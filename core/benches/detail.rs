@@ -124,7 +124,7 @@ fn main() {
         };
         let table = Table::from_csv(bytes.clone()).unwrap();
         let load = lap();
-        let views = table.views(&Filter::default(), 10);
+        let views = table.views(&Filter::default(), 10).unwrap();
         let views_s = lap();
         let users = table.breakdown(&Filter::default(), By::User, 20, "").unwrap();
         let users_s = lap();

@@ -30,7 +30,7 @@ fn main() {
         let table = Table::from_csv(data).unwrap();
         let load = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let views = table.views(&Filter::default(), 10);
+        let views = table.views(&Filter::default(), 10).unwrap();
         let view_secs = t.elapsed().as_secs_f64();
         let scenario = Scenario {
             prices: Prices {

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::csv::{parse_money, parse_tokens, text_of, BadRow, Fields, RecordError};
 use crate::detail::DETAIL_COLUMNS;
+use crate::filebytes::RereadError;
 use crate::pricing::{fixed2, micros_text};
 use crate::whatif::{Filter, Table};
 
@@ -446,6 +447,9 @@ pub enum BreakdownError {
     /// The scenario cannot price a row.
     #[error(transparent)]
     WhatIf(#[from] crate::whatif::WhatIfError),
+    /// A row to show could not be read back from the file.
+    #[error(transparent)]
+    Reread(#[from] RereadError),
 }
 
 /// The recorded price held against the estimate.
@@ -712,10 +716,10 @@ impl Table {
         let mut file = self.rereader();
         let most_different = worst
             .into_iter()
-            .filter_map(|(_, i)| {
+            .map(|(_, i)| {
                 let row = self.top_row(&mut file, i)?;
                 let (r, b) = (d.recorded[i], d.billed[i]);
-                Some(Difference {
+                Ok(Difference {
                     pk: row.pk,
                     sk: row.sk,
                     recorded: micros_text(i128::from(r)),
@@ -723,7 +727,7 @@ impl Table {
                     difference: micros_text(i128::from(b) - i128::from(r)),
                 })
             })
-            .collect();
+            .collect::<Result<_, RereadError>>()?;
         Ok(Accuracy {
             conversations: with,
             without_recorded: without,
@@ -874,7 +878,7 @@ mod tests {
         assert!(t.accuracy(&Filter::default(), 5).is_err());
         // A filter on a bot finds nothing in a file without bots.
         let bots = Filter { bots: Some(vec!["b1".into()]), ..Filter::default() };
-        assert_eq!(t.views(&bots, 1).headline.records, 0);
+        assert_eq!(t.views(&bots, 1).expect("views").headline.records, 0);
     }
 
     #[test]

@@ -27,6 +27,7 @@ mod decimal_table;
 pub mod detail;
 mod dynjson;
 pub mod estimate;
+pub mod filebytes;
 pub mod item;
 pub mod job;
 pub mod messagemap;

@@ -194,7 +194,7 @@ fn items_that_are_not_conversations_are_counted_apart() {
             cost += cells[5].parse::<Decimal>().unwrap();
         }
     }
-    let h = Table::from_csv(csv).unwrap().views(&Filter::default(), 0).headline;
+    let h = Table::from_csv(csv).unwrap().views(&Filter::default(), 0).unwrap().headline;
     assert_eq!((h.records, h.conversations, h.other_items), (406, 120, 286));
     assert_eq!(convs, 120);
     let avg =

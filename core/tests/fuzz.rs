@@ -433,7 +433,7 @@ proptest! {
         let p = tally_core::pricing::parse_price(price).unwrap();
         let prices = Prices { input_per_1k: p, output_per_1k: p };
         for filter in [Filter::default(), Filter { from, to: from, sources: Some(vec!["x".into()]), ..Filter::default() }] {
-            let views = table.views(&filter, top_n);
+            let views = table.views(&filter, top_n).unwrap();
             prop_assert!(views.top.len() <= top_n.min(views.headline.records as usize));
             for batch in [None, Some(BATCH_MULTIPLIER)] {
                 let scenario = Scenario { prices, batch, ..Scenario::default() };

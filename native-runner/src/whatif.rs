@@ -172,7 +172,7 @@ pub async fn run(args: WhatIfArgs) -> Result<()> {
         sources: (!args.sources.is_empty()).then(|| args.sources.clone()),
         ..Filter::default()
     };
-    let views = table.views(&filter, args.top);
+    let views = table.views(&filter, args.top).with_context(|| format!("cannot read {place} back"))?;
     if !per_model.is_empty() && !table.has_detail() {
         bail!("--map needs a detail CSV (its model column): write one with --detail");
     }

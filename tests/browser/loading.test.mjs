@@ -391,4 +391,10 @@ test('a chosen file changed on disk after it was opened says so when its rows ar
   await page.waitForFunction(() => !document.querySelector('[data-testid="error"]').hidden);
   assert.match(await page.locator('[data-testid="error"]').textContent(), /^changing\.csv can no longer be read: it changed on disk \(or was removed\) after it was opened\. Open it again\.$/);
   await screenshot(page, 'loading-file-changed');
+  // Opened again, it reads as it now is.
+  await openFile(page, path);
+  assert.equal(await page.locator('[data-testid="error"]').isHidden(), true);
+  const sources = await page.$$eval('[data-testid="top-row"] [data-col="source"]', (c) => c.map((x) => x.dataset.value));
+  assert.ok(sources.length > 0 && sources.every((s) => s !== 'new_table'), sources.join(' '));
+  assert.deepEqual(page.events.errors, []);
 });

@@ -8,8 +8,9 @@
 use serde::Deserialize;
 use tally_core::breakdown::By;
 use tally_core::dates::Day;
+use tally_core::filebytes::FileSource;
 use tally_core::pricing::{parse_price, Prices};
-use tally_core::whatif::{FileSource, Filter, Scenario, Table, TableBuilder, BATCH_MULTIPLIER};
+use tally_core::whatif::{Filter, Scenario, Table, TableBuilder, BATCH_MULTIPLIER};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -18,6 +19,8 @@ const TS_TYPES: &'static str = r#"
 export interface FilterSpec { from?: string; to?: string; sources?: string[] | null; users?: string[] | null; bots?: string[] | null; models?: string[] | null; }
 /** Prices per 1,000 tokens as decimal strings; batch multiplies both by batch_multiplier (default "0.5"); per_model (a detail CSV): the rows of a model at other prices; keep_unmapped: the other models keep their cost. */
 export interface ScenarioSpec { input_per_1k: string; output_per_1k: string; batch?: boolean; batch_multiplier?: string; per_model?: { model: string; input_per_1k: string; output_per_1k: string }[]; keep_unmapped?: boolean; }
+/** Where the engine reads rows back from (web/filebytes.js): `length` bytes from `offset`, fewer only at the end, none when unreadable. */
+export interface ByteSource { read(offset: number, length: number): Uint8Array; }
 /** Explorer.info() */
 export interface TableInfo { rows: number; placeholder_rows: number; unreadable: { line: number; error: string }[]; sources: string[]; first_day: string; last_day: string; detail: boolean; bots: string[]; models: string[]; }
 "#;
@@ -122,12 +125,13 @@ fn json<T: serde::Serialize>(value: &T) -> String {
 extern "C" {
     /// The page's copy of a file: `read(offset, length)` answers a
     /// `Uint8Array` of its bytes from `offset`, `length` of them (fewer only
-    /// at the end of the file).
+    /// at the end of the file, none when they can no longer be read).
     #[derive(Debug)]
+    #[wasm_bindgen(typescript_type = "ByteSource")]
     pub type ByteSource;
 
-    #[wasm_bindgen(method)]
-    fn read(this: &ByteSource, offset: f64, length: u32) -> js_sys::Uint8Array;
+    #[wasm_bindgen(method, catch)]
+    fn read(this: &ByteSource, offset: f64, length: u32) -> Result<js_sys::Uint8Array, JsValue>;
 }
 
 /// The page's copy of the file, where a table that let its bytes go reads rows back.
@@ -135,11 +139,11 @@ extern "C" {
 struct PageBytes(ByteSource);
 
 impl FileSource for PageBytes {
-    fn read_at(&self, offset: usize, out: &mut [u8]) -> usize {
-        let bytes = self.0.read(offset as f64, out.len() as u32);
+    fn read_at(&self, offset: usize, out: &mut [u8]) -> Option<usize> {
+        let bytes = self.0.read(offset as f64, out.len() as u32).ok()?;
         let n = (bytes.length() as usize).min(out.len());
         bytes.subarray(0, n as u32).copy_to(&mut out[..n]);
-        n
+        Some(n)
     }
 }
 
@@ -170,7 +174,7 @@ impl ExplorerBuilder {
         ExplorerBuilder { builder }
     }
 
-    /// The file's next bytes, copied once: from the page's memory into the table's.
+    /// The file's next bytes, copied once: from the page's memory into the builder's.
     pub fn push(&mut self, chunk: &js_sys::Uint8Array) -> Result<(), JsError> {
         let n = chunk.length() as usize;
         self.builder.push_with(n, |room| chunk.copy_to(room)).map_err(|e| JsError::new(&e.to_string()))
@@ -225,7 +229,8 @@ impl Explorer {
 
     /// JSON `Views` for a JSON `FilterSpec`, with the `top_n` most expensive rows.
     pub fn views(&self, filter_json: &str, top_n: usize) -> Result<String, JsError> {
-        Ok(json(&self.table.views(&filter(filter_json)?, top_n)))
+        let views = self.table.views(&filter(filter_json)?, top_n).map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(json(&views))
     }
 
     /// JSON `Headline` for a JSON `FilterSpec`: the views' headline alone.
