@@ -10,8 +10,7 @@
 // goes to the engine's ExplorerBuilder, which reads the records it completes
 // at once and lets the bytes go. Reading and parsing overlap; the engine
 // reads the rows it shows back from the chosen file itself, or from the
-// chunks of a download kept here (filebytes.js); a stream of unknown size is
-// parsed once it has ended.
+// chunks of a download kept here (filebytes.js).
 //
 // Protocol (see explorer.js): the page posts { id, op, args }; the worker
 // answers { id, ok: true, result } or { id, ok: false, error }, and sends
@@ -62,12 +61,11 @@ function startReader() {
  * Reads { file } or { url } through reader.js into an ExplorerBuilder,
  * reporting the bytes parsed against the reader's `total` (0: unknown).
  * A download's chunks are kept here (the engine reads rows back from them;
- * a chosen file is read back from itself). With the exact size known, the
- * engine's room for the rows is reserved up front and each chunk is parsed
- * as it arrives; a stream of unknown size is parsed once it ends (growing
- * the engine's columns as it arrives would need twice their size at each
- * doubling). Resolves to { explorer, bytes } (where its rows are read back
- * from); `signal` stops the reading (and frees what was built).
+ * a chosen file is read back from itself). Each chunk is parsed as it
+ * arrives; with the exact size known, the engine's room for the rows is
+ * reserved up front (a stream of unknown size, a compressed one, grows it).
+ * Resolves to { explorer, bytes } (where its rows are read back from);
+ * `signal` stops the reading (and frees what was built).
  */
 function readThrough(source, signal, report) {
   const id = ++lastRead;
@@ -78,8 +76,6 @@ function readThrough(source, signal, report) {
     let builder = null;
     const kept = source.file ? null : new HeldFile();
     const bytes = kept ?? new ChosenFile(source.file);
-    /** The chunks of a stream of unknown size, parsed once it ends. */
-    let waiting = null;
     let loaded = 0;
     let total = 0;
     let lastReport = -Infinity; // the first chunk is always reported
@@ -101,14 +97,12 @@ function readThrough(source, signal, report) {
         if (message.start) {
           total = message.start.total;
           const { size } = message.start;
-          if (size > 0) builder = engine(() => new ExplorerBuilder(size, bytes), size);
-          else waiting = [];
+          builder = engine(() => new ExplorerBuilder(size, bytes), size);
         } else if (message.chunk) {
           const value = new Uint8Array(message.chunk);
           loaded += value.byteLength;
           kept?.push(value);
-          if (builder) engine(() => builder.push(value), loaded);
-          else waiting.push(value);
+          engine(() => builder.push(value), loaded);
           worker.postMessage({ id, ack: loaded });
           const now = performance.now();
           if (now - lastReport > 50) {
@@ -118,11 +112,6 @@ function readThrough(source, signal, report) {
         } else if (message.end) {
           report({ stage: 'reading', loaded, total });
           report({ stage: 'parsing', loaded, total: loaded });
-          if (!builder) {
-            builder = engine(() => new ExplorerBuilder(loaded, bytes), loaded);
-            for (const chunk of waiting) engine(() => builder.push(chunk), loaded);
-            waiting = null;
-          }
           const done = builder;
           builder = null; // finish() uses it up, even when it fails
           reads.delete(id);
