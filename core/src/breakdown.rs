@@ -686,7 +686,9 @@ impl Table {
             if r > 0 {
                 // Bin k holds errors in [-100 + 10k, -90 + 10k) %; bin 20 all
                 // from +100 %: floor(10 (b - r) / r), in 64 bits when it fits
-                // (wasm32 divides 128-bit numbers in software).
+                // (wasm32 divides 128-bit numbers in software). It always
+                // does (a cell holds at most 10^16 millionths); the 128-bit
+                // path keeps the rule exact whatever the cells.
                 let floor = match b.checked_sub(r).and_then(|x| x.checked_mul(10)) {
                     Some(x) => i128::from(x.div_euclid(r)),
                     None => ((i128::from(b) - i128::from(r)) * 10).div_euclid(i128::from(r)),

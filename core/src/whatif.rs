@@ -1003,22 +1003,23 @@ impl Table {
     /// against the previous period).
     pub fn headline(&self, filter: &Filter) -> Headline {
         let keep = self.selector(filter);
-        let (mut records, mut input, mut output, mut cost) = (0u64, 0u128, 0u128, Sum128::default());
+        let (mut records, mut input, mut output, mut cost) =
+            (0u64, SumU128::default(), SumU128::default(), Sum128::default());
         let (mut conversations, mut conversation_cost) = (0u64, Sum128::default());
         for i in 0..self.len() {
             if !keep(i) {
                 continue;
             }
             records += 1;
-            input += u128::from(self.input[i]);
-            output += u128::from(self.output[i]);
+            input.add(self.input[i]);
+            output.add(self.output[i]);
             cost.add(self.total[i]);
             if self.conversation[i] {
                 conversations += 1;
                 conversation_cost.add(self.total[i]);
             }
         }
-        Headline::of(records, input, output, cost.get(), conversations, conversation_cost.get())
+        Headline::of(records, input.get(), output.get(), cost.get(), conversations, conversation_cost.get())
     }
 
     /// Reads rows back from the file.
@@ -1766,7 +1767,9 @@ mod tests {
             csv +=
                 &format!("2026-11-01 10:00:00,1000000000000000,999999999999999,0,0,0,p{k},p{k}#CONV#{k},new_table\n");
         }
-        let v = Table::from_csv(csv.into_bytes()).expect("table").views(&Filter::default(), 0).expect("views");
+        let t = Table::from_csv(csv.into_bytes()).expect("table");
+        let v = t.views(&Filter::default(), 0).expect("views");
+        assert_eq!(t.headline(&Filter::default()), v.headline);
         assert_eq!(v.headline.input_tokens, 20_000_000_000_000_000_000);
         assert_eq!(v.headline.output_tokens, 19_999_999_999_999_980_000);
         assert_eq!(v.by_source[0].input_tokens, 20_000_000_000_000_000_000);
