@@ -146,29 +146,31 @@ pub fn push_row(out: &mut String, row: &Row) {
 /// Writes the header and every row: UTF-8, no BOM, `\n`, RFC 4180 quoting
 /// only where needed.
 pub fn write_csv<W: Write>(w: W, rows: &[Row]) -> io::Result<()> {
-    write_lines(w, &HEADER.join(","), rows, push_row)
+    write_lines(w, &HEADER.join(","), rows.iter().map(Ok), |out, row| push_row(out, row))
 }
 
 /// Writes `header`, then each item's line (`push` appends it with its
-/// `\n`), through a 64 KiB buffer.
-pub(crate) fn write_lines<W: Write, T>(
+/// `\n`) as the items come, through a 64 KiB buffer; the first item that
+/// is an error stops it.
+pub fn write_lines<W: Write, T, E: From<io::Error>>(
     mut w: W,
     header: &str,
-    items: &[T],
+    items: impl IntoIterator<Item = Result<T, E>>,
     push: impl Fn(&mut String, &T),
-) -> io::Result<()> {
+) -> Result<(), E> {
     let mut buf = String::with_capacity(64 * 1024);
     buf.push_str(header);
     buf.push('\n');
     for item in items {
-        push(&mut buf, item);
+        push(&mut buf, &item?);
         if buf.len() > 60 * 1024 {
             w.write_all(buf.as_bytes())?;
             buf.clear();
         }
     }
     w.write_all(buf.as_bytes())?;
-    w.flush()
+    w.flush()?;
+    Ok(())
 }
 
 /// The whole CSV as bytes.

@@ -404,7 +404,7 @@ pub fn push_detail(out: &mut String, d: &DetailRow) {
 
 /// The detail CSV: the seed's header and [`DETAIL_COLUMNS`], then the rows.
 pub fn write_detail_csv<W: Write>(w: W, rows: &[DetailRow]) -> io::Result<()> {
-    write_lines(w, &detail_header(), rows, push_detail)
+    write_lines(w, &detail_header(), rows.iter().map(Ok), |out, row| push_detail(out, row))
 }
 
 /// The detail CSV's header line (without its `\n`).

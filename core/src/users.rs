@@ -417,7 +417,7 @@ pub fn questions_json(questions: &[String]) -> String {
 
 /// Writes the header and every user.
 pub fn write_users_csv<W: Write>(w: W, rows: &[UserRow]) -> io::Result<()> {
-    write_lines(w, &USERS_HEADER.join(","), rows, push_user)
+    write_lines(w, &USERS_HEADER.join(","), rows.iter().map(Ok), |out, row| push_user(out, row))
 }
 
 /// Names and emails by user id, filled into the rows that have one; how

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Context, Result};
 use rust_decimal::Decimal;
 use tally_core::consolidate::{Keyed, Prefer};
-use tally_core::csv::{BadRow, Record, RecordCounter, RecordStream, Row};
+use tally_core::csv::{write_lines, BadRow, Record, RecordCounter, RecordStream, Row};
 use tally_core::detail::{chunks_of, detail_header, push_detail, Chunk, DetailStats, Finisher, Pending};
 use tally_core::item::DEFAULT_MAX_RECORD;
 use tally_core::item::{
@@ -29,7 +29,7 @@ use crate::output::{write_rows, Format, Layout, Partitions};
 use crate::progress::Progress;
 use crate::s3::Sse;
 use crate::spill::{detail_order, settle, Sinks, Sorter};
-use crate::writer::{stream_to, write_lines};
+use crate::writer::stream_to;
 
 /// Lines handed to a worker at a time.
 const BATCH: usize = 256;

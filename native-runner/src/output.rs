@@ -15,7 +15,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Seek, SeekFrom, Write};
 
-use tally_core::csv::{push_row, Row, HEADER};
+use tally_core::csv::{push_row, write_lines, Row, HEADER};
 use tally_core::dates::Day;
 
 use crate::atomic::AtomicFile;
@@ -23,7 +23,7 @@ use crate::jobs::{publish_bytes, read_place, Ctx};
 use crate::location::Place;
 use crate::s3::Piece;
 use crate::spill::Sorted;
-use crate::writer::{stream_to, write_lines};
+use crate::writer::stream_to;
 
 /// The output's file format.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

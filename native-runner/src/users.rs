@@ -11,6 +11,7 @@ use tally_core::publish::check_scan;
 use tally_core::stats::Stats;
 
 use anyhow::anyhow;
+use tally_core::csv::write_lines;
 use tally_core::users::{push_user, Conversation, Grouper, UserRow, UsersStats, USERS_HEADER};
 
 use crate::cli::{TokenCount, UsersArgs};
@@ -19,7 +20,7 @@ use crate::location::Place;
 use crate::output::Format;
 use crate::settings::{self, keys, Job, Layers};
 use crate::spill::{settle, Sorted};
-use crate::writer::{stream_to, write_lines};
+use crate::writer::stream_to;
 
 /// What a users run did.
 #[derive(Debug)]

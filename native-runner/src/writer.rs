@@ -21,28 +21,6 @@ pub fn content_type_of(key: &str) -> &'static str {
     }
 }
 
-/// `header`, then each record's line (`push` appends it with its `\n`),
-/// written into `w` as the records come, 64 KiB at a time.
-pub fn write_lines<T>(
-    w: &mut (dyn Write + Send),
-    header: &str,
-    records: impl Iterator<Item = Result<T>>,
-    push: impl Fn(&mut String, &T),
-) -> Result<()> {
-    let mut text = String::with_capacity(1 << 17);
-    text.push_str(header);
-    text.push('\n');
-    for record in records {
-        push(&mut text, &record?);
-        if text.len() >= 1 << 16 {
-            w.write_all(text.as_bytes())?;
-            text.clear();
-        }
-    }
-    w.write_all(text.as_bytes())?;
-    Ok(())
-}
-
 /// Bytes gathered before they are handed to the upload.
 const PIECE: usize = 4 << 20;
 
