@@ -52,16 +52,6 @@ export class HeldFile {
     this.#size += chunk.byteLength;
   }
 
-  /** Bytes held. */
-  get size() {
-    return this.#size;
-  }
-
-  /** The chunks, in order. */
-  get chunks() {
-    return this.#chunks;
-  }
-
   /**
    * The `length` bytes from `offset` (fewer at the end of the file): a view
    * of one chunk when they are in one, else a copy.

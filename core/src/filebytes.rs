@@ -78,35 +78,33 @@ impl<'t> Rereader<'t> {
         Rereader { file, block: Vec::new(), start: 0 }
     }
 
-    /// The bytes from `offset` (where a record starts), the whole record in them.
-    pub(crate) fn record_at(&mut self, offset: usize) -> Result<&[u8], RereadError> {
+    /// The file's bytes from `offset` (where a record starts), at least
+    /// `at_least` of them when the file has them, and whether they reach its
+    /// end: the caller asks for more while its record is not whole in them.
+    pub(crate) fn bytes_at(&mut self, offset: usize, at_least: usize) -> Result<(&[u8], bool), RereadError> {
         let (len, source) = match self.file {
-            FileBytes::Kept(data) => return data.get(offset..).ok_or(RereadError::Changed { offset }),
+            FileBytes::Kept(data) => {
+                return data.get(offset..).map(|b| (b, true)).ok_or(RereadError::Changed { offset })
+            }
             FileBytes::Outside { len, source } => (*len, source),
         };
         if offset >= len {
             return Err(RereadError::Changed { offset });
         }
         let end = self.start + self.block.len();
-        let held = offset >= self.start && offset < end;
-        if held && whole_record(&self.block[offset - self.start..], end == len) {
-            return Ok(&self.block[offset - self.start..]);
+        if offset >= self.start && offset < end && offset + at_least.min(len - offset) <= end {
+            return Ok((&self.block[offset - self.start..], end == len));
         }
         // Within or right after the last bytes read: rows read in order.
-        let mut want = if offset >= self.start && offset <= end && end > 0 { BLOCK } else { FIRST_READ };
-        loop {
-            let n = want.min(len - offset);
-            self.block.resize(n, 0);
-            self.start = offset;
-            if source.read_at(offset, &mut self.block) != Some(n) {
-                self.block.clear();
-                return Err(RereadError::Unreadable { offset });
-            }
-            if offset + n == len || whole_record(&self.block, false) {
-                return Ok(&self.block);
-            }
-            want = want.saturating_mul(2);
+        let first = if offset >= self.start && offset <= end && end > 0 { BLOCK } else { FIRST_READ };
+        let n = first.max(at_least).min(len - offset);
+        self.block.resize(n, 0);
+        self.start = offset;
+        if source.read_at(offset, &mut self.block) != Some(n) {
+            self.block.clear();
+            return Err(RereadError::Unreadable { offset });
         }
+        Ok((&self.block, offset + n == len))
     }
 }
 
@@ -114,13 +112,4 @@ impl<'t> Rereader<'t> {
 /// start: a BOM there is a row's text, as the builder read it).
 pub(crate) fn records_from(bytes: &[u8]) -> Records<'_> {
     Records::resume(bytes, 0, 1)
-}
-
-/// Whether `bytes` hold the whole record at their start, as reading more
-/// could not change it (the rule [`crate::whatif::TableBuilder`] reads by).
-fn whole_record(bytes: &[u8], at_end: bool) -> bool {
-    at_end
-        || records_from(bytes)
-            .next_record()
-            .is_some_and(|(_, _, fields)| fields.next_offset() < bytes.len() && !fields.is_unterminated())
 }

@@ -1052,17 +1052,29 @@ impl Table {
         let offset = self.offset[i];
         let changed = RereadError::Changed { offset };
         let columns = self.columns.ok_or_else(|| changed.clone())?;
-        let mut records = records_from(file.record_at(offset)?);
-        let (_, _, fields) = records.next_record().ok_or_else(|| changed.clone())?;
-        let Record::Row(row) = columns.record(&fields, 0) else {
-            return Err(changed);
-        };
-        let same = row.create_date.unwrap_or(NO_DATE) == self.secs[i]
-            && (row.input_token, row.output_token, row.total_micros) == (self.input[i], self.output[i], self.total[i]);
-        if !same {
-            return Err(changed);
+        let mut want = 0;
+        loop {
+            let (bytes, at_end) = file.bytes_at(offset, want)?;
+            let mut records = records_from(bytes);
+            let record = records.next_record();
+            // Not whole in these bytes (the rule the builder reads by): more of them.
+            let whole = record.as_ref().is_some_and(|(_, _, f)| f.next_offset() < bytes.len() && !f.is_unterminated());
+            if !whole && !at_end {
+                want = bytes.len() * 2;
+                continue;
+            }
+            let (_, _, fields) = record.ok_or_else(|| changed.clone())?;
+            let Record::Row(row) = columns.record(&fields, 0) else {
+                return Err(changed);
+            };
+            let same = row.create_date.unwrap_or(NO_DATE) == self.secs[i]
+                && (row.input_token, row.output_token, row.total_micros)
+                    == (self.input[i], self.output[i], self.total[i]);
+            if !same {
+                return Err(changed);
+            }
+            return Ok(f(&row));
         }
-        Ok(f(&row))
     }
 
     /// The scenario's rates (each mapped model's too, batch applied).
@@ -1308,29 +1320,29 @@ impl Table {
             let rates = rates.of(model).filter(|_| !keeps_recorded_cost(inp, outp, recorded));
             // A row that keeps its cost shows it whole, with no split.
             let (pin, pout) = rates.map_or((0, 0), |(rin, rout)| (rin.micros(inp), rout.micros(outp)));
-            let (secs, pk, sk, source) = self.reread(&mut file, i, |row| {
-                (row.create_date, crate::csv::text_of(row.pk), crate::csv::text_of(row.sk), row.source.to_string())
-            })?;
-            if let Some(s) = secs {
-                crate::dates::write_datetime(s, &mut out);
-            }
-            out.push_str(&format!(
-                ",{},{},{},{},{},",
-                inp,
-                outp,
-                micros_text(pin as i128),
-                micros_text(pout as i128),
-                micros_text(*cost as i128)
-            ));
-            for (k, text) in [pk.as_str(), sk.as_str(), source.as_str()].into_iter().enumerate() {
-                if k > 0 {
-                    out.push(',');
+            self.reread(&mut file, i, |row| {
+                if let Some(s) = row.create_date {
+                    crate::dates::write_datetime(s, &mut out);
                 }
-                push_spreadsheet_cell(&mut out, text);
-            }
-            out.push(',');
-            out.push_str(&micros_text(recorded as i128));
-            out.push('\n');
+                out.push_str(&format!(
+                    ",{},{},{},{},{},",
+                    inp,
+                    outp,
+                    micros_text(pin as i128),
+                    micros_text(pout as i128),
+                    micros_text(*cost as i128)
+                ));
+                let (pk, sk) = (crate::csv::text_of(row.pk), crate::csv::text_of(row.sk));
+                for (k, text) in [pk.as_str(), sk.as_str(), row.source].into_iter().enumerate() {
+                    if k > 0 {
+                        out.push(',');
+                    }
+                    push_spreadsheet_cell(&mut out, text);
+                }
+                out.push(',');
+                out.push_str(&micros_text(recorded as i128));
+                out.push('\n');
+            })?;
         }
         Ok(out.into_bytes())
     }
